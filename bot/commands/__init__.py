@@ -1,0 +1,1 @@
+"""The `qa` subcommands, one module per area."""

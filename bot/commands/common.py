@@ -1,0 +1,26 @@
+"""Helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from retrieval.embedder import Embedder
+from retrieval.index import ChunkIndex
+from retrieval.settings import Settings
+from retrieval.store import open_index
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    return ctx.find_root().obj
+
+
+def echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def index_of(ctx: click.Context) -> tuple[ChunkIndex, Embedder]:
+    settings = settings_of(ctx)
+    embedder = Embedder(settings).warm_up()
+    return open_index(settings, embedder), embedder

@@ -1,0 +1,1 @@
+"""Ingestion: loaders per format, a structure-aware chunker, the pipeline that writes to Redis."""

@@ -1,0 +1,231 @@
+"""The ingestion pipeline: files -> documents -> chunks -> vectors -> Redis.
+
+Loading and chunking run in a background thread while the main thread embeds and writes,
+so the CPU time goes to the model. Only a bounded queue of documents is in memory at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ingest.chunker import Chunker
+from ingest.document import Document, LoadError
+from ingest.loaders import iter_files, load_path
+from retrieval.embedder import Embedder
+from retrieval.index import ChunkIndex
+from retrieval.types import Chunk
+
+EMBED_BATCH_CHUNKS = 256  # chunks embedded together, across documents
+QUEUE_DOCS = 64
+
+
+@dataclass
+class IngestReport:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    pruned: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.chunks / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        line = (
+            f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{len(self.failed)} failed"
+        )
+        if self.pruned:
+            line += f", {self.pruned} pruned"
+        return (
+            f"{line}; {self.chunks} chunks written in {self.seconds:.1f}s "
+            f"({self.chunks_per_second:.1f} chunks/s)"
+        )
+
+
+@dataclass
+class _Prepared:
+    doc: Document
+    content_hash: str
+    chunks: list[Chunk]
+    is_new: bool
+
+
+class IngestPipeline:
+    def __init__(self, index: ChunkIndex, embedder: Embedder, chunker: Chunker) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.chunker = chunker
+        # Chunks depend on the chunker and the model as much as on the text.
+        self.fingerprint = f"{embedder.identity}|{chunker.target}|{chunker.overlap}|v1"
+
+    def run(
+        self,
+        paths: Sequence[Path],
+        *,
+        source: str = "",
+        tags: Sequence[str] = (),
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        prune: bool = False,
+        dry_run: bool = False,
+        on_file: Callable[[Path], None] | None = None,
+    ) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        seen: set[str] = set()
+        failed_paths: set[str] = set()
+        if not dry_run:
+            self.index.ensure()
+
+        def documents() -> Iterator[Document]:
+            for path in self._files(paths, include, exclude, report, failed_paths):
+                try:
+                    for doc in load_path(path):
+                        yield _with_cli_metadata(doc, source, tags)
+                except LoadError as e:
+                    report.failed.append((e.path, e.reason))
+                    failed_paths.add(str(Path(e.path).resolve()))
+                finally:
+                    if on_file:
+                        on_file(path)
+
+        pending: list[_Prepared] = []
+        for prepared in _in_background(self._prepare(documents(), seen, report)):
+            if dry_run:
+                report.chunks += len(prepared.chunks)
+                _count(report, prepared)
+                continue
+            pending.append(prepared)
+            if sum(len(p.chunks) for p in pending) >= EMBED_BATCH_CHUNKS:
+                self._write(pending, report)
+                pending = []
+        self._write(pending, report)
+        if prune and not dry_run:
+            report.pruned = self._prune(paths, seen, failed_paths)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _files(self, paths, include, exclude, report, failed_paths) -> Iterator[Path]:
+        try:
+            yield from iter_files(paths, include=include, exclude=exclude)
+        except LoadError as e:
+            report.failed.append((e.path, e.reason))
+            failed_paths.add(e.path)
+
+    def _prepare(
+        self, docs: Iterable[Document], seen: set[str], report: IngestReport
+    ) -> Iterator[_Prepared]:
+        for doc in docs:
+            if doc.doc_id in seen:
+                report.failed.append((doc.meta.path, f"duplicate document id {doc.doc_id!r}"))
+                continue
+            seen.add(doc.doc_id)
+            digest = hashlib.sha256(f"{self.fingerprint}|{doc.content_hash()}".encode()).hexdigest()
+            stored = self.index.stored(doc.doc_id) if self.index.exists() else None
+            if stored and stored.content_hash == digest:
+                report.unchanged += 1
+                continue
+            yield _Prepared(doc, digest, self.chunker.chunk(doc), is_new=stored is None)
+
+    def _write(self, batch: list[_Prepared], report: IngestReport) -> None:
+        texts = [self._embedding_text(c) for p in batch for c in p.chunks]
+        if not texts:
+            for prepared in batch:  # documents with no text left still get a record
+                self.index.replace(prepared.doc.meta, prepared.content_hash, [], _empty(self))
+                _count(report, prepared)
+            return
+        t = time.perf_counter()
+        vectors = self.embedder.embed(texts)
+        report.embed_seconds += time.perf_counter() - t
+        offset = 0
+        for prepared in batch:
+            n = len(prepared.chunks)
+            self.index.replace(
+                prepared.doc.meta,
+                prepared.content_hash,
+                prepared.chunks,
+                vectors[offset : offset + n],
+            )
+            offset += n
+            report.chunks += n
+            _count(report, prepared)
+
+    def _embedding_text(self, chunk: Chunk) -> str:
+        # The chunker leaves room for the heading line; a very long one is dropped rather
+        # than letting the model truncate the chunk's own text.
+        text = chunk.embedding_text()
+        if text != chunk.text and len(text) > 4 * self.chunker.model_budget:
+            return chunk.text
+        return text
+
+    def _prune(self, paths: Sequence[Path], seen: set[str], failed_paths: set[str]) -> int:
+        roots = [str(p.resolve()) for p in paths]
+        removed = 0
+        for stored in list(self.index.documents()):
+            inside = any(
+                stored.path == r or stored.path.startswith(r.rstrip("/") + "/") for r in roots
+            )
+            if inside and stored.doc_id not in seen and stored.path not in failed_paths:
+                self.index.delete(stored.doc_id)
+                removed += 1
+        return removed
+
+
+def _count(report: IngestReport, prepared: _Prepared) -> None:
+    if prepared.is_new:
+        report.new += 1
+    else:
+        report.updated += 1
+
+
+def _empty(pipeline: IngestPipeline):
+    import numpy as np
+
+    return np.zeros((0, pipeline.embedder.dim), dtype=np.float32)
+
+
+def _with_cli_metadata(doc: Document, source: str, tags: Sequence[str]) -> Document:
+    """The file's own source wins, then --source, then the file name; tags add up."""
+    meta = replace(
+        doc.meta,
+        source=doc.meta.source or source or Path(doc.meta.path).name,
+        tags=tuple(dict.fromkeys([*doc.meta.tags, *tags])),
+    )
+    return Document(meta=meta, text=doc.text, blocks=doc.blocks)
+
+
+_DONE = object()
+
+
+def _in_background(items: Iterator[_Prepared]) -> Iterator[_Prepared]:
+    """Run a generator in a thread, handing items over through a bounded queue."""
+    q: queue.Queue = queue.Queue(maxsize=QUEUE_DOCS)
+    errors: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            for item in items:
+                q.put(item)
+        except BaseException as e:
+            errors.append(e)
+        finally:
+            q.put(_DONE)
+
+    thread = threading.Thread(target=produce, name="qa-ingest-loader", daemon=True)
+    thread.start()
+    while (item := q.get()) is not _DONE:
+        yield item
+    thread.join()
+    if errors:
+        raise errors[0]

@@ -1,0 +1,1 @@
+"""The QA engine: storage, index, embedder, filters, retrievers and readers."""

@@ -1,0 +1,230 @@
+"""The chunk index in Redis: creation, atomic per-document replacement, listing and deletion."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import redis
+
+from retrieval.errors import IndexMissing, RedisUnavailable, SchemaMismatch
+from retrieval.filters import escape_tag
+from retrieval.schema import IndexSchema
+from retrieval.types import Chunk, DocMeta
+
+WRITE_BATCH = 256
+
+
+@dataclass(frozen=True)
+class StoredDoc:
+    doc_id: str
+    content_hash: str
+    generation: str
+    chunks: int
+    title: str = ""
+    source: str = ""
+    path: str = ""
+    url: str = ""
+    updated: float = 0.0
+
+
+class ChunkIndex:
+    """One RediSearch index over chunk hashes, plus one record hash per document."""
+
+    def __init__(self, client: redis.Redis, schema: IndexSchema) -> None:
+        self.client = client
+        self.schema = schema
+
+    # -- index lifecycle -------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        names = {_s(n) for n in self._call("FT._LIST")}
+        return self.schema.name in names
+
+    def ensure(self) -> None:
+        """Create the index on first use; refuse to mix vectors of another model."""
+        if self.exists():
+            self.check_compatible()
+            return
+        self._call("FT.CREATE", *self.schema.create_args())
+        self.client.hset(
+            self.schema.meta_key,
+            mapping={"model": self.schema.model, "dim": self.schema.dim, "created": time.time()},
+        )
+
+    def check_compatible(self) -> None:
+        stored_dim, stored_model = self.stored_model()
+        if stored_dim != self.schema.dim or (stored_model and stored_model != self.schema.model):
+            raise SchemaMismatch(
+                f"index '{self.schema.name}' holds vectors of model '{stored_model}' (dimension "
+                f"{stored_dim}), but this run embeds with '{self.schema.model}' (dimension "
+                f"{self.schema.dim}). Set QA_EMBEDDING_MODEL back to '{stored_model}', or run "
+                "`qa index drop` and ingest again, or use another QA_INDEX_NAME."
+            )
+
+    def stored_model(self) -> tuple[int, str]:
+        info = self.info()
+        dim = 0
+        for attribute in info.get("attributes", []):
+            attr = _pairs(attribute)
+            if attr.get("type") == "VECTOR":
+                dim = int(attr.get("dim") or attr.get("dimension") or 0)
+        model = _s(self.client.hget(self.schema.meta_key, "model") or b"")
+        return dim, model
+
+    def info(self) -> dict[str, Any]:
+        try:
+            return _pairs(self._call("FT.INFO", self.schema.name))
+        except redis.ResponseError as e:
+            if "unknown index" in str(e).lower() or "no such index" in str(e).lower():
+                raise IndexMissing(
+                    f"no index '{self.schema.name}' yet: run `qa ingest PATH` first"
+                ) from e
+            raise
+
+    def drop(self) -> int:
+        """Delete the index, every chunk and every document record. Returns documents removed."""
+        docs = list(self.documents())
+        if self.exists():
+            self._call("FT.DROPINDEX", self.schema.name, "DD")
+        for batch in _batched([self.schema.doc_key(d.doc_id) for d in docs], WRITE_BATCH):
+            self.client.delete(*batch)
+        self.client.delete(self.schema.meta_key)
+        return len(docs)
+
+    # -- documents ---------------------------------------------------------------------------
+
+    def stored(self, doc_id: str) -> StoredDoc | None:
+        raw = self.client.hgetall(self.schema.doc_key(doc_id))
+        return _stored_doc(raw) if raw else None
+
+    def documents(self) -> Iterator[StoredDoc]:
+        pattern = f"{self.schema.prefix}:doc:*"
+        for keys in _batched(self.client.scan_iter(match=pattern, count=1000), 500):
+            pipe = self.client.pipeline(transaction=False)
+            for key in keys:
+                pipe.hgetall(key)
+            for raw in pipe.execute():
+                if raw:
+                    yield _stored_doc(raw)
+
+    def replace(
+        self, meta: DocMeta, content_hash: str, chunks: Sequence[Chunk], vectors: np.ndarray
+    ) -> None:
+        """Write a document's new chunks, then switch its record and drop old chunks atomically.
+
+        New chunks go under a generation named after the content, so a run killed midway
+        leaves the old record in place and the next run rewrites the same keys; the switch
+        deletes every chunk of the document that is not in the new set, orphans included.
+        """
+        generation = content_hash[:12]
+        keys = [self.schema.chunk_key(meta.doc_id, generation, c.position) for c in chunks]
+        dtype = np.float16 if self.schema.vector_type == "FLOAT16" else np.float32
+        blobs = np.asarray(vectors, dtype=dtype)
+        for start in range(0, len(chunks), WRITE_BATCH):
+            pipe = self.client.pipeline(transaction=False)
+            for i in range(start, min(start + WRITE_BATCH, len(chunks))):
+                pipe.hset(keys[i], mapping=_chunk_fields(meta, chunks[i], blobs[i].tobytes()))
+            pipe.execute()
+        fresh = set(keys)
+        stale = [k for k in self.chunk_keys(meta.doc_id) if k not in fresh]
+        record = {
+            "doc_id": meta.doc_id, "hash": content_hash, "generation": generation,
+            "chunks": len(chunks), "title": meta.title, "source": meta.source,
+            "path": meta.path, "url": meta.url, "updated": time.time(),
+        }  # fmt: skip
+        pipe = self.client.pipeline(transaction=True)  # one slot: the keys share a hash tag
+        pipe.hset(self.schema.doc_key(meta.doc_id), mapping=record)
+        if stale:
+            pipe.delete(*stale)
+        pipe.execute()
+
+    def delete(self, doc_id: str) -> int:
+        """Remove a document and all its chunks. Returns the number of chunks removed."""
+        keys = self.chunk_keys(doc_id)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(self.schema.doc_key(doc_id))
+        if keys:
+            pipe.delete(*keys)
+        pipe.execute()
+        return len(keys)
+
+    def chunk_keys(self, doc_id: str) -> list[str]:
+        """Every indexed chunk of a document, whatever its generation."""
+        if not self.exists():
+            return []
+        query = f"@doc_id:{{{escape_tag(doc_id)}}}"
+        keys: list[str] = []
+        while True:
+            reply = self._call(
+                "FT.SEARCH", self.schema.name, query, "NOCONTENT",
+                "LIMIT", len(keys), 10_000, "DIALECT", 2,
+            )  # fmt: skip
+            page = [_s(k) for k in reply[1:]]
+            keys += page
+            if len(keys) >= reply[0] or not page:
+                return keys
+
+    def count_chunks(self) -> int:
+        return int(self.info().get("num_docs", 0))
+
+    def _call(self, *args: Any) -> Any:
+        try:
+            return self.client.execute_command(*args)
+        except (redis.ConnectionError, redis.TimeoutError) as e:
+            raise RedisUnavailable(f"Redis is unreachable ({e}); is it running?") from e
+
+
+def _chunk_fields(meta: DocMeta, chunk: Chunk, vector: bytes) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "doc_id": meta.doc_id, "text": chunk.text, "title": chunk.title or meta.title,
+        "heading": chunk.heading_path, "source": meta.source, "tags": ",".join(meta.tags),
+        "url": meta.url, "path": meta.path, "position": chunk.position,
+        "start": chunk.start, "end": chunk.end, "vector": vector,
+    }  # fmt: skip
+    if chunk.page is not None:
+        fields["page"] = chunk.page
+    if meta.created is not None:
+        fields["created"] = meta.created
+    if meta.modified is not None:
+        fields["modified"] = meta.modified
+    return fields
+
+
+def _stored_doc(raw: dict[bytes, bytes]) -> StoredDoc:
+    d = {_s(k): _s(v) for k, v in raw.items()}
+    return StoredDoc(
+        doc_id=d.get("doc_id", ""), content_hash=d.get("hash", ""),
+        generation=d.get("generation", ""), chunks=int(d.get("chunks", 0)),
+        title=d.get("title", ""), source=d.get("source", ""), path=d.get("path", ""),
+        url=d.get("url", ""), updated=float(d.get("updated", 0)),
+    )  # fmt: skip
+
+
+def _s(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _pairs(flat: Any) -> dict[str, Any]:
+    """FT.INFO-style flat [key, value, ...] lists (RESP2) into a dict."""
+    if isinstance(flat, dict):
+        return {_s(k): v for k, v in flat.items()}
+    items = list(flat)
+    return {
+        _s(items[i]): (_s(items[i + 1]) if isinstance(items[i + 1], bytes) else items[i + 1])
+        for i in range(0, len(items) - 1, 2)
+    }
+
+
+def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,45 @@
+"""Extractive readers: each returns verbatim spans of the retrieved chunks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from retrieval.types import Span
+
+
+@dataclass
+class Reading:
+    spans: list[Span] = field(default_factory=list)
+    best_score: float = 0.0
+    threshold: float = 0.0
+
+    @property
+    def confident(self) -> bool:
+        return bool(self.spans) and self.best_score >= self.threshold
+
+
+def dedupe(spans: list[Span], limit: int) -> list[Span]:
+    """Drop spans that repeat a better one: the same text, or overlapping text of one document.
+
+    Overlapping chunks hold the same sentences, so the same answer can come from two chunks.
+    """
+    kept: list[Span] = []
+    for span in sorted(spans, key=lambda s: s.score, reverse=True):
+        norm = " ".join(span.text.lower().split())
+        if any(_same(span, norm, k) for k in kept):
+            continue
+        kept.append(span)
+        if len(kept) >= limit:
+            break
+    return kept
+
+
+def _same(span: Span, norm: str, other: Span) -> bool:
+    other_norm = " ".join(other.text.lower().split())
+    if norm == other_norm or norm in other_norm or other_norm in norm:
+        return True
+    if span.hit.doc_id != other.hit.doc_id:
+        return False
+    a = (span.hit.start + span.start, span.hit.start + span.end)
+    b = (other.hit.start + other.start, other.hit.start + other.end)
+    return a[0] < b[1] and b[0] < a[1]

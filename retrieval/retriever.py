@@ -1,0 +1,155 @@
+"""Top-k chunks for a question: BM25 and vector KNN over the same filtered set, fused."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import redis
+
+from retrieval.errors import RedisUnavailable
+from retrieval.filters import Filters, compile_filters, escape_text
+from retrieval.index import ChunkIndex, _s
+from retrieval.schema import HIT_FIELDS
+from retrieval.text import content_words
+from retrieval.types import Hit
+
+MODES = ("hybrid", "vector", "keyword")
+
+
+@dataclass
+class Retrieval:
+    hits: list[Hit]
+    query: str  # the compiled filter
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Retriever:
+    """Runs keyword and vector search in RediSearch and fuses them by reciprocal rank."""
+
+    def __init__(self, index: ChunkIndex, pool: int = 40, rrf_k: int = 60) -> None:
+        self.index = index
+        self.pool = pool
+        self.rrf_k = rrf_k
+        self.scorer = "BM25"
+
+    def retrieve(
+        self,
+        question: str,
+        query_vector: np.ndarray | None,
+        k: int,
+        filters: Filters,
+        mode: str = "hybrid",
+        ef_runtime: int | None = None,
+    ) -> Retrieval:
+        where = compile_filters(filters)
+        pool = max(self.pool, k)
+        timings: dict[str, float] = {}
+        keyword: list[Hit] = []
+        vector: list[Hit] = []
+        if mode in ("hybrid", "keyword"):
+            t = time.perf_counter()
+            keyword = self.keyword(question, where, pool)
+            timings["keyword_ms"] = (time.perf_counter() - t) * 1000
+        if mode in ("hybrid", "vector") and query_vector is not None:
+            t = time.perf_counter()
+            vector = self.knn(query_vector, where, pool, ef_runtime)
+            timings["vector_ms"] = (time.perf_counter() - t) * 1000
+        hits = fuse(keyword, vector, self.rrf_k) if mode == "hybrid" else keyword or vector
+        return Retrieval(hits[: max(k, 1) * 4], where, timings)
+
+    def knn(self, vector: np.ndarray, where: str, k: int, ef_runtime: int | None) -> list[Hit]:
+        ef = ef_runtime or self.index.schema.ef_runtime
+        query = f"({where})=>[KNN {k} @vector $vec EF_RUNTIME {int(ef)} AS distance]"
+        dtype = np.float16 if self.index.schema.vector_type == "FLOAT16" else np.float32
+        reply = self._search(
+            query, "PARAMS", 2, "vec", np.asarray(vector, dtype=dtype).tobytes(),
+            "SORTBY", "distance", "ASC", "RETURN", len(HIT_FIELDS) + 1, *HIT_FIELDS, "distance",
+            "LIMIT", 0, k,
+        )  # fmt: skip
+        hits = []
+        for rank, (key, fields) in enumerate(_documents(reply, with_scores=False), start=1):
+            hit = _hit(key, fields)
+            hit.vector_score = 1.0 - float(fields.get("distance", 1.0))
+            hit.vector_rank = rank
+            hit.score = hit.vector_score
+            hits.append(hit)
+        return hits
+
+    def keyword(self, question: str, where: str, k: int) -> list[Hit]:
+        terms = list(dict.fromkeys(content_words(question)))
+        if not terms:
+            return []
+        text = "|".join(escape_text(t) for t in terms)
+        query = f"(@text|title|heading:({text}))" + ("" if where == "*" else f" {where}")
+        reply = self._search(
+            query, "WITHSCORES", "SCORER", self.scorer,
+            "RETURN", len(HIT_FIELDS), *HIT_FIELDS, "LIMIT", 0, k,
+        )  # fmt: skip
+        hits = []
+        for rank, (key, fields, score) in enumerate(_documents(reply, with_scores=True), start=1):
+            hit = _hit(key, fields)
+            hit.keyword_score = score
+            hit.keyword_rank = rank
+            hit.score = score
+            hits.append(hit)
+        return hits
+
+    def count(self, where: str) -> int:
+        """How many chunks the filter lets through."""
+        return int(self._search(where, "LIMIT", 0, 0)[0])
+
+    def _search(self, query: str, *args: Any) -> Any:
+        try:
+            return self.index.client.execute_command(
+                "FT.SEARCH", self.index.schema.name, query, *args, "DIALECT", 2
+            )
+        except (redis.ConnectionError, redis.TimeoutError) as e:
+            raise RedisUnavailable(f"Redis is unreachable ({e}); is it running?") from e
+        except redis.ResponseError as e:
+            if "unknown index" in str(e).lower() or "no such index" in str(e).lower():
+                self.index.info()  # raises IndexMissing with what to do
+            raise
+
+
+def fuse(keyword: list[Hit], vector: list[Hit], rrf_k: int = 60) -> list[Hit]:
+    """Reciprocal rank fusion: a chunk ranked high by either retriever rises."""
+    merged: dict[str, Hit] = {}
+    for hits in (keyword, vector):
+        for hit in hits:
+            seen = merged.setdefault(hit.key, hit)
+            if seen is not hit:
+                seen.vector_score = (
+                    seen.vector_score if hit.vector_score is None else hit.vector_score
+                )
+                seen.vector_rank = seen.vector_rank or hit.vector_rank
+                seen.keyword_score = (
+                    seen.keyword_score if hit.keyword_score is None else hit.keyword_score
+                )
+                seen.keyword_rank = seen.keyword_rank or hit.keyword_rank
+    for hit in merged.values():
+        hit.score = sum(1.0 / (rrf_k + r) for r in (hit.keyword_rank, hit.vector_rank) if r)
+    return sorted(merged.values(), key=lambda h: h.score, reverse=True)
+
+
+def _documents(reply: Any, with_scores: bool) -> list[tuple]:
+    step = 3 if with_scores else 2
+    out = []
+    for i in range(1, len(reply), step):
+        key = _s(reply[i])
+        raw = reply[i + step - 1]
+        fields = {_s(raw[j]): _s(raw[j + 1]) for j in range(0, len(raw) - 1, 2)}
+        out.append((key, fields, float(reply[i + 1])) if with_scores else (key, fields))
+    return out
+
+
+def _hit(key: str, f: dict[str, str]) -> Hit:
+    return Hit(
+        key=key, doc_id=f.get("doc_id", ""), text=f.get("text", ""), score=0.0,
+        title=f.get("title", ""), source=f.get("source", ""), url=f.get("url", ""),
+        path=f.get("path", ""), tags=tuple(t for t in f.get("tags", "").split(",") if t),
+        page=int(f["page"]) if f.get("page") else None, position=int(f.get("position", 0)),
+        start=int(f.get("start", 0)), end=int(f.get("end", 0)), heading=f.get("heading", ""),
+    )  # fmt: skip

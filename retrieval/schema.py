@@ -1,0 +1,80 @@
+"""The index schema as data: names, key layout, fields and HNSW settings in one place."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from retrieval.settings import Settings
+
+# Fields returned with every hit (the vector is never sent back).
+HIT_FIELDS = (
+    "doc_id", "text", "title", "heading", "source", "tags", "url", "path",
+    "page", "position", "start", "end",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class IndexSchema:
+    name: str
+    prefix: str
+    dim: int
+    model: str
+    vector_type: str = "FLOAT32"
+    m: int = 16
+    ef_construction: int = 200
+    ef_runtime: int = 64
+
+    @classmethod
+    def for_settings(cls, settings: Settings, dim: int, model: str) -> IndexSchema:
+        return cls(
+            name=settings.index_name,
+            prefix=settings.key_prefix,
+            dim=dim,
+            model=model,
+            vector_type=settings.vector_type,
+            m=settings.hnsw_m,
+            ef_construction=settings.hnsw_ef_construction,
+            ef_runtime=settings.hnsw_ef_runtime,
+        )
+
+    @property
+    def chunk_prefix(self) -> str:
+        return f"{self.prefix}:chunk:"
+
+    @property
+    def meta_key(self) -> str:
+        return f"{self.prefix}:meta:{self.name}"
+
+    @staticmethod
+    def slot_tag(doc_id: str) -> str:
+        """Hash tag shared by a document's keys, so they live in one cluster slot."""
+        return hashlib.sha1(doc_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+    def doc_key(self, doc_id: str) -> str:
+        return f"{self.prefix}:doc:{{{self.slot_tag(doc_id)}}}"
+
+    def chunk_key(self, doc_id: str, generation: str, position: int) -> str:
+        return f"{self.chunk_prefix}{{{self.slot_tag(doc_id)}}}:{generation}:{position:05d}"
+
+    def create_args(self) -> list[str | int]:
+        """Arguments of FT.CREATE for this schema."""
+        vector = [
+            "TYPE", self.vector_type, "DIM", self.dim, "DISTANCE_METRIC", "COSINE",
+            "M", self.m, "EF_CONSTRUCTION", self.ef_construction, "EF_RUNTIME", self.ef_runtime,
+        ]  # fmt: skip
+        return [
+            self.name, "ON", "HASH", "PREFIX", 1, self.chunk_prefix,
+            "SCHEMA",
+            "text", "TEXT",
+            "title", "TEXT", "WEIGHT", 2.0,
+            "heading", "TEXT",
+            "source", "TAG",
+            "tags", "TAG", "SEPARATOR", ",",
+            "doc_id", "TAG",
+            "created", "NUMERIC",
+            "modified", "NUMERIC",
+            "position", "NUMERIC", "SORTABLE",
+            "page", "NUMERIC",
+            "vector", "VECTOR", "HNSW", len(vector), *vector,
+        ]  # fmt: skip

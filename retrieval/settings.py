@@ -1,0 +1,142 @@
+"""All settings in one typed object, read from the environment on demand (never at import)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from retrieval.errors import ConfigError
+
+DEFAULT_EMBEDDER = "packaged:all-MiniLM-L6-v2"
+DEFAULT_SPAN_MODEL = "distilbert/distilbert-base-cased-distilled-squad"
+
+
+def _default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("redis-docqa", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the service. `Settings.from_env()` reads `REDIS_URL` and `QA_*`."""
+
+    redis_url: str | None = None
+    data_dir: Path = field(default_factory=_default_data_dir)
+    index_name: str = "qa:idx"
+    key_prefix: str = "qa"
+    redis_timeout_s: float = 2.0
+
+    embedding_model: str = DEFAULT_EMBEDDER
+    embedding_backend: str = "auto"  # auto | torch | onnx | onnx-int8
+    embedding_batch_size: int = 32
+    vector_type: str = "FLOAT32"  # FLOAT32 | FLOAT16
+    hnsw_m: int = 16
+    hnsw_ef_construction: int = 200
+    hnsw_ef_runtime: int = 64
+
+    chunk_tokens: int = 200
+    chunk_overlap_tokens: int = 32
+
+    retrieval_mode: str = "hybrid"  # hybrid | vector | keyword
+    top_k: int = 5
+    max_k: int = 50
+    candidate_pool: int = 40
+    rrf_k: int = 60
+    max_question_chars: int = 1000
+
+    reader: str = "auto"  # auto | span | sentence
+    span_model: str = DEFAULT_SPAN_MODEL
+    span_threshold: float = 0.1
+    sentence_threshold: float = 0.35
+    retrieval_threshold: float = 0.0
+    answers: int = 3
+
+    api_tokens: tuple[str, ...] = ()
+    rate_limit: str = "60/minute"
+    max_body_bytes: int = 64 * 1024
+    request_timeout_s: float = 30.0
+    cors_origins: tuple[str, ...] = ()
+
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str | None = None
+    slack_ephemeral: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from `REDIS_URL`, `QA_<FIELD>` and `SLACK_*` variables."""
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(_env_name(f.name))
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.name, f.type, raw)
+        values.update(overrides)
+        return cls(**values).validated()
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes).validated()
+
+    def validated(self) -> Settings:
+        _check(
+            self.vector_type in ("FLOAT32", "FLOAT16"), "QA_VECTOR_TYPE must be FLOAT32 or FLOAT16"
+        )
+        _check(
+            self.retrieval_mode in ("hybrid", "vector", "keyword"),
+            "QA_RETRIEVAL_MODE must be hybrid, vector or keyword",
+        )
+        _check(
+            self.reader in ("auto", "span", "sentence"), "QA_READER must be auto, span or sentence"
+        )
+        _check(
+            self.embedding_backend in ("auto", "torch", "onnx", "onnx-int8"),
+            "QA_EMBEDDING_BACKEND must be auto, torch, onnx or onnx-int8",
+        )
+        _check(
+            0 <= self.chunk_overlap_tokens < self.chunk_tokens,
+            "QA_CHUNK_OVERLAP_TOKENS must be below QA_CHUNK_TOKENS",
+        )
+        _check(1 <= self.top_k <= self.max_k, "QA_TOP_K must be between 1 and QA_MAX_K")
+        return self
+
+
+_ENV_NAMES = {
+    "redis_url": "REDIS_URL",
+    "api_tokens": "QA_API_TOKEN",
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_app_token": "SLACK_APP_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_api_url": "SLACK_API_URL",
+}
+
+
+def _env_name(name: str) -> str:
+    return _ENV_NAMES.get(name, "QA_" + name.upper())
+
+
+def _parse(name: str, type_: Any, raw: str) -> Any:
+    type_ = str(type_)
+    try:
+        if type_.startswith("int"):
+            return int(raw)
+        if type_.startswith("float"):
+            return float(raw)
+        if type_ == "bool":
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        if type_ == "Path":
+            return Path(raw).expanduser()
+        if type_.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except ValueError as e:
+        raise ConfigError(f"{_env_name(name)}={raw!r} is not a valid {type_}") from e
+    return raw
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)

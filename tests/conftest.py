@@ -1,0 +1,73 @@
+"""Shared fixtures: one real embedded Redis (with RediSearch) and one real embedder per session.
+
+Each test gets its own index name and key prefix, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from ingest.chunker import Chunker
+from ingest.pipeline import IngestPipeline
+from retrieval.embedder import Embedder
+from retrieval.index import ChunkIndex
+from retrieval.redis_server import EmbeddedRedis
+from retrieval.settings import Settings
+from retrieval.store import open_index
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[EmbeddedRedis]:
+    # A short path: unix socket paths are limited to ~100 characters.
+    folder = Path(tempfile.mkdtemp(prefix="qa-redis-"))
+    server = EmbeddedRedis(folder)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def redis_client(redis_server: EmbeddedRedis) -> redis.Redis:
+    return redis_server.client()
+
+
+@pytest.fixture()
+def settings(redis_server: EmbeddedRedis) -> Settings:
+    n = next(_counter)
+    return Settings(
+        data_dir=redis_server.data_dir.parent / "unused",
+        redis_url=redis_server.url,
+        index_name=f"t{n}:idx",
+        key_prefix=f"t{n}",
+        reader="sentence",
+    )
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder(Settings()).warm_up()
+
+
+@pytest.fixture()
+def index(settings: Settings, embedder: Embedder, redis_client: redis.Redis) -> ChunkIndex:
+    return open_index(settings, embedder, redis_client)
+
+
+@pytest.fixture()
+def pipeline(settings: Settings, index: ChunkIndex, embedder: Embedder) -> IngestPipeline:
+    chunker = Chunker(
+        settings.chunk_tokens, settings.chunk_overlap_tokens, embedder.max_tokens,
+        embedder.count_tokens,
+    )  # fmt: skip
+    return IngestPipeline(index, embedder, chunker)

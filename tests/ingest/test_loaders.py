@@ -1,0 +1,510 @@
+"""Loaders turn every supported format into readable text with exact block offsets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from ingest.document import Document, LoadError, doc_id_for
+from ingest.loaders import SUPPORTED_SUFFIXES, iter_files, load_path
+
+
+def check_blocks(doc: Document) -> None:
+    assert doc.blocks, "a loaded document always has blocks"
+    for b in doc.blocks:
+        assert 0 <= b.start < b.end <= len(doc.text), b
+        assert doc.text[b.start : b.end].strip(), b
+
+
+def load_one(path: Path, **kwargs: object) -> Document:
+    docs = list(load_path(path, **kwargs))
+    assert len(docs) == 1
+    check_blocks(docs[0])
+    return docs[0]
+
+
+def block_texts(doc: Document, kind: str | None = None) -> list[str]:
+    return [doc.text[b.start : b.end] for b in doc.blocks if kind is None or b.kind == kind]
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def make_pdf(path: Path, pages: list[list[str]], title: str | None = None) -> Path:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=A4)
+    if title:
+        c.setTitle(title)
+    for lines in pages:
+        y = 800
+        for line in lines:
+            if line:
+                c.drawString(72, y, line)
+            y -= 40 if not line else 16
+        c.showPage()
+    c.save()
+    return path
+
+
+# -- plain text ---------------------------------------------------------------------------
+
+
+def test_text_file_is_split_into_paragraphs_with_stem_title_and_file_metadata(tmp_path: Path):
+    path = write(tmp_path / "release-notes.txt", "First para\nstill first.\n\n\nSecond para.\n")
+    doc = load_one(path)
+    assert block_texts(doc) == ["First para\nstill first.", "Second para."]
+    assert doc.meta.title == "release-notes"
+    assert doc.meta.doc_id == doc_id_for(str(path.resolve()))
+    assert doc.meta.path == str(path.resolve())
+    assert doc.meta.modified == pytest.approx(path.stat().st_mtime)
+    assert doc.meta.created is None
+
+
+def test_windows_newlines_and_bom_are_normalised(tmp_path: Path):
+    path = write(tmp_path / "a.txt", b"\xef\xbb\xbfOne\r\n\r\nTwo\r\n")
+    doc = load_one(path)
+    assert block_texts(doc) == ["One", "Two"]
+    assert "\r" not in doc.text and "\ufeff" not in doc.text
+
+
+def test_source_is_relative_to_root_else_file_name(tmp_path: Path):
+    path = write(tmp_path / "docs" / "sub" / "a.txt", "hello")
+    assert load_one(path, root=tmp_path / "docs").meta.source == "sub/a.txt"
+    assert load_one(path).meta.source == "a.txt"
+
+
+# -- markdown -----------------------------------------------------------------------------
+
+MARKDOWN = """\
+---
+title: Deploy guide
+tags: [ops, " redis ", ""]
+date: 2024-03-01
+url: https://wiki.example.com/deploy
+owner: someone  # unknown keys are ignored
+---
+
+# Deploying the service #
+
+Run the **installer** first; see [the docs](https://example.com/docs) and `make *all*`.
+
+## Configuration
+
+Set `REDIS_URL` before starting.
+
+```python
+def main():
+
+    return connect(**options)
+```
+
+### Ports
+
+~~~
+6379
+~~~
+"""
+
+
+def test_markdown_front_matter_becomes_metadata_and_is_not_in_text(tmp_path: Path):
+    doc = load_one(write(tmp_path / "deploy.md", MARKDOWN))
+    assert doc.meta.title == "Deploy guide"
+    assert doc.meta.tags == ("ops", "redis")
+    assert doc.meta.url == "https://wiki.example.com/deploy"
+    assert doc.meta.created == dt.datetime(2024, 3, 1, tzinfo=dt.UTC).timestamp()
+    for leaked in ("---", "title:", "owner", "wiki.example.com"):
+        assert leaked not in doc.text
+
+
+def test_markdown_headings_are_blocks_with_levels_and_exact_offsets(tmp_path: Path):
+    doc = load_one(write(tmp_path / "deploy.md", MARKDOWN))
+    headings = [(b.level, doc.text[b.start : b.end]) for b in doc.blocks if b.kind == "heading"]
+    assert headings == [(1, "Deploying the service"), (2, "Configuration"), (3, "Ports")]
+    assert doc.blocks[0].kind == "heading" and doc.blocks[0].start == 0
+
+
+def test_markdown_code_fence_is_one_verbatim_block(tmp_path: Path):
+    doc = load_one(write(tmp_path / "deploy.md", MARKDOWN))
+    assert block_texts(doc, "code") == [
+        "def main():\n\n    return connect(**options)",
+        "6379",
+    ]
+    assert "```" not in doc.text and "~~~" not in doc.text
+
+
+def test_markdown_prose_reads_naturally_without_markup(tmp_path: Path):
+    doc = load_one(write(tmp_path / "deploy.md", MARKDOWN))
+    assert block_texts(doc, "text")[0] == ("Run the installer first; see the docs and make *all*.")
+    assert "#" not in doc.text
+
+
+def test_markdown_without_front_matter_takes_title_from_first_heading(tmp_path: Path):
+    path = write(tmp_path / "notes.md", "Intro line.\n\n## The Title\n\nBody.\n")
+    assert load_one(path).meta.title == "The Title"
+    assert load_one(write(tmp_path / "plain.md", "Just text.\n")).meta.title == "plain"
+
+
+def test_markdown_setext_headings_and_blockquotes(tmp_path: Path):
+    path = write(tmp_path / "s.md", "Title\n=====\n\n> quoted *words*\n\nSub\n---\n\ntext\n")
+    doc = load_one(path)
+    assert [(b.kind, b.level, doc.text[b.start : b.end]) for b in doc.blocks] == [
+        ("heading", 1, "Title"),
+        ("text", 0, "quoted words"),
+        ("heading", 2, "Sub"),
+        ("text", 0, "text"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("---\ntitle: [unclosed\n---\nbody\n", "malformed front matter"),
+        ("---\n- a\n- b\n---\nbody\n", "malformed front matter"),
+        ("---\ntitle: x\nbody without end\n", "front matter is not closed"),
+        ("---\ndate: next tuesday\n---\nbody\n", "front matter: invalid date"),
+        ("---\ntitle: only metadata\n---\n\n", "no readable text after the front matter"),
+    ],
+)
+def test_markdown_bad_front_matter_is_a_load_error(tmp_path: Path, content: str, reason: str):
+    path = write(tmp_path / "bad.md", content)
+    with pytest.raises(LoadError, match=reason) as err:
+        load_path(path)
+    assert err.value.path == str(path)
+
+
+# -- HTML ---------------------------------------------------------------------------------
+
+HTML = """<!DOCTYPE html>
+<html><head>
+  <title>Runbook:  restarting Redis</title>
+  <meta name="keywords" content="ops, redis">
+  <style>body { color: red }</style>
+  <script>var secret = "do not index";</script>
+</head>
+<body>
+  <header><a href="/">Company home</a></header>
+  <nav><ul><li>Menu item</li></ul></nav>
+  <main>
+    <h1>Restarting</h1>
+    <p>Stop the   <b>primary</b>
+       first.<br>Then wait.</p>
+    <!-- an HTML comment -->
+    <h2>Checks</h2>
+    <ul><li>Ping it</li><li>Check replication</li></ul>
+    <pre>redis-cli ping
+  PONG</pre>
+    <script>alert("inline")</script>
+  </main>
+  <aside>Related links</aside>
+  <footer>Copyright</footer>
+</body></html>
+"""
+
+
+def test_html_drops_scripts_and_navigation_and_keeps_title_and_headings(tmp_path: Path):
+    doc = load_one(write(tmp_path / "runbook.html", HTML))
+    assert doc.meta.title == "Runbook: restarting Redis"
+    assert doc.meta.tags == ("ops", "redis")
+    headings = [(b.level, doc.text[b.start : b.end]) for b in doc.blocks if b.kind == "heading"]
+    assert headings == [(1, "Restarting"), (2, "Checks")]
+    assert "Stop the primary first.\nThen wait." in block_texts(doc, "text")
+    assert "Ping it" in block_texts(doc, "text")
+    for dropped in ("secret", "alert", "color", "Company home", "Menu item", "Related", "Copy"):
+        assert dropped not in doc.text
+    assert "comment" not in doc.text
+
+
+def test_html_pre_is_a_verbatim_code_block(tmp_path: Path):
+    doc = load_one(write(tmp_path / "runbook.htm", HTML))
+    assert block_texts(doc, "code") == ["redis-cli ping\n  PONG"]
+
+
+def test_html_title_falls_back_to_first_h1(tmp_path: Path):
+    doc = load_one(write(tmp_path / "p.html", "<body><h1>Big  title</h1><p>x</p></body>"))
+    assert doc.meta.title == "Big title"
+
+
+def test_html_in_a_declared_legacy_charset_is_decoded(tmp_path: Path):
+    page = '<html><head><meta charset="windows-1252"></head><body><p>Caf\xe9 \u20ac5</p></body>'
+    doc = load_one(write(tmp_path / "old.html", page.encode("cp1252")))
+    assert doc.text == "Café €5"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        bytes(range(256)) * 4,
+        b"just words, no markup at all",
+        b"<html><script>only()</script><nav>menu</nav></html>",
+    ],
+)
+def test_html_without_readable_text_is_a_load_error(tmp_path: Path, content: bytes):
+    with pytest.raises(LoadError):
+        load_path(write(tmp_path / "junk.html", content))
+
+
+# -- PDF ----------------------------------------------------------------------------------
+
+
+def test_pdf_pages_become_text_and_blocks_carry_page_numbers(tmp_path: Path):
+    path = make_pdf(
+        tmp_path / "manual.pdf",
+        [
+            ["Installation guide", "", "Download the package first."],
+            ["Troubleshooting", "", "Restart the server if it hangs."],
+            ["Appendix three."],
+        ],
+        title="Ops Manual",
+    )
+    doc = load_one(path)
+    assert doc.meta.title == "Ops Manual"
+    assert [b.page for b in doc.blocks] == sorted(b.page for b in doc.blocks)
+    assert {b.page for b in doc.blocks} == {1, 2, 3}
+    by_page = {
+        n: " ".join(doc.text[b.start : b.end] for b in doc.blocks if b.page == n) for n in (1, 2, 3)
+    }
+    assert "Download the package first." in by_page[1]
+    assert "Restart the server if it hangs." in by_page[2]
+    assert "Appendix three." in by_page[3]
+    assert "Installation guide" in doc.text and "\n\n" in doc.text
+
+
+def test_pdf_title_defaults_to_file_stem(tmp_path: Path):
+    doc = load_one(make_pdf(tmp_path / "handbook.pdf", [["Some text."]]))
+    assert doc.meta.title == "handbook"
+
+
+def test_pdf_without_text_is_a_load_error(tmp_path: Path):
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "scan.pdf"
+    c = canvas.Canvas(str(path))
+    c.rect(100, 100, 200, 200, fill=1)
+    c.showPage()
+    c.save()
+    with pytest.raises(LoadError, match=r"no extractable text \(scanned PDF\?\)"):
+        load_path(path)
+
+
+def test_corrupt_pdf_is_a_load_error_naming_the_path(tmp_path: Path):
+    path = write(tmp_path / "broken.pdf", os.urandom(4096))
+    with pytest.raises(LoadError, match="corrupt PDF") as err:
+        load_path(path)
+    assert err.value.path == str(path)
+    assert str(path) in str(err.value)
+
+
+def test_truncated_pdf_is_a_load_error(tmp_path: Path):
+    good = make_pdf(tmp_path / "good.pdf", [["Hello there."]]).read_bytes()
+    path = write(tmp_path / "truncated.pdf", good[: len(good) // 3])
+    with pytest.raises(LoadError):
+        load_path(path)
+
+
+def test_password_protected_pdf_is_a_load_error(tmp_path: Path):
+    from pypdf import PdfReader, PdfWriter
+
+    source = make_pdf(tmp_path / "plain.pdf", [["Top secret."]])
+    writer = PdfWriter()
+    for page in PdfReader(source).pages:
+        writer.add_page(page)
+    writer.encrypt(user_password="hunter2", owner_password="owner", algorithm="RC4-128")
+    path = tmp_path / "locked.pdf"
+    with path.open("wb") as f:
+        writer.write(f)
+    with pytest.raises(LoadError, match="encrypted PDF"):
+        load_path(path)
+
+
+# -- JSONL --------------------------------------------------------------------------------
+
+
+def test_jsonl_records_become_documents_with_metadata_and_ids(tmp_path: Path):
+    records = [
+        {"id": "faq-1", "text": "Redis listens on 6379.", "title": "Ports", "tags": ["ops"]},
+        {
+            "text": "Para one.\n\nPara two.",
+            "source": "wiki",
+            "tags": "a, b,,c",
+            "url": "https://w/x",
+            "created": "2024-05-01T12:00:00+02:00",
+            "modified": 1700000000,
+        },
+        {"id": 42, "text": "Numeric id."},
+    ]
+    body = "\n".join(json.dumps(r) for r in records[:2]) + "\n\n   \n" + json.dumps(records[2])
+    path = write(tmp_path / "export.jsonl", body + "\n")
+    docs = list(load_path(path))
+    for doc in docs:
+        check_blocks(doc)
+    assert [d.doc_id for d in docs] == ["faq-1", doc_id_for(f"{path.resolve()}#2"), "42"]
+    first, second, third = (d.meta for d in docs)
+    assert (first.title, first.tags, first.path) == ("Ports", ("ops",), str(path.resolve()))
+    assert (second.source, second.tags, second.url) == ("wiki", ("a", "b", "c"), "https://w/x")
+    assert second.created == dt.datetime(2024, 5, 1, 10, tzinfo=dt.UTC).timestamp()
+    assert second.modified == 1700000000.0
+    assert block_texts(docs[1]) == ["Para one.", "Para two."]
+    assert third.title == "export"
+    assert third.modified == pytest.approx(path.stat().st_mtime)
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "reason"),
+    [
+        ("{not json", "line 3: not valid JSON"),
+        ('["a list"]', "line 3: expected a JSON object"),
+        ('{"title": "no text"}', "line 3: missing 'text'"),
+        ('{"text": "   "}', "line 3: 'text' must be a non-empty string"),
+        ('{"text": 5}', "line 3: 'text' must be a non-empty string"),
+        ('{"text": "x", "tags": {"a": 1}}', "line 3: 'tags' must be"),
+        ('{"text": "x", "date": "yesterday"}', "line 3: invalid date"),
+        ('{"id": "a", "text": "again"}', r"line 3: duplicate id 'a' \(first on line 1\)"),
+    ],
+)
+def test_jsonl_bad_line_fails_the_file_naming_the_line(tmp_path: Path, bad_line: str, reason: str):
+    path = write(tmp_path / "data.jsonl", f'{{"id": "a", "text": "ok"}}\n\n{bad_line}\n')
+    with pytest.raises(LoadError, match=reason) as err:
+        load_path(path)
+    assert err.value.path == str(path)
+
+
+# -- bad input in general -----------------------------------------------------------------
+
+
+def test_binary_file_with_txt_suffix_is_a_load_error(tmp_path: Path):
+    with pytest.raises(LoadError, match="binary"):
+        load_path(write(tmp_path / "image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 50))
+
+
+def test_control_character_soup_is_a_load_error(tmp_path: Path):
+    with pytest.raises(LoadError, match="binary"):
+        load_path(write(tmp_path / "x.txt", bytes(range(1, 32)) * 20))
+
+
+def test_latin1_text_is_a_load_error_saying_where(tmp_path: Path):
+    path = write(tmp_path / "old.txt", "café au lait".encode("latin-1"))
+    with pytest.raises(LoadError, match=r"not valid UTF-8 text \(byte 0xe9 at offset 3\)"):
+        load_path(path)
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".md", ".html", ".pdf", ".jsonl"])
+@pytest.mark.parametrize("content", [b"", b"  \n\t\n"])
+def test_empty_files_are_a_load_error(tmp_path: Path, suffix: str, content: bytes):
+    with pytest.raises(LoadError, match="empty file"):
+        load_path(write(tmp_path / f"empty{suffix}", content))
+
+
+def test_unsupported_suffix_is_a_load_error_listing_supported_ones(tmp_path: Path):
+    with pytest.raises(LoadError, match=r"unsupported file type '\.docx'.*\.md"):
+        load_path(write(tmp_path / "report.docx", b"PK\x03\x04"))
+
+
+def test_missing_file_is_a_load_error_raised_by_the_call(tmp_path: Path):
+    with pytest.raises(LoadError, match="no such file"):
+        load_path(tmp_path / "missing.txt")  # not even iterated
+
+
+def test_files_over_the_size_limit_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from ingest.loaders import _common
+
+    monkeypatch.setattr(_common, "MAX_BYTES", 10)
+    with pytest.raises(LoadError, match="limit is 50 MB"):
+        load_path(write(tmp_path / "big.txt", "x" * 11))
+
+
+def test_supported_suffixes_cover_every_format():
+    assert set(SUPPORTED_SUFFIXES) == {
+        ".txt",
+        ".md",
+        ".markdown",
+        ".html",
+        ".htm",
+        ".pdf",
+        ".jsonl",
+    }
+
+
+# -- finding files ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    for rel in [
+        "b.md",
+        "a.txt",
+        "notes.docx",
+        "guide/z.html",
+        "guide/drafts/wip.md",
+        "guide/c.pdf",
+        "api/data.jsonl",
+        ".git/config.txt",
+        "guide/.hidden.md",
+        ".cache/x/y.md",
+    ]:
+        write(tmp_path / rel, "x")
+    return tmp_path
+
+
+def rel(paths: list[Path], root: Path) -> list[str]:
+    return [p.relative_to(root).as_posix() for p in paths]
+
+
+def test_iter_files_recurses_in_sorted_order_skipping_hidden_and_unsupported(tree: Path):
+    assert rel(list(iter_files([tree])), tree) == [
+        "a.txt",
+        "b.md",
+        "api/data.jsonl",
+        "guide/c.pdf",
+        "guide/z.html",
+        "guide/drafts/wip.md",
+    ]
+
+
+def test_iter_files_include_and_exclude_globs(tree: Path):
+    assert rel(list(iter_files([tree], include=["*.md"])), tree) == ["b.md", "guide/drafts/wip.md"]
+    assert rel(list(iter_files([tree], include=["guide/*"], exclude=["*/drafts/*"])), tree) == [
+        "guide/c.pdf",
+        "guide/z.html",
+    ]
+    assert "guide/drafts/wip.md" not in rel(list(iter_files([tree], exclude=["drafts"])), tree)
+    assert rel(list(iter_files([tree], include=["**/*.pdf"])), tree) == ["guide/c.pdf"]
+
+
+def test_iter_files_yields_each_file_once_and_keeps_named_files(tree: Path):
+    found = list(iter_files([tree / "a.txt", tree, tree / "notes.docx"]))
+    assert rel(found, tree)[0] == "a.txt"
+    assert rel(found, tree).count("a.txt") == 1
+    assert rel(found, tree)[-1] == "notes.docx"  # named explicitly: load_path will say why not
+
+
+def test_iter_files_missing_path_is_a_load_error(tmp_path: Path):
+    with pytest.raises(LoadError, match="no such file"):
+        list(iter_files([tmp_path / "nope"]))
+
+
+def test_every_found_file_loads_or_fails_with_load_error(tmp_path: Path):
+    write(tmp_path / "ok.md", MARKDOWN)
+    write(tmp_path / "ok.html", HTML)
+    write(tmp_path / "bad.pdf", b"%PDF-1.4 garbage")
+    loaded, failed = [], []
+    for path in iter_files([tmp_path]):
+        try:
+            loaded += list(load_path(path, root=tmp_path))
+        except LoadError as e:
+            failed.append(e.path)
+    assert [d.meta.source for d in loaded] == ["ok.html", "ok.md"]
+    assert failed == [str(tmp_path / "bad.pdf")]
+    for doc in loaded:
+        check_blocks(doc)
