@@ -85,8 +85,6 @@ class IngestPipeline:
         report = IngestReport()
         seen: set[str] = set()
         failed_paths: set[str] = set()
-        if not dry_run:
-            self.index.ensure()
 
         def documents() -> Iterator[Document]:
             for path in self._files(paths, include, exclude, report, failed_paths):
@@ -100,8 +98,27 @@ class IngestPipeline:
                     if on_file:
                         on_file(path)
 
+        self.ingest(documents(), report, seen, dry_run=dry_run)
+        if prune and not dry_run:
+            report.pruned = self._prune(paths, seen, failed_paths)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def ingest(
+        self,
+        documents: Iterable[Document],
+        report: IngestReport | None = None,
+        seen: set[str] | None = None,
+        dry_run: bool = False,
+    ) -> IngestReport:
+        """Make documents searchable: skip unchanged ones, replace changed ones atomically."""
+        started = time.perf_counter()
+        report = report if report is not None else IngestReport()
+        seen = seen if seen is not None else set()
+        if not dry_run:
+            self.index.ensure()
         pending: list[_Prepared] = []
-        for prepared in _in_background(self._prepare(documents(), seen, report)):
+        for prepared in _in_background(self._prepare(documents, seen, report)):
             if dry_run:
                 report.chunks += len(prepared.chunks)
                 _count(report, prepared)
@@ -111,8 +128,6 @@ class IngestPipeline:
                 self._write(pending, report)
                 pending = []
         self._write(pending, report)
-        if prune and not dry_run:
-            report.pruned = self._prune(paths, seen, failed_paths)
         report.seconds = time.perf_counter() - started
         return report
 

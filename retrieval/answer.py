@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from retrieval.filters import Filters
 from retrieval.readers import Reading
-from retrieval.retriever import Retrieval, Retriever
+from retrieval.retriever import Retrieval
 from retrieval.sentences import sentence_spans
 from retrieval.settings import Settings
 from retrieval.types import Answer, Hit, Span
@@ -21,29 +22,26 @@ REASONS = {
 
 def build_answer(
     *,
-    question: str,
-    k: int,
-    filters: Filters,
-    mode: str,
-    reader: str,
-    retriever: Retriever,
     retrieval: Retrieval,
-    hits: list[Hit],
+    reader: str,
     reading: Reading,
     timings: dict[str, float],
+    count: Callable[[str], int],
     settings: Settings,
 ) -> Answer:
-    matched = retriever.count(retrieval.query) if not hits or not filters.is_empty() else None
+    """The answer object; `count` tells how many chunks a filter lets through."""
+    hits, filters = retrieval.hits, retrieval.filters
+    matched = count(retrieval.query) if not hits or not filters.is_empty() else None
     reason = _reason(filters, hits, reading, matched, settings)
     spans = [_with_context(s) for s in reading.spans]
     best = spans[0] if spans and reason is None else None
     ordered = _answer_source_first(hits, best)
     return Answer(
-        question=question,
+        question=retrieval.question,
         answer=best.text if best else None,
         score=round(best.score if best else reading.best_score, 4),
         reader=reader,
-        sources=[_source(h, spans) for h in ordered],
+        sources=[_source(h, spans, hits) for h in ordered],
         candidates=[_candidate(s, ordered) for s in spans],
         timings=timings,
         reason=reason,
@@ -51,8 +49,8 @@ def build_answer(
             "reason": REASONS.get(reason or ""),
             "filters": filters.to_dict(),
             "filter_query": retrieval.query,
-            "mode": mode,
-            "k": k,
+            "mode": retrieval.mode,
+            "k": retrieval.k,
             "matched_chunks": matched,
             "top_retrieval_scores": [_scores(h) for h in hits[:5]],
             "reader": {
@@ -98,8 +96,9 @@ def _answer_source_first(hits: list[Hit], best: Span | None) -> list[Hit]:
     return [best.hit, *[h for h in hits if h.key != best.hit.key]]
 
 
-def _source(hit: Hit, spans: list[Span]) -> dict[str, Any]:
+def _source(hit: Hit, spans: list[Span], ranked: list[Hit]) -> dict[str, Any]:
     d = hit.to_dict()
+    d["rank"] = ranked.index(hit) + 1  # retrieval rank; the answer's source is listed first
     d["chunk_start"], d["chunk_end"] = d.pop("start"), d.pop("end")
     d["key"] = hit.key
     mine = next((s for s in spans if s.hit.key == hit.key), None)

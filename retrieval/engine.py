@@ -9,16 +9,17 @@ from typing import Any
 
 import redis
 
+from retrieval.answer import build_answer
 from retrieval.embedder import Embedder
 from retrieval.errors import InvalidQuestion, ModelUnavailable
 from retrieval.filters import Filters, parse_filters
 from retrieval.index import ChunkIndex
 from retrieval.readers import Reading
 from retrieval.readers.sentence import SentenceReader
-from retrieval.retriever import MODES, Retriever
+from retrieval.retriever import MODES, Retrieval, Retriever
 from retrieval.settings import Settings
 from retrieval.store import connect, open_index
-from retrieval.types import Answer, Hit, Span
+from retrieval.types import Answer
 
 
 class QAEngine:
@@ -104,39 +105,43 @@ class QAEngine:
         mode: str | None = None,
         ef_runtime: int | None = None,
     ) -> Answer:
+        """Answer from the top-k chunks, with sources and an explanation (or the reason not)."""
+        started = time.perf_counter()
+        reader_name, reader_obj = self.reader_for(reader)
+        retrieval = self.retrieve(question, k, filters, mode, ef_runtime)
+        t = time.perf_counter()
+        if retrieval.hits:
+            reading = reader_obj.read(
+                retrieval.question, retrieval.hits, self.settings.answers, retrieval.query_vector
+            )
+        else:
+            reading = Reading(threshold=reader_obj.threshold)
+        timings = {**retrieval.timings, "read": _ms(t), "total": _ms(started)}
+        return build_answer(
+            retrieval=retrieval, reader=reader_name, reading=reading, timings=timings,
+            count=self.retriever.count, settings=self.settings,
+        )  # fmt: skip
+
+    def retrieve(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | Mapping[str, Any] | None = None,
+        mode: str | None = None,
+        ef_runtime: int | None = None,
+    ) -> Retrieval:
+        """The top-k chunks for a question, in rank order, without reading them."""
         question = self.validate(question, k, mode)
         k = k or self.settings.top_k
         mode = mode or self.settings.retrieval_mode
         filters = filters if isinstance(filters, Filters) else parse_filters(filters)
-        reader_name, reader_obj = self.reader_for(reader)
-        timings: dict[str, float] = {}
-        started = time.perf_counter()
-
         t = time.perf_counter()
         qvec = self.embedder.embed_query(question) if mode != "keyword" else None
-        timings["embed"] = _ms(t)
+        embed_ms = _ms(t)
         t = time.perf_counter()
         retrieval = self.retriever.retrieve(question, qvec, k, filters, mode, ef_runtime)
-        timings["retrieve"] = _ms(t)
-        hits = retrieval.hits[:k]
-        t = time.perf_counter()
-        if hits:
-            if reader_name == "span":
-                reading = reader_obj.read(question, hits, self.settings.answers)
-            else:
-                reading = reader_obj.read(
-                    question,
-                    qvec if qvec is not None else self.embedder.embed_query(question),
-                    hits,
-                    self.settings.answers,
-                )
-        else:
-            reading = Reading(threshold=getattr(reader_obj, "threshold", 0.0))
-        timings["read"] = _ms(t)
-        timings["total"] = _ms(started)
-        return self._answer(
-            question, k, filters, mode, reader_name, retrieval, hits, reading, timings
-        )
+        retrieval.timings = {"embed": embed_ms, "retrieve": _ms(t), **retrieval.timings}
+        return retrieval
 
     def validate(self, question: str, k: int | None, mode: str | None) -> str:
         if not isinstance(question, str) or not question.strip():
@@ -155,17 +160,6 @@ class QAEngine:
             raise InvalidQuestion(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         return question
 
-    def _answer(
-        self, question, k, filters, mode, reader_name, retrieval, hits, reading, timings
-    ) -> Answer:
-        from retrieval.answer import build_answer
-
-        return build_answer(
-            question=question, k=k, filters=filters, mode=mode, reader=reader_name,
-            retriever=self.retriever, retrieval=retrieval, hits=hits, reading=reading,
-            timings=timings, settings=self.settings,
-        )  # fmt: skip
-
     # -- status ------------------------------------------------------------------------------
 
     def ready(self) -> dict[str, Any]:
@@ -180,9 +174,13 @@ class QAEngine:
             "reader": self.reader_for(None)[0],
         }
 
+    def facets(self, limit: int = 100) -> dict[str, list[str]]:
+        """The sources and tags present in the index, for pickers (e.g. Slack's modal)."""
+        return {
+            "sources": self.index.tag_values("source")[:limit],
+            "tags": self.index.tag_values("tags")[:limit],
+        }
+
 
 def _ms(t: float) -> float:
     return round((time.perf_counter() - t) * 1000, 2)
-
-
-__all__ = ["Hit", "QAEngine", "Span"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,7 @@ _ATTRS |= dict(modified="modified", text="text")  # filter key -> Filters attrib
 _EXAMPLES = dict(tag="hr", source="handbook", doc_id="doc-42", text="vpn")
 _EXAMPLES |= dict(created="2024-01-01..2024-06-30", modified=">=2024-03")
 _WHITESPACE = " \t\n\r\v\f"
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ASCII_SPECIAL = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]")  # ASCII but not \w
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
@@ -320,12 +322,19 @@ def compile_filters(filters: Filters) -> str:
             if rng.is_empty():
                 raise _fail(key, f"range {rng.to_json()} is empty")
             clauses.append(f"@{key}:{rng.to_query()}")
-    for term in filters.text:
-        words = _words(_clean("text", term))
-        kept = [escape_text(w) for w in words if not (w.isascii() and w.lower() in STOPWORDS)]
-        if len(kept) == 1:
-            clauses.append(f"@{TEXT_FIELDS}:({kept[0]})")
-        elif kept:  # in order; the slop allows for stopwords an index may have kept
-            attrs = f"{{$slop: {len(words) - len(kept)}; $inorder: true;}}"
-            clauses.append(f"@{TEXT_FIELDS}:(({' '.join(kept)}) => {attrs})")
+    clauses += filter(None, (_text_clause(_clean("text", term)) for term in filters.text))
     return f"({' '.join(clauses)})" if clauses else "*"
+
+
+def _text_clause(term: str) -> str:
+    """The term's words in order. Stopwords and repeated words are left out (RediSearch's in-order
+    check fails on a repeated word); the slop allows for them, and for an index keeping stopwords."""
+    words = _words(term)
+    kept: dict[str, str] = {}
+    for word in words:
+        if (folded := word.translate(_ASCII_LOWER)) not in STOPWORDS:
+            kept.setdefault(folded, escape_text(word))
+    if len(kept) <= 1:
+        return "".join(f"@{TEXT_FIELDS}:({word})" for word in kept.values())
+    attrs = f"{{$slop: {len(words) - len(kept)}; $inorder: true;}}"
+    return f"@{TEXT_FIELDS}:(({' '.join(kept.values())}) => {attrs})"

@@ -168,6 +168,10 @@ class ChunkIndex:
             if len(keys) >= reply[0] or not page:
                 return keys
 
+    def tag_values(self, field: str) -> list[str]:
+        """Distinct values of a TAG field (lower-cased by RediSearch), sorted."""
+        return sorted(_s(v) for v in self._call("FT.TAGVALS", self.schema.name, field))
+
     def count_chunks(self) -> int:
         return int(self.info().get("num_docs", 0))
 

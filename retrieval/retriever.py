@@ -21,8 +21,13 @@ MODES = ("hybrid", "vector", "keyword")
 
 @dataclass
 class Retrieval:
-    hits: list[Hit]
+    question: str
+    hits: list[Hit]  # the top k, best first
+    filters: Filters
     query: str  # the compiled filter
+    mode: str
+    k: int
+    query_vector: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -58,7 +63,7 @@ class Retriever:
             vector = self.knn(query_vector, where, pool, ef_runtime)
             timings["vector_ms"] = (time.perf_counter() - t) * 1000
         hits = fuse(keyword, vector, self.rrf_k) if mode == "hybrid" else keyword or vector
-        return Retrieval(hits[: max(k, 1) * 4], where, timings)
+        return Retrieval(question, hits[:k], filters, where, mode, k, query_vector, timings)
 
     def knn(self, vector: np.ndarray, where: str, k: int, ef_runtime: int | None) -> list[Hit]:
         ef = ef_runtime or self.index.schema.ef_runtime

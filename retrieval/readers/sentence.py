@@ -46,7 +46,11 @@ class SentenceReader:
         self.embedder = embedder
         self.threshold = threshold
 
-    def read(self, question: str, question_vector: np.ndarray, hits: list[Hit], n: int) -> Reading:
+    def read(
+        self, question: str, hits: list[Hit], n: int, question_vector: np.ndarray | None = None
+    ) -> Reading:
+        if question_vector is None:
+            question_vector = self.embedder.embed_query(question)
         candidates = self._candidates(hits)
         if not candidates:
             return Reading(threshold=self.threshold)

@@ -57,7 +57,10 @@ class SpanReader:
             raise ModelUnavailable(f"'{self.model_name}' needs a fast tokenizer for offsets")
         return self
 
-    def read(self, question: str, hits: list[Hit], n: int) -> Reading:
+    def read(
+        self, question: str, hits: list[Hit], n: int, question_vector: object = None
+    ) -> Reading:
+        """Best spans across all chunks; `question_vector` is accepted for symmetry, unused."""
         import torch
 
         self.warm_up()

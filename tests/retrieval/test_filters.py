@@ -669,7 +669,7 @@ def test_filtering_on_any_text_finds_the_document_that_contains_it(index, text):
         query = compile_filters(parse_filters({"text": text}))
         for index_name in ("pidx", "pidx_nostop"):
             found = search(index, query, index_name)
-            assert key in found, (index_name, query)
+            assert key in found, (index_name, text, query)
             assert (control in found) == (query == "*"), (index_name, query)
     finally:
         index.delete(key, control)
