@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import threading
 from collections.abc import Sequence
@@ -32,6 +34,23 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=4)
+def _load_model(name: str, backend: str) -> Any:
+    """One copy of each model per process, however many engines and commands use it."""
+    path = resolve_model_path(name)
+    if Path(path).exists() or name == DEFAULT_EMBEDDER:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(path, device="cpu")
+    except Exception as e:  # noqa: BLE001 - any load failure means the same thing to a user
+        raise ModelUnavailable(
+            f"cannot load embedding model '{name}' ({e}). Set QA_EMBEDDING_MODEL "
+            "to a local sentence-transformers folder or a model available offline."
+        ) from e
+
+
 class Embedder:
     """Embeds texts into normalised vectors; `warm_up()` loads the model once."""
 
@@ -40,6 +59,8 @@ class Embedder:
         self.model_name = settings.embedding_model
         self.backend = settings.embedding_backend
         self._model: Any = None
+        self._counter: Any = None
+        self._count_lock = threading.Lock()
         self._lock = threading.Lock()
 
     def warm_up(self) -> Embedder:
@@ -85,8 +106,18 @@ class Embedder:
         return self.model_name
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        encoded = self.model.tokenizer(list(texts), add_special_tokens=True, truncation=False)
-        return [len(ids) for ids in encoded["input_ids"]]
+        """Word pieces per text, [CLS] and [SEP] included, without truncation.
+
+        Uses its own copy of the tokenizer: a fast tokenizer is not safe to share between
+        the chunking thread and the embedding thread ("Already borrowed").
+        """
+        with self._count_lock:
+            if self._counter is None:
+                counter = copy.deepcopy(self.model.tokenizer.backend_tokenizer)
+                counter.no_truncation()
+                counter.no_padding()
+                self._counter = counter
+            return [len(e.ids) for e in self._counter.encode_batch(list(texts))]
 
     def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         if not texts:

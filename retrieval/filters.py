@@ -1,13 +1,14 @@
 """One filter language for the CLI, HTTP and Slack, compiled to a RediSearch DIALECT 2 query.
 
 Escaping, checked against RediSearch 2.10 (tests/retrieval/test_filters.py runs it for real):
-- TAG values: a backslash before every ASCII character outside [A-Za-z0-9_]. Non-ASCII characters
-  go raw: they are never syntax, and a backslash before a multi-byte character stops it matching.
-  The index trims ASCII whitespace around a tag and folds ASCII case only.
+- Every ASCII character outside [A-Za-z0-9] gets a backslash (even `_`: a lone `_` is a syntax
+  error). Non-ASCII characters go raw: they are never syntax, and a backslash before a multi-byte
+  character stops it matching. The index trims ASCII whitespace around a tag, folds ASCII case only.
 - TEXT terms: the indexer splits on ASCII punctuation and whitespace (not `_`, never on non-ASCII;
   a backslash makes the next character part of the word), so a term is split the same way
-  ("covid-19" -> covid 19) and its words must appear in that order. Default stopwords are dropped
-  here: a lone stopword matches nothing, and inside an exact phrase it breaks the phrase.
+  ("covid-19" -> covid 19) and all its words must appear. Not as a phrase: stopwords break phrases
+  and RediSearch's in-order check misses some true matches. Default stopwords are dropped here,
+  as a lone stopword matches nothing, and so are words holding a literal backslash.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ _EXAMPLES |= dict(created="2024-01-01..2024-06-30", modified=">=2024-03")
 _WHITESPACE = " \t\n\r\v\f"
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_ASCII_SPECIAL = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]")  # ASCII but not \w
+_ESCAPED = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]")  # ASCII but not [A-Za-z0-9]
+_SEPARATOR = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]")  # ... nor `_`
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _INLINE = re.compile(r'(?<!\S)([A-Za-z_]+):(?:"([^"]*)"(?!\S)|“([^”]*)”(?!\S)|(\S+))')
 _MIN_TS, _MAX_TS = -62135596800.0, 253402300799.0  # years 1..9999
@@ -48,7 +50,7 @@ def _fail(key: str, message: str) -> FilterError:
 
 def escape_tag(value: str) -> str:
     """Escape a value for `@field:{...}` so it is matched literally."""
-    return _ASCII_SPECIAL.sub(lambda m: "\\" + m.group(), value)
+    return _ESCAPED.sub(lambda m: "\\" + m.group(), value)
 
 
 def escape_text(term: str) -> str:
@@ -303,7 +305,7 @@ def _words(term: str) -> list[str]:
     for ch in chars:
         if ch == "\\":
             word += next(chars, "")
-        elif _ASCII_SPECIAL.match(ch):
+        elif _SEPARATOR.match(ch):
             words, word = [*words, word] if word else words, ""
         else:
             word += ch
@@ -327,14 +329,9 @@ def compile_filters(filters: Filters) -> str:
 
 
 def _text_clause(term: str) -> str:
-    """The term's words in order. Stopwords and repeated words are left out (RediSearch's in-order
-    check fails on a repeated word); the slop allows for them, and for an index keeping stopwords."""
-    words = _words(term)
-    kept: dict[str, str] = {}
-    for word in words:
-        if (folded := word.translate(_ASCII_LOWER)) not in STOPWORDS:
-            kept.setdefault(folded, escape_text(word))
-    if len(kept) <= 1:
-        return "".join(f"@{TEXT_FIELDS}:({word})" for word in kept.values())
-    attrs = f"{{$slop: {len(words) - len(kept)}; $inorder: true;}}"
-    return f"@{TEXT_FIELDS}:(({' '.join(kept.values())}) => {attrs})"
+    words = dict.fromkeys(
+        escape_text(word)
+        for word in _words(term)  # a literal backslash is unescaped unreliably by the query parser
+        if word.translate(_ASCII_LOWER) not in STOPWORDS and "\\" not in word
+    )
+    return f"@{TEXT_FIELDS}:({' '.join(words)})" if words else ""

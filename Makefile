@@ -1,0 +1,46 @@
+# The README's two commands: `make run` (install, ingest the sample, answer a question)
+# and `make test` (install with test tools, run the whole suite). Nothing else needed.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+QA := $(VENV)/bin/qa
+QUESTION ?= How do I rotate the API key?
+
+.PHONY: install run test lint format bench browser clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# constraints.txt pins the CPU build of torch; without it pip fetches a multi-GB CUDA build.
+	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(QA) ingest ingest/sample --source sample
+	$(QA) ask "$(QUESTION)"
+
+# The browser test needs Debian's chromium; it is skipped (and says so) where it cannot be installed.
+browser:
+	@command -v chromium >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) 2>/dev/null || \
+	  echo "chromium not installed: the browser test will be skipped"
+
+test: install browser
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	$(PY) bench/ingest_bench.py
+	$(PY) bench/qa_bench.py
+	$(PY) bench/http_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

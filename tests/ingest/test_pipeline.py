@@ -1,0 +1,181 @@
+"""Ingestion into the real Redis: idempotence, replacement, repair, prune, delete, failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import redis
+
+from ingest.pipeline import IngestPipeline
+from retrieval.index import ChunkIndex
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _hset_calls(client: redis.Redis) -> int:
+    return int(client.info("commandstats").get("cmdstat_hset", {}).get("calls", 0))
+
+
+def _assert_consistent(index: ChunkIndex) -> None:
+    """Every document's indexed chunks are exactly its current generation, no more."""
+    for doc in index.documents():
+        keys = index.chunk_keys(doc.doc_id)
+        assert len(keys) == doc.chunks, doc
+        assert all(f":{doc.generation}:" in k for k in keys), keys
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    _write(folder, "a.md", "---\ntitle: Alpha\ntags: [x]\n---\n# Alpha\n\nAlpha talks about apples.\n")
+    _write(folder, "b.txt", "Bravo is about bananas.\n\nAnd a second paragraph on boats.")
+    _write(folder, "sub/c.md", "# Charlie\n\nCharlie covers cherries and clocks.")
+    return folder
+
+
+def test_ingest_writes_every_document_with_its_chunks(pipeline: IngestPipeline, corpus: Path) -> None:
+    report = pipeline.run([corpus], source="test", tags=["t1"])
+    assert (report.new, report.updated, report.unchanged, report.failed) == (3, 0, 0, [])
+    assert report.chunks == pipeline.index.count_chunks() == 3
+    titles = sorted(d.title for d in pipeline.index.documents())
+    assert titles == ["Alpha", "Charlie", "b"]
+    _assert_consistent(pipeline.index)
+
+
+def test_reingesting_unchanged_files_writes_nothing(
+    pipeline: IngestPipeline, corpus: Path, redis_client: redis.Redis
+) -> None:
+    pipeline.run([corpus])
+    before = _hset_calls(redis_client)
+    report = pipeline.run([corpus])
+    assert (report.new, report.updated, report.unchanged, report.chunks) == (0, 0, 3, 0)
+    assert _hset_calls(redis_client) == before
+
+
+def test_changed_file_replaces_its_chunks_and_leaves_no_stale_one(
+    pipeline: IngestPipeline, corpus: Path
+) -> None:
+    pipeline.run([corpus])
+    long_text = "\n\n".join(f"Paragraph {i} mentions delta number {i}." * 8 for i in range(12))
+    _write(corpus, "b.txt", long_text)
+    report = pipeline.run([corpus])
+    assert (report.updated, report.unchanged) == (1, 2)
+    _assert_consistent(pipeline.index)
+    _write(corpus, "b.txt", "Short again.")
+    pipeline.run([corpus])
+    _assert_consistent(pipeline.index)
+    texts = [h.text for h in _all_hits(pipeline.index)]
+    assert not any("delta" in t for t in texts)
+    assert "Short again." in texts
+
+
+def test_run_killed_between_writing_chunks_and_switching_is_repaired_by_next_run(
+    pipeline: IngestPipeline, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline.run([corpus])
+    _write(corpus, "b.txt", "Bravo now covers bicycles.\n\n" * 30)
+    _write(corpus, "new.txt", "A brand new document about kites.")
+
+    real_pipeline = redis.client.Pipeline.execute
+
+    def die_on_switch(self: redis.client.Pipeline, *args, **kwargs):
+        if self.transaction:  # the atomic switch: the process "dies" just before it
+            raise KeyboardInterrupt("killed")
+        return real_pipeline(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", die_on_switch)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run([corpus])
+    monkeypatch.undo()
+    stored = sum(d.chunks for d in pipeline.index.documents())
+    assert pipeline.index.count_chunks() > stored, "the kill left extra chunks behind"
+
+    # The killed run left new chunks beside the old ones; the records still point to the old.
+    report = pipeline.run([corpus])
+    assert report.failed == []
+    assert report.new == 1 and report.updated == 1
+    _assert_consistent(pipeline.index)
+    assert pipeline.index.count_chunks() == sum(d.chunks for d in pipeline.index.documents())
+
+
+def test_orphans_of_an_abandoned_generation_are_removed_on_next_change(
+    pipeline: IngestPipeline, corpus: Path
+) -> None:
+    pipeline.run([corpus])
+    doc = next(d for d in pipeline.index.documents() if d.title == "b")
+    orphan = pipeline.index.schema.chunk_key(doc.doc_id, "deadbeef0000", 0)
+    vector = np.zeros(pipeline.index.schema.dim, dtype=np.float32).tobytes()
+    pipeline.index.client.hset(orphan, mapping={"doc_id": doc.doc_id, "text": "x", "vector": vector})
+    _write(corpus, "b.txt", "Bravo changed.")
+    pipeline.run([corpus])
+    _assert_consistent(pipeline.index)
+    assert not pipeline.index.client.exists(orphan)
+
+
+def test_prune_removes_documents_whose_files_are_gone_and_only_under_the_given_paths(
+    pipeline: IngestPipeline, corpus: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    _write(other, "keep.txt", "Kept because it is outside the pruned folder.")
+    pipeline.run([corpus])
+    pipeline.run([other])
+    (corpus / "sub" / "c.md").unlink()
+    report = pipeline.run([corpus], prune=True)
+    assert report.pruned == 1
+    titles = sorted(d.title for d in pipeline.index.documents())
+    assert titles == ["Alpha", "b", "keep"]
+    _assert_consistent(pipeline.index)
+
+
+def test_prune_keeps_documents_of_files_that_failed_to_load(
+    pipeline: IngestPipeline, corpus: Path
+) -> None:
+    pipeline.run([corpus])
+    (corpus / "b.txt").write_bytes(b"\xff\xfe\x00binary\x00junk")
+    report = pipeline.run([corpus], prune=True)
+    assert report.pruned == 0 and len(report.failed) == 1
+    assert any(d.title == "b" for d in pipeline.index.documents())
+
+
+def test_delete_removes_the_document_and_all_its_chunks(
+    pipeline: IngestPipeline, corpus: Path
+) -> None:
+    pipeline.run([corpus])
+    doc = next(d for d in pipeline.index.documents() if d.title == "Alpha")
+    assert pipeline.index.delete(doc.doc_id) == doc.chunks
+    assert pipeline.index.stored(doc.doc_id) is None
+    assert pipeline.index.chunk_keys(doc.doc_id) == []
+
+
+def test_corrupt_and_binary_files_are_skipped_and_reported_while_the_rest_goes_in(
+    pipeline: IngestPipeline, corpus: Path
+) -> None:
+    (corpus / "broken.pdf").write_bytes(b"%PDF-1.4\n garbage that is not a pdf")
+    (corpus / "blob.txt").write_bytes(bytes(range(256)) * 4)
+    (corpus / "latin1.md").write_bytes("caf\xe9".encode("latin-1"))
+    report = pipeline.run([corpus])
+    assert report.new == 3
+    failed = {Path(p).name: reason for p, reason in report.failed}
+    assert set(failed) == {"broken.pdf", "blob.txt", "latin1.md"}
+    assert all(reason for reason in failed.values())
+
+
+def test_dry_run_counts_changes_without_writing(pipeline: IngestPipeline, corpus: Path) -> None:
+    report = pipeline.run([corpus], dry_run=True)
+    assert report.new == 3 and report.chunks == 3
+    assert not pipeline.index.exists() or pipeline.index.count_chunks() == 0
+
+
+def _all_hits(index: ChunkIndex):
+    from retrieval.retriever import Retriever
+
+    return Retriever(index).keyword("bravo short delta bicycles", "*", 100) + Retriever(
+        index
+    ).keyword("again", "*", 100)
