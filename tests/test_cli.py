@@ -67,7 +67,9 @@ def test_ask_rejects_an_empty_question_and_a_bad_k(env: dict[str, str]) -> None:
     assert result.exit_code == 1 and "between 1 and 50" in result.output
 
 
-def test_ingest_reports_unreadable_files_and_exits_nonzero(env: dict[str, str], tmp_path: Path) -> None:
+def test_ingest_reports_unreadable_files_and_exits_nonzero(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     (tmp_path / "ok.txt").write_text("Readable text about owls.")
     (tmp_path / "bad.pdf").write_bytes(b"not a pdf at all")
     result = CliRunner().invoke(cli, ["ingest", str(tmp_path)], env=env)
@@ -95,7 +97,9 @@ def test_ingest_killed_midway_is_repaired_by_the_next_run(
     env: dict[str, str], tmp_path: Path, index: ChunkIndex
 ) -> None:
     for i in range(60):
-        body = "\n\n".join(f"Document {i} paragraph {p} about subject {i * p}." * 9 for p in range(12))
+        body = "\n\n".join(
+            f"Document {i} paragraph {p} about subject {i * p}." * 9 for p in range(12)
+        )
         (tmp_path / f"doc{i:02d}.txt").write_text(body)
     full_env = {**os.environ, **env}
     cmd = [sys.executable, "-m", "bot.cli", "ingest", str(tmp_path)]

@@ -1,27 +1,25 @@
 """The sentence reader: picks the sentence of the retrieved chunks that best answers.
 
 Needs only the embedding model. A sentence's score blends its meaning (cosine to the
-question), the question's rarer words it contains (IDF-weighted overlap), and how well its
-chunk was retrieved. Only the most promising sentences are embedded, which keeps a query
-to one small batch.
+question), the question's rarer words and word pairs it contains (IDF-weighted overlap),
+and how well its chunk was retrieved. Only the most promising sentences are embedded,
+which keeps a query to one small batch.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
 from retrieval.embedder import Embedder
+from retrieval.overlap import bigrams, overlap_scores, terms
 from retrieval.readers import Reading, dedupe
 from retrieval.sentences import sentence_spans
-from retrieval.text import content_words, stem
 from retrieval.types import Hit, Span
 
-MAX_EMBEDDED = 16
-WEIGHTS = {"cosine": 0.45, "overlap": 0.40, "chunk": 0.15}
+MAX_EMBEDDED = 10  # sentences embedded per question: the latency budget
+WEIGHTS = {"cosine": 0.35, "overlap": 0.35, "bigram": 0.15, "chunk": 0.15}
 
 
 @dataclass
@@ -31,7 +29,10 @@ class _Candidate:
     start: int
     end: int
     terms: set[str]
+    pairs: set[tuple[str, str]]
+    chunk: float = 0.0  # the chunk's retrieval score relative to the best chunk
     overlap: float = 0.0
+    bigram: float = 0.0
     cosine: float = 0.0
 
     @property
@@ -56,7 +57,9 @@ class SentenceReader:
             return Reading(threshold=self.threshold)
         self._score_overlap(question, candidates)
         prior = {
-            id(c): WEIGHTS["overlap"] * c.overlap + WEIGHTS["chunk"] * _chunk_prior(c.rank)
+            id(c): WEIGHTS["overlap"] * c.overlap
+            + WEIGHTS["bigram"] * c.bigram
+            + WEIGHTS["chunk"] * c.chunk
             for c in candidates
         }
         shortlist = sorted(candidates, key=lambda c: prior[id(c)], reverse=True)[:MAX_EMBEDDED]
@@ -80,25 +83,19 @@ class SentenceReader:
 
     def _candidates(self, hits: list[Hit]) -> list[_Candidate]:
         out = []
+        top = max(h.score for h in hits) or 1.0
         for rank, hit in enumerate(hits):
             for s, e in sentence_spans(hit.text):
                 if e - s >= 3:
+                    text = hit.text[s:e]
                     out.append(
-                        _Candidate(hit, rank, s, e, {stem(w) for w in content_words(hit.text[s:e])})
+                        _Candidate(hit, rank, s, e, terms(text), bigrams(text), hit.score / top)
                     )
         return out
 
     def _score_overlap(self, question: str, candidates: list[_Candidate]) -> None:
-        q_terms = {stem(w) for w in content_words(question)}
-        if not q_terms:
-            return
-        df = Counter(t for c in candidates for t in c.terms & q_terms)
-        n = len(candidates)
-        weight = {t: math.log(1 + n / (1 + df[t])) for t in q_terms}
-        total = sum(weight.values())
-        for c in candidates:
-            c.overlap = sum(weight[t] for t in c.terms & q_terms) / total
-
-
-def _chunk_prior(rank: int) -> float:
-    return 1.0 / (1.0 + rank)
+        q_pairs = bigrams(question)
+        scores = overlap_scores(question, [c.terms for c in candidates])
+        for c, score in zip(candidates, scores, strict=True):
+            c.overlap = score
+            c.bigram = len(c.pairs & q_pairs) / len(q_pairs) if q_pairs else 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from ingest.chunker import Chunker, count_tiktokens
@@ -38,7 +40,9 @@ def _covered(chunks, text: str) -> str:
 
 
 ODD_TEXTS = {
-    "one 10,000-word paragraph": " ".join(f"word{i % 97}." if i % 13 == 0 else f"word{i % 89}" for i in range(10_000)),
+    "one 10,000-word paragraph": " ".join(
+        f"word{i % 97}." if i % 13 == 0 else f"word{i % 89}" for i in range(10_000)
+    ),
     "no punctuation at all": " ".join(["lorem ipsum dolor sit amet consectetur"] * 2000),
     "no spaces at all": "x" * 30_000,
     "chinese": "这是一个很长的中文句子没有标点符号" * 600,
@@ -60,7 +64,9 @@ def test_every_chunk_of_odd_text_fits_the_model_window_and_nothing_is_lost(
 
 
 def test_code_blocks_are_cut_between_lines_and_fit(chunker: Chunker, embedder: Embedder) -> None:
-    code = "\n".join(f"    result_{i} = compute(value_{i}, factor={i})  # step {i}" for i in range(400))
+    code = "\n".join(
+        f"    result_{i} = compute(value_{i}, factor={i})  # step {i}" for i in range(400)
+    )
     text = "Intro paragraph.\n\n" + code
     blocks = [Block("text", 0, 16), Block("code", 18, len(text))]
     doc = _doc(text, blocks)
@@ -102,6 +108,6 @@ def test_overlap_repeats_whole_sentences_from_the_previous_chunk(embedder: Embed
     sentences = [f"Fact {i} is that the value of item {i} equals {i * 3}." for i in range(40)]
     chunks = chunker.chunk(_doc(" ".join(sentences)))
     assert len(chunks) > 3
-    for prev, nxt in zip(chunks, chunks[1:], strict=False):
+    for prev, nxt in itertools.pairwise(chunks):
         assert nxt.start < prev.end, "consecutive chunks overlap"
         assert nxt.text.startswith("Fact ")

@@ -34,13 +34,17 @@ def _assert_consistent(index: ChunkIndex) -> None:
 @pytest.fixture()
 def corpus(tmp_path: Path) -> Path:
     folder = tmp_path / "docs"
-    _write(folder, "a.md", "---\ntitle: Alpha\ntags: [x]\n---\n# Alpha\n\nAlpha talks about apples.\n")
+    _write(
+        folder, "a.md", "---\ntitle: Alpha\ntags: [x]\n---\n# Alpha\n\nAlpha talks about apples.\n"
+    )
     _write(folder, "b.txt", "Bravo is about bananas.\n\nAnd a second paragraph on boats.")
     _write(folder, "sub/c.md", "# Charlie\n\nCharlie covers cherries and clocks.")
     return folder
 
 
-def test_ingest_writes_every_document_with_its_chunks(pipeline: IngestPipeline, corpus: Path) -> None:
+def test_ingest_writes_every_document_with_its_chunks(
+    pipeline: IngestPipeline, corpus: Path
+) -> None:
     report = pipeline.run([corpus], source="test", tags=["t1"])
     assert (report.new, report.updated, report.unchanged, report.failed) == (3, 0, 0, [])
     assert report.chunks == pipeline.index.count_chunks() == 3
@@ -112,7 +116,9 @@ def test_orphans_of_an_abandoned_generation_are_removed_on_next_change(
     doc = next(d for d in pipeline.index.documents() if d.title == "b")
     orphan = pipeline.index.schema.chunk_key(doc.doc_id, "deadbeef0000", 0)
     vector = np.zeros(pipeline.index.schema.dim, dtype=np.float32).tobytes()
-    pipeline.index.client.hset(orphan, mapping={"doc_id": doc.doc_id, "text": "x", "vector": vector})
+    pipeline.index.client.hset(
+        orphan, mapping={"doc_id": doc.doc_id, "text": "x", "vector": vector}
+    )
     _write(corpus, "b.txt", "Bravo changed.")
     pipeline.run([corpus])
     _assert_consistent(pipeline.index)

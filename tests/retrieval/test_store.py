@@ -41,8 +41,12 @@ def test_ensure_reuses_a_server_already_running_on_the_folder(redis_server: Embe
 def test_index_built_with_another_dimension_is_refused_with_what_to_do(
     redis_client: redis.Redis, settings: Settings
 ) -> None:
-    ChunkIndex(redis_client, IndexSchema(settings.index_name, settings.key_prefix, 8, "tiny")).ensure()
-    other = ChunkIndex(redis_client, IndexSchema(settings.index_name, settings.key_prefix, 384, "big"))
+    ChunkIndex(
+        redis_client, IndexSchema(settings.index_name, settings.key_prefix, 8, "tiny")
+    ).ensure()
+    other = ChunkIndex(
+        redis_client, IndexSchema(settings.index_name, settings.key_prefix, 384, "big")
+    )
     with pytest.raises(SchemaMismatch, match="qa index drop"):
         other.ensure()
 
@@ -52,7 +56,9 @@ def test_index_built_with_another_model_of_same_dimension_is_refused(
 ) -> None:
     ChunkIndex(redis_client, IndexSchema(settings.index_name, settings.key_prefix, 8, "a")).ensure()
     with pytest.raises(SchemaMismatch, match="QA_EMBEDDING_MODEL"):
-        ChunkIndex(redis_client, IndexSchema(settings.index_name, settings.key_prefix, 8, "b")).ensure()
+        ChunkIndex(
+            redis_client, IndexSchema(settings.index_name, settings.key_prefix, 8, "b")
+        ).ensure()
 
 
 def test_missing_index_says_to_ingest_first(redis_client: redis.Redis, settings: Settings) -> None:
@@ -65,7 +71,17 @@ def test_server_without_search_module_is_reported_with_the_fix(tmp_path: Path) -
     folder = Path(tempfile.mkdtemp(prefix="qa-plain-"))
     sock = folder / "s.sock"
     proc = subprocess.Popen(
-        [str(server_binary()), "--port", "0", "--unixsocket", str(sock), "--save", "", "--dir", str(folder)],
+        [
+            str(server_binary()),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--save",
+            "",
+            "--dir",
+            str(folder),
+        ],
         stdout=subprocess.DEVNULL,
     )
     try:
