@@ -79,10 +79,11 @@ def test_windows_newlines_and_bom_are_normalised(tmp_path: Path):
     assert "\r" not in doc.text and "\ufeff" not in doc.text
 
 
-def test_source_is_relative_to_root_else_file_name(tmp_path: Path):
-    path = write(tmp_path / "docs" / "sub" / "a.txt", "hello")
-    assert load_one(path, root=tmp_path / "docs").meta.source == "sub/a.txt"
-    assert load_one(path).meta.source == "a.txt"
+def test_source_is_left_empty_unless_the_file_names_one(tmp_path: Path):
+    # The pipeline fills it from --source, else the file name.
+    assert load_one(write(tmp_path / "a.txt", "hello")).meta.source == ""
+    md = write(tmp_path / "b.md", "---\nsource: wiki\n---\nhello")
+    assert load_one(md).meta.source == "wiki"
 
 
 # -- markdown -----------------------------------------------------------------------------
@@ -501,10 +502,10 @@ def test_every_found_file_loads_or_fails_with_load_error(tmp_path: Path):
     loaded, failed = [], []
     for path in iter_files([tmp_path]):
         try:
-            loaded += list(load_path(path, root=tmp_path))
+            loaded += list(load_path(path))
         except LoadError as e:
             failed.append(e.path)
-    assert [d.meta.source for d in loaded] == ["ok.html", "ok.md"]
+    assert [Path(d.meta.path).name for d in loaded] == ["ok.html", "ok.md"]
     assert failed == [str(tmp_path / "bad.pdf")]
     for doc in loaded:
         check_blocks(doc)

@@ -1,0 +1,107 @@
+"""Socket Mode (`qa slack`): the same app without a signing secret, and clear setup errors;
+the manifest declares everything the listeners need."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from slack_bolt import BoltRequest
+
+from bot.cli import cli
+from bot.slack.socket_mode import socket_mode_handler
+from retrieval.engine import QAEngine
+from retrieval.errors import ConfigError
+from retrieval.settings import Settings
+from tests.slack.stand_in import BOT_USER_ID, TEAM_ID, SlackStandIn
+
+MANIFEST = Path(__file__).resolve().parents[2] / "bot" / "slack" / "manifest.yaml"
+
+
+@pytest.mark.usefixtures("handbook")
+def test_socket_mode_answers_a_mention_without_a_signing_secret(
+    slack_settings: Settings, engine: QAEngine, slack_api: SlackStandIn
+):
+    settings = slack_settings.with_(slack_signing_secret=None, slack_app_token="xapp-1-test")
+    handler = socket_mode_handler(settings, engine)
+    try:
+        assert slack_api.to("auth.test"), "the bot token is checked at start"
+        event = {
+            "type": "app_mention",
+            "user": "U0000001",
+            "channel": "C0000001",
+            "ts": "1700000003.000100",
+            "text": f"<@{BOT_USER_ID}> how do I rotate the API key?",
+        }
+        body = {
+            "type": "event_callback",
+            "team_id": TEAM_ID,
+            "event_id": "EvSOCKET",
+            "event": event,
+        }
+
+        response = handler.app.dispatch(BoltRequest(body=json.dumps(body), mode="socket_mode"))
+
+        assert response.status == 200
+        [post] = slack_api.wait_for("chat.postMessage")
+        assert post.data["thread_ts"] == "1700000003.000100"
+        assert post.data["text"].startswith("To rotate the API key")
+    finally:
+        handler.close()
+
+
+@pytest.mark.parametrize("token", [None, "xoxb-not-an-app-token"])
+def test_socket_mode_explains_a_missing_or_wrong_app_token(
+    slack_settings: Settings, engine: QAEngine, token: str | None
+):
+    with pytest.raises(ConfigError, match="SLACK_APP_TOKEN"):
+        socket_mode_handler(slack_settings.with_(slack_app_token=token), engine)
+
+
+def test_socket_mode_explains_a_rejected_bot_token(
+    slack_settings: Settings, engine: QAEngine, slack_api: SlackStandIn
+):
+    slack_api.fail("auth.test", "invalid_auth")
+
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        socket_mode_handler(slack_settings.with_(slack_app_token="xapp-1-test"), engine)
+
+
+def test_http_mode_needs_the_signing_secret(slack_settings: Settings, engine: QAEngine):
+    import flask
+
+    from bot.slack.http_mode import mount_slack
+
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        mount_slack(flask.Flask("x"), slack_settings.with_(slack_signing_secret=None), engine)
+
+
+def test_qa_slack_without_tokens_is_a_usage_error(settings: Settings):
+    env = {"REDIS_URL": settings.redis_url or "", "SLACK_BOT_TOKEN": "", "SLACK_APP_TOKEN": ""}
+
+    result = CliRunner().invoke(cli, ["slack"], env=env)
+
+    assert result.exit_code == 2
+    assert "SLACK_BOT_TOKEN and SLACK_APP_TOKEN must be set" in result.output
+
+
+def test_manifest_declares_the_events_command_scopes_and_interactivity():
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+
+    settings = manifest["settings"]
+    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["socket_mode_enabled"] is True
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/ask"]
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"app_mentions:read", "chat:write", "commands", "im:history"} <= scopes
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
+
+
+def test_procfile_runs_the_bot():
+    procfile = MANIFEST.parents[2] / "Procfile"
+
+    assert "slack: qa slack" in procfile.read_text(encoding="utf-8").splitlines()
