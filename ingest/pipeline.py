@@ -118,7 +118,8 @@ class IngestPipeline:
         if not dry_run:
             self.index.ensure()
         pending: list[_Prepared] = []
-        for prepared in _in_background(self._prepare(documents, seen, report)):
+        has_index = self.index.exists()  # a dry run on a fresh install has none yet
+        for prepared in _in_background(self._prepare(documents, seen, report, has_index)):
             if dry_run:
                 report.chunks += len(prepared.chunks)
                 _count(report, prepared)
@@ -139,7 +140,7 @@ class IngestPipeline:
             failed_paths.add(e.path)
 
     def _prepare(
-        self, docs: Iterable[Document], seen: set[str], report: IngestReport
+        self, docs: Iterable[Document], seen: set[str], report: IngestReport, has_index: bool
     ) -> Iterator[_Prepared]:
         for doc in docs:
             if doc.doc_id in seen:
@@ -147,7 +148,7 @@ class IngestPipeline:
                 continue
             seen.add(doc.doc_id)
             digest = hashlib.sha256(f"{self.fingerprint}|{doc.content_hash()}".encode()).hexdigest()
-            stored = self.index.stored(doc.doc_id) if self.index.exists() else None
+            stored = self.index.stored(doc.doc_id) if has_index else None
             if stored and stored.content_hash == digest:
                 report.unchanged += 1
                 continue
@@ -232,7 +233,7 @@ def _in_background(items: Iterator[_Prepared]) -> Iterator[_Prepared]:
         try:
             for item in items:
                 q.put(item)
-        except BaseException as e:
+        except BaseException as e:  # noqa: BLE001 - re-raised in the consumer thread
             errors.append(e)
         finally:
             q.put(_DONE)

@@ -31,10 +31,11 @@ from retrieval.model_files import (
 from retrieval.settings import DEFAULT_EMBEDDER, Settings
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
-# What `auto` tries, in order. Measured by bench/embed_bench.py on COVID-QA (BENCHMARKS.md,
-# section embed-bench): int8 ran 2.7x torch's chunks/s and 0.97 ms queries, and its hit@5
-# (0.497) stayed within 0.01 of fp32 torch (0.496); fp32 ONNX ran 1.1x torch. A backend
-# that cannot load here (no onnxruntime, no int8 preset for this CPU) is skipped.
+# What `auto` tries, in order. Measured side by side by bench/embed_bench.py on COVID-QA
+# (BENCHMARKS.md, section embed-bench; 2 shared cores): int8 embedded chunks 4.1x as fast as
+# torch (fp32 ONNX 2.1x), a query in 1.5 ms (p50), and its hit@5 was 0.489 against 0.499 for
+# fp32: within the 0.01 allowed. A backend that cannot load here (no onnxruntime, no int8
+# preset for this CPU) is skipped; QA_EMBEDDING_BACKEND=onnx keeps fp32 numerics.
 AUTO_PREFERENCE = ("onnx-int8", "onnx", "torch")
 log = logging.getLogger(__name__)
 

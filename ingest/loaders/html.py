@@ -45,7 +45,7 @@ def load(path: Path) -> list[Document]:
         warnings.simplefilter("ignore")  # bs4 warns about XHTML and file-name-like markup
         try:
             soup = BeautifulSoup(text, "lxml")
-        except Exception as e:  # bs4 raises ParserRejectedMarkup and friends
+        except Exception as e:  # noqa: BLE001 - bs4 raises ParserRejectedMarkup and friends
             raise LoadError(str(path), f"cannot parse HTML ({e})") from None
     fields = _head_fields(soup)
     doc_text, blocks = assemble(_parts(soup))

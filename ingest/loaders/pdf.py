@@ -61,7 +61,7 @@ def _read(path: Path, data: bytes) -> tuple[list[str], dict[str, Any]]:
         fields = _info(reader)
     except LoadError:
         raise
-    except Exception as e:  # pypdf has no single error type for damaged files
+    except Exception as e:  # noqa: BLE001 - pypdf has no single error type for damaged files
         raise LoadError(str(path), f"corrupt PDF: {e or type(e).__name__}") from None
     return pages, fields
 

@@ -80,7 +80,7 @@ def test_unanswerable_question_gives_the_reason_and_closest_sources(
     slack.mention("what is the capital of peru?")
 
     [post] = slack_api.wait_for("chat.postMessage")
-    assert post.data["text"].startswith("No answer: the closest passages do not clearly answer")
+    assert post.data["text"].startswith("No answer: nothing relevant was found in the documents")
     assert "Closest sources" in post.text()
     assert "Paid leave" in post.text()
 

@@ -1,0 +1,1 @@
+"""Benchmarks that write BENCHMARKS.md; run them as `python -m bench.<name>`."""

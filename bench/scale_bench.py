@@ -1,0 +1,191 @@
+"""The index at scale: insert rate, memory per chunk, query latency and HNSW recall.
+
+    .venv/bin/python -m bench.scale_bench                   # --sizes 100000,1000000
+    .venv/bin/python -m bench.scale_bench --sizes 20000     # quick
+
+Each size is loaded into a fresh index of a throwaway embedded Redis (its own temporary
+folder, AOF off: the disk is not what is measured here), with chunk texts made of real
+COVID-QA sentences and vectors from the real embedder (a base of --base chunks; the rest
+derived from them, see bench/scale_data.py). Then: KNN and hybrid latency, and recall@10
+of HNSW against exact (numpy) search for a range of EF_RUNTIME values. At --sweep-size a
+vector-only sweep compares FLOAT32 with FLOAT16 and a few M / EF_CONSTRUCTION choices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import redis
+
+if __package__ in (None, ""):  # run as `python bench/scale_bench.py` rather than with -m
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import scale_redis as sr
+from bench._env import data_path
+from bench._report import write_section
+from bench.scale_data import Corpus, all_vectors, base_vectors, exact_top_k
+from bench.scale_render import render
+from retrieval.embedder import Embedder
+from retrieval.index import ChunkIndex
+from retrieval.model_files import int8_preset, model_cache_key
+from retrieval.redis_server import EmbeddedRedis
+from retrieval.schema import IndexSchema
+from retrieval.settings import Settings
+from retrieval.squad import load_squad
+
+EFS = (10, 20, 50, 100, 200, 400)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000", help="chunks per run, comma list")
+    parser.add_argument("--base", type=int, default=20_000, help="chunks embedded for real")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--backend", default="onnx-int8" if int8_preset() else "auto",
+                        help="embedding backend for the base (default: the fastest)")  # fmt: skip
+    parser.add_argument("--efs", default=",".join(map(str, EFS)))
+    parser.add_argument("--sweep-size", type=int, default=None,
+                        help="vector-only sweep size (default: 100000 if listed, else the "
+                        "smallest size; 0 to skip)")  # fmt: skip
+    parser.add_argument("--max-load-s", type=float, default=900.0, help="stop a load after this")
+    parser.add_argument("--batch", type=int, default=500, help="HSETs per pipeline")
+    parser.add_argument("--writers", type=int, default=2, help="threads sending pipelines")
+    parser.add_argument("--data", help="SQuAD-format file (default: $QA_BENCH_DATA or COVID-QA)")
+    parser.add_argument("--json", dest="json_out", help="also write the raw numbers to this file")
+    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    efs = [int(e) for e in args.efs.split(",") if e.strip()]
+    if args.sweep_size is None:
+        args.sweep_size = 100_000 if 100_000 in sizes else min(sizes)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up like Ctrl-C
+    load_start = os.getloadavg()[0]
+    result = run(args, sizes, efs)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(result, indent=2, default=str), "utf-8")
+    body = render(result, load_start)
+    print(body)
+    if not args.no_write:
+        write_section("scale-bench", body)
+
+
+def run(args: argparse.Namespace, sizes: list[int], efs: list[int]) -> dict:
+    settings = Settings.from_env()
+    embedder = Embedder(settings.with_(embedding_backend=args.backend)).warm_up()
+    squad = load_squad(data_path(args.data))
+    corpus = Corpus(squad)
+    base_n = min(args.base, max(sizes))
+    ident = model_cache_key(embedder.identity, embedder.backend)  # recipe and version included
+    log(f"embedding a base of {base_n} chunks with {embedder.backend} (cached after the first run)")
+    base = base_vectors(corpus, base_n, embedder.embed, ident)
+    questions = [q for q in squad.questions if not q.impossible]
+    questions = questions[:: max(1, len(questions) // args.queries)][: args.queries]
+    qtexts = [q.text for q in questions]
+    qvecs = embedder.embed(qtexts)
+    vectors = all_vectors(corpus, max(sizes), base)
+    nearest = float(np.mean(np.max(vectors[base_n : base_n + 2000] @ base.T, axis=1))) if (
+        len(vectors) > base_n) else None  # fmt: skip
+    out: dict = {
+        "sizes": sizes, "efs": efs, "base": base_n, "backend": embedder.backend,
+        "model": embedder.identity, "queries": len(qtexts), "batch": args.batch,
+        "writers": args.writers, "max_load_s": args.max_load_s, "derived_nearest_cos": nearest,
+        "defaults": {"m": settings.hnsw_m, "ef_construction": settings.hnsw_ef_construction,
+                     "ef_runtime": settings.hnsw_ef_runtime, "vector_type": settings.vector_type},
+        "runs": [], "sweep": [],
+    }  # fmt: skip
+    with scratch_server() as (_server, client):
+        server_info = client.info("server")
+        out["server"] = _s(server_info.get("valkey_version") or server_info.get("redis_version"))
+        if args.sweep_size:
+            n = min(args.sweep_size, len(vectors))
+            log(f"vector-only sweep at {n}: {len(sr.SWEEP)} index configurations")
+            exact = exact_top_k(vectors[:n], qvecs, 10)
+            out["sweep"] = sr.sweep(client, vectors[:n], qvecs, exact, efs, args.max_load_s)
+        for n in sizes:
+            log(f"loading {n} chunks")
+            out["runs"].append(run_size(client, settings, corpus, vectors[:n], qtexts, qvecs,
+                                        efs, args))  # fmt: skip
+    return out
+
+
+def run_size(client, settings, corpus, vectors, qtexts, qvecs, efs, args) -> dict:
+    """One fresh index of len(vectors) chunks: load it, then query it."""
+    n = len(vectors)
+    sr.drop_everything(client)
+    s = settings.with_(index_name=f"scale{n}:idx", key_prefix=f"scale{n}")
+    schema = IndexSchema.for_settings(s, dim=vectors.shape[1], model=settings.embedding_model)
+    before = sr.used_memory(client)
+    ChunkIndex(client, schema).ensure()
+    load = sr.load_chunks(client, schema, corpus, vectors, batch=args.batch,
+                          writers=args.writers, max_seconds=args.max_load_s)  # fmt: skip
+    info = sr.index_info(client, schema.name)
+    loaded = int(info["num_docs"])  # batches in flight when a load stops early count too
+    memory = sr.used_memory(client) - before
+    log(f"loaded {loaded} in {load.seconds:.0f} s; exact search for {len(qvecs)} queries")
+    exact = exact_top_k(vectors[:loaded], qvecs, 10)
+    keys = _key_of(schema)
+    curve = sr.knn_curve(client, schema, qvecs, exact, keys, sorted({*efs, schema.ef_runtime}))
+    default = next(c for c in curve if c["ef"] == schema.ef_runtime)
+    ef = schema.ef_runtime
+    hybrid_ms = [sr.timed(lambda q=q, v=v: sr.hybrid(client, schema, q, v, ef))[1]
+                 for q, v in zip(qtexts, qvecs, strict=True)]  # fmt: skip
+    keyword_ms = [sr.timed(lambda q=q: sr.keyword(client, schema, q, sr.POOL))[1] for q in qtexts]
+    return {
+        "n": n, "loaded": loaded, "load_s": load.seconds, "stopped_early": load.stopped_early,
+        "rate": loaded / load.seconds, "checkpoints": load.checkpoints,
+        "memory": memory, "bytes_per_chunk": memory / loaded, "info": info,
+        "knn": {"p50": default["p50"], "p99": default["p99"], "ef": ef},
+        "hybrid": {"p50": _pct(hybrid_ms, 50), "p99": _pct(hybrid_ms, 99)},
+        "keyword": {"p50": _pct(keyword_ms, 50), "p99": _pct(keyword_ms, 99)},
+        "curve": curve,
+    }  # fmt: skip
+
+
+def _key_of(schema: IndexSchema):
+    def key(i: int) -> str:
+        return schema.chunk_key(f"scale-{i // sr.DOC_CHUNKS:07d}", "g0", i % sr.DOC_CHUNKS)
+
+    return key
+
+
+@contextlib.contextmanager
+def scratch_server() -> Iterator[tuple[EmbeddedRedis, redis.Redis]]:
+    """A throwaway embedded server in its own temp folder, stopped and deleted at the end."""
+    folder = Path(tempfile.mkdtemp(prefix="qa-scale-"))  # short: unix socket path limit
+    server = EmbeddedRedis(folder)
+    try:
+        server.start()
+        client = server.client(timeout=600)
+        client.config_set("appendonly", "no")  # measure the index, not the disk
+        yield server, client
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pct(values, p: float) -> float:
+    return float(np.percentile(list(values), p))
+
+
+def _s(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def log(message: str) -> None:
+    print(f"[scale-bench] {message}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Synthetic corpora for the scale benchmark: real COVID-QA sentences, realistic vectors.
+
+Texts: each chunk is a run of ~200 tokens of sentences from one COVID-QA article, taken
+from a random place and lightly shuffled, so the vocabulary and term statistics that BM25
+and the inverted index see are those of the real articles.
+Vectors: the first `base` chunks are embedded with the real model; every later chunk
+gets a vector derived from two real ones of the same article (one, plus a fraction of
+another, plus Gaussian noise, renormalised), so neighbourhoods look like a real corpus's
+rather than random points on the sphere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.sentences import sentence_spans
+from retrieval.squad import SquadSet
+
+CHUNK_CHARS = 1000  # ~200 cl100k tokens of this scientific English
+NOISE = 0.3  # norm of the Gaussian part of a derived vector, before renormalising
+MIX = 0.3  # at most this much of a second real vector of the same article
+BLOCK = 10_000  # chunks drawn from one random stream
+
+
+@dataclass(frozen=True)
+class SynthChunk:
+    article: int
+    title: str
+    text: str
+
+
+class Corpus:
+    """Deterministic synthetic chunks: chunk i is the same text on every run."""
+
+    def __init__(self, squad: SquadSet, seed: int = 7) -> None:
+        self.seed = seed
+        self.titles = [c.title for c in squad.contexts]
+        self.sentences = [[c.text[s:e] for s, e in sentence_spans(c.text)] for c in squad.contexts]
+        sizes = np.array([len(s) for s in self.sentences], dtype=float)
+        self.weights = sizes / sizes.sum()  # long articles give more chunks, as in real use
+
+    def chunks(self, start: int, stop: int) -> Iterator[SynthChunk]:
+        for b in range(start // BLOCK, (stop + BLOCK - 1) // BLOCK):
+            rng, articles = self._block(b)
+            for j, article in enumerate(articles[: stop - b * BLOCK]):
+                chunk = self._chunk(rng, int(article))  # always drawn: keeps the rng in step
+                if b * BLOCK + j >= start:
+                    yield chunk
+
+    def articles(self, start: int, stop: int) -> np.ndarray:
+        """The article of each chunk in [start, stop), without making the texts."""
+        blocks = [self._block(b)[1] for b in range(start // BLOCK, (stop + BLOCK - 1) // BLOCK)]
+        offset = (start // BLOCK) * BLOCK
+        return np.concatenate(blocks)[start - offset : stop - offset].astype(np.int32)
+
+    def _block(self, b: int) -> tuple[np.random.Generator, np.ndarray]:
+        rng = np.random.default_rng([self.seed, b])
+        return rng, rng.choice(len(self.sentences), size=BLOCK, p=self.weights)
+
+    def _chunk(self, rng: np.random.Generator, article: int) -> SynthChunk:
+        sentences = self.sentences[article]
+        first = int(rng.integers(len(sentences)))
+        picked: list[str] = []
+        size = 0
+        for k in range(first, first + len(sentences)):
+            s = sentences[k % len(sentences)]
+            picked.append(s)
+            size += len(s) + 1
+            if size >= CHUNK_CHARS * rng.uniform(0.6, 1.1):
+                break
+        if len(picked) > 2:  # a few neighbouring sentences change places
+            for _ in range(int(rng.integers(1, 3))):
+                a = int(rng.integers(len(picked) - 1))
+                picked[a], picked[a + 1] = picked[a + 1], picked[a]
+        return SynthChunk(article, self.titles[article], " ".join(picked)[: CHUNK_CHARS * 2])
+
+
+def base_vectors(corpus: Corpus, base: int, embed, identity: str) -> np.ndarray:
+    """The real embeddings of the first `base` chunks, cached on disk between runs."""
+    key = hashlib.sha1(f"{identity}|{corpus.seed}|{base}|{CHUNK_CHARS}".encode()).hexdigest()[:12]
+    path = Path(tempfile.gettempdir()) / "qa-scale-bench" / f"base-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    vectors = embed([c.text for c in corpus.chunks(0, base)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp.npy")
+    np.save(partial, vectors)
+    partial.replace(path)
+    return vectors
+
+
+def derived_vectors(
+    base: np.ndarray, base_articles: np.ndarray, articles: np.ndarray, seed: int
+) -> np.ndarray:
+    """Vectors for chunks past the base: a real vector of the same article, perturbed."""
+    rng = np.random.default_rng([seed, 99, len(articles)])
+    by_article = {a: np.flatnonzero(base_articles == a) for a in np.unique(base_articles)}
+    fallback = np.arange(len(base))
+    first = np.empty(len(articles), dtype=np.int64)
+    second = np.empty(len(articles), dtype=np.int64)
+    for a in np.unique(articles):
+        rows = np.flatnonzero(articles == a)
+        pool = by_article.get(a, fallback)
+        first[rows] = rng.choice(pool, size=len(rows))
+        second[rows] = rng.choice(pool, size=len(rows))
+    mix = rng.uniform(0, MIX, size=(len(articles), 1)).astype(np.float32)
+    noise = rng.standard_normal((len(articles), base.shape[1]), dtype=np.float32)
+    noise *= NOISE / np.sqrt(base.shape[1])
+    out = base[first] + mix * base[second] + noise
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return out.astype(np.float32)
+
+
+def all_vectors(corpus: Corpus, n: int, base: np.ndarray, block: int = 100_000) -> np.ndarray:
+    """n vectors: the real base first, derived ones after (made block by block)."""
+    out = np.empty((n, base.shape[1]), dtype=np.float32)
+    real = min(n, len(base))
+    out[:real] = base[:real]
+    base_articles = corpus.articles(0, len(base))
+    for start in range(real, n, block):
+        stop = min(n, start + block)
+        out[start:stop] = derived_vectors(
+            base, base_articles, corpus.articles(start, stop), corpus.seed + start
+        )
+    return out
+
+
+def exact_top_k(vectors: np.ndarray, queries: np.ndarray, k: int, block: int = 200_000):
+    """Brute-force cosine top-k (vectors are unit length): the ground truth for recall."""
+    best_scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
+    best_ids = np.zeros((len(queries), 0), dtype=np.int64)
+    for start in range(0, len(vectors), block):
+        scores = queries @ vectors[start : start + block].T
+        top = np.argpartition(-scores, min(k, scores.shape[1] - 1), axis=1)[:, :k]
+        best_scores = np.hstack([best_scores, np.take_along_axis(scores, top, axis=1)])
+        best_ids = np.hstack([best_ids, top + start])
+        keep = np.argsort(-best_scores, axis=1)[:, :k]
+        best_scores = np.take_along_axis(best_scores, keep, axis=1)
+        best_ids = np.take_along_axis(best_ids, keep, axis=1)
+    return best_ids

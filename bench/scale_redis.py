@@ -1,0 +1,237 @@
+"""What the scale benchmark does to Redis: bulk loads, KNN and hybrid queries, recall.
+
+Chunks are written as ingestion writes them (`retrieval.index._chunk_fields`, keys from the
+schema with one hash tag per document, one document record per 32 chunks), in pipelined
+HSET batches from two writer threads, so Redis indexes one batch while the next is packed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import redis
+
+from bench.scale_data import Corpus
+from retrieval.filters import escape_text
+from retrieval.index import _chunk_fields, _pairs, _s
+from retrieval.schema import HIT_FIELDS, IndexSchema
+from retrieval.text import content_words
+from retrieval.types import Chunk, DocMeta
+
+DOC_CHUNKS = 32  # chunks per synthetic document
+POOL = 40  # candidates per retriever in hybrid mode, as the service's candidate_pool
+
+
+@dataclass
+class LoadResult:
+    loaded: int
+    seconds: float
+    checkpoints: list[tuple[int, float]] = field(default_factory=list)  # (chunks, seconds)
+    stopped_early: bool = False
+
+
+def used_memory(client: redis.Redis) -> int:
+    return int(client.info("memory")["used_memory"])
+
+
+def drop_everything(client: redis.Redis) -> None:
+    for name in client.execute_command("FT._LIST"):
+        client.execute_command("FT.DROPINDEX", _s(name), "DD")
+    client.flushall()
+
+
+def load_chunks(
+    client: redis.Redis,
+    schema: IndexSchema,
+    corpus: Corpus,
+    vectors: np.ndarray,
+    *,
+    batch: int = 500,
+    writers: int = 2,
+    max_seconds: float = 900.0,
+) -> LoadResult:
+    """Write len(vectors) chunks; stop early (and say so) once max_seconds have passed."""
+    n = len(vectors)
+    dtype = np.float16 if schema.vector_type == "FLOAT16" else np.float32
+    blobs = vectors.astype(dtype, copy=False)
+    result = LoadResult(0, 0.0)
+    every = max(batch, n // 10)
+    t0 = time.perf_counter()
+    for done in _write_batches(client, _commands(schema, corpus, blobs, batch), writers):
+        result.loaded = done
+        result.seconds = time.perf_counter() - t0
+        if done % every < batch or done == n:
+            result.checkpoints.append((done, result.seconds))
+        if result.seconds > max_seconds and done < n:
+            result.stopped_early = True
+            break
+    return result
+
+
+def _commands(schema: IndexSchema, corpus: Corpus, blobs: np.ndarray, batch: int):
+    """Batches of (key, fields) in key order: chunks, and each document's record."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for i, c in enumerate(corpus.chunks(0, len(blobs))):
+        doc_id, position = f"scale-{i // DOC_CHUNKS:07d}", i % DOC_CHUNKS
+        meta = DocMeta(doc_id=doc_id, title=c.title, source="covid-qa-synthetic",
+                       path=f"synthetic/{i // DOC_CHUNKS}.txt", tags=("synthetic",))  # fmt: skip
+        chunk = Chunk(doc_id, position, c.text, position * 1000, position * 1000 + len(c.text))
+        key = schema.chunk_key(doc_id, "g0", position)
+        out.append((key, _chunk_fields(meta, chunk, blobs[i].tobytes())))
+        if position == DOC_CHUNKS - 1 or i == len(blobs) - 1:
+            record = {"doc_id": doc_id, "hash": "0" * 64, "generation": "g0",
+                      "chunks": position + 1, "path": meta.path,
+                      "updated": time.time()}  # fmt: skip
+            out.append((schema.doc_key(doc_id), record))
+        if len(out) >= batch:
+            yield out
+            out = []
+    if out:
+        yield out
+
+
+def _write_batches(client: redis.Redis, batches, writers: int) -> Iterator[int]:
+    """Send batches from `writers` threads; yield chunks acknowledged so far, in order."""
+    pending: list[tuple[Future, int]] = []
+    done = 0
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+        for commands in batches:
+            chunks = sum(1 for key, _ in commands if ":chunk:" in key)
+            pending.append((pool.submit(_send, client, commands), chunks))
+            if len(pending) > writers:
+                future, count = pending.pop(0)
+                future.result()
+                done += count
+                yield done
+        for future, count in pending:
+            future.result()
+            done += count
+            yield done
+
+
+def _send(client: redis.Redis, commands: list[tuple[str, dict[str, Any]]]) -> None:
+    pipe = client.pipeline(transaction=False)
+    for key, mapping in commands:
+        pipe.hset(key, mapping=mapping)
+    pipe.execute()
+
+
+def index_info(client: redis.Redis, name: str) -> dict[str, Any]:
+    info = _pairs(client.execute_command("FT.INFO", name))
+    keys = ("num_docs", "vector_index_sz_mb", "inverted_sz_mb", "doc_table_size_mb",
+            "key_table_size_mb", "offset_vectors_sz_mb", "indexing",
+            "hash_indexing_failures")  # fmt: skip
+    return {k: _s(info.get(k, "")) for k in keys}
+
+
+def knn(
+    client: redis.Redis, schema: IndexSchema, vector: np.ndarray, k: int, ef: int,
+    fields: tuple[str, ...] = HIT_FIELDS,
+) -> list[str]:  # fmt: skip
+    """Keys of the k nearest chunks, as the service asks (fields returned, sorted)."""
+    dtype = np.float16 if schema.vector_type == "FLOAT16" else np.float32
+    returned = ("RETURN", len(fields) + 1, *fields, "distance") if fields else ("NOCONTENT",)
+    reply = client.execute_command(
+        "FT.SEARCH", schema.name, f"*=>[KNN {k} @vector $vec EF_RUNTIME {ef} AS distance]",
+        "PARAMS", 2, "vec", vector.astype(dtype).tobytes(), "SORTBY", "distance", "ASC",
+        *returned, "LIMIT", 0, k, "DIALECT", 2,
+    )  # fmt: skip
+    step = 2 if fields else 1
+    return [_s(reply[i]) for i in range(1, len(reply), step)]
+
+
+def keyword(client: redis.Redis, schema: IndexSchema, question: str, k: int) -> list[str]:
+    """BM25STD over text, title and heading: the service's keyword retriever."""
+    terms = list(dict.fromkeys(content_words(question)))
+    if not terms:
+        return []
+    query = "(@text|title|heading:(" + "|".join(escape_text(t) for t in terms) + "))"
+    reply = client.execute_command(
+        "FT.SEARCH", schema.name, query, "WITHSCORES", "SCORER", "BM25STD",
+        "RETURN", len(HIT_FIELDS), *HIT_FIELDS, "LIMIT", 0, k, "DIALECT", 2,
+    )  # fmt: skip
+    return [_s(reply[i]) for i in range(1, len(reply), 3)]
+
+
+def hybrid(client, schema: IndexSchema, question: str, vector: np.ndarray, ef: int) -> list[str]:
+    """Keyword and KNN pools of POOL each, fused by reciprocal rank (as the Retriever does)."""
+    scores: dict[str, float] = {}
+    for hits in (keyword(client, schema, question, POOL), knn(client, schema, vector, POOL, ef)):
+        for rank, key in enumerate(hits, start=1):
+            scores[key] = scores.get(key, 0.0) + 1.0 / (60 + rank)
+    return sorted(scores, key=scores.__getitem__, reverse=True)[:10]
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t = time.perf_counter()
+    out = fn()
+    return out, (time.perf_counter() - t) * 1000
+
+
+def knn_curve(
+    client: redis.Redis, schema: IndexSchema, queries: np.ndarray, exact: np.ndarray,
+    key_of: Callable[[int], str], efs: list[int], fields: tuple[str, ...] = HIT_FIELDS,
+) -> list[dict[str, float]]:  # fmt: skip
+    """recall@10 against the exact top 10, and latency, for each EF_RUNTIME."""
+    curve = []
+    for ef in efs:
+        found, ms = [], []
+        for vector in queries:
+            t = time.perf_counter()
+            found.append(set(knn(client, schema, vector, 10, ef, fields)))
+            ms.append((time.perf_counter() - t) * 1000)
+        truth = [{key_of(int(i)) for i in row} for row in exact]
+        recall = np.mean([len(f & t) / len(t) for f, t in zip(found, truth, strict=True)])
+        curve.append({"ef": ef, "recall": float(recall), "p50": float(np.percentile(ms, 50)),
+                      "p99": float(np.percentile(ms, 99))})  # fmt: skip
+    return curve
+
+
+# -- vector-only sweep: FLOAT16 against FLOAT32, and a few M / EF_CONSTRUCTION choices ---------
+
+SWEEP = (("FLOAT32", 16, 200), ("FLOAT16", 16, 200), ("FLOAT32", 16, 100), ("FLOAT32", 32, 200))
+
+
+def sweep(
+    client: redis.Redis, vectors: np.ndarray, queries: np.ndarray, exact: np.ndarray,
+    efs: list[int], max_seconds: float,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Build each configuration over the same vectors; memory, build rate and recall curve."""
+    out = []
+    for j, (vector_type, m, ef_construction) in enumerate(SWEEP):
+        drop_everything(client)
+        schema = IndexSchema(f"sweep{j}", f"sweep{j}", vectors.shape[1], "", vector_type, m,
+                             ef_construction, 10)  # fmt: skip
+        args = ["TYPE", vector_type, "DIM", schema.dim, "DISTANCE_METRIC", "COSINE",
+                "M", m, "EF_CONSTRUCTION", ef_construction]  # fmt: skip
+        before = used_memory(client)
+        client.execute_command("FT.CREATE", schema.name, "ON", "HASH", "PREFIX", 1,
+                               schema.chunk_prefix, "SCHEMA", "vector", "VECTOR", "HNSW",
+                               len(args), *args)  # fmt: skip
+        blobs = vectors.astype(np.float16 if vector_type == "FLOAT16" else np.float32)
+        batches = (
+            [(f"{schema.chunk_prefix}{i}", {"vector": blobs[i].tobytes()})
+             for i in range(s, min(s + 1000, len(blobs)))]
+            for s in range(0, len(blobs), 1000)
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        for _ in _write_batches(client, batches, 2):
+            if time.perf_counter() - t0 > max_seconds:
+                break
+        seconds = time.perf_counter() - t0
+        loaded = int(index_info(client, schema.name)["num_docs"])
+        row: dict[str, Any] = {
+            "vector_type": vector_type, "m": m, "ef_construction": ef_construction,
+            "loaded": loaded, "rate": loaded / seconds,
+            "bytes_per_vector": (used_memory(client) - before) / loaded, "curve": [],
+        }  # fmt: skip
+        key_of = f"{schema.chunk_prefix}{{}}".format
+        row["curve"] = knn_curve(client, schema, queries, exact, key_of, efs, ())
+        out.append(row)
+    drop_everything(client)
+    return out

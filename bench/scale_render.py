@@ -1,0 +1,129 @@
+"""The scale benchmark's section of BENCHMARKS.md."""
+
+from __future__ import annotations
+
+from bench._report import header, markdown_table
+
+RECALL_TARGET = 0.95  # recall@10 the default EF_RUNTIME should reach at the largest size
+
+
+def render(r: dict, load_start: float) -> str:
+    derived = (
+        f"; the other chunks' vectors derived from them (a real vector of the same article + "
+        f"up to 0.3 of another + Gaussian noise of norm 0.3, renormalised: mean cosine to "
+        f"the nearest real vector {r['derived_nearest_cos']:.3f})"
+        if r["derived_nearest_cos"] is not None
+        else ""
+    )
+    d = r["defaults"]
+    extra = [
+        "Data: chunks of ~200 tokens (~900 characters) made of real COVID-QA sentences "
+        "(random runs of one article's sentences, neighbours swapped), 32 chunks per document, "
+        "fields and keys as `qa ingest` writes them",
+        f"Vectors: the first {r['base']} chunks embedded with {r['model']} (`{r['backend']}`)"
+        + derived,
+        f"Queries: {r['queries']} COVID-QA questions embedded with the same backend; recall@10 "
+        "against exact cosine search (numpy) over the same vectors",
+        f"Server: embedded Valkey {r['server']} + RediSearch 2.10.5, AOF off; pipelined HSET "
+        f"batches of {r['batch']} from {r['writers']} writer threads; loads stop after "
+        f"{r['max_load_s']:.0f} s",
+        f"Index settings of these runs: M {d['m']}, EF_CONSTRUCTION {d['ef_construction']}, "
+        f"EF_RUNTIME {d['ef_runtime']}, {d['vector_type']}",
+        f"Load average at the start: {load_start:.1f} (2 shared cores: Redis, the writers and "
+        "other users' jobs compete; read rates as lower bounds)",
+    ]
+    lines = header("Index at scale (`bench/scale_bench.py`)", extra)
+    lines += _runs(r["runs"])
+    lines += ["", "### recall@10 and KNN latency (k=10, fields returned) by EF_RUNTIME", ""]
+    lines += _curve(r["runs"])
+    if r["sweep"]:
+        lines += ["", f"### Vector index only, {r['sweep'][0]['loaded']} vectors: "
+                  "FLOAT32 vs FLOAT16, M and EF_CONSTRUCTION", ""]  # fmt: skip
+        lines += _sweep(r["sweep"])
+    lines += ["", *_decision(r)]
+    return "\n".join(lines)
+
+
+def _runs(runs: list[dict]) -> list[str]:
+    rows, notes = [], []
+    for run in runs:
+        info = run["info"]
+        mb = " / ".join(
+            f"{float(info[k] or 0):.0f}"
+            for k in ("vector_index_sz_mb", "inverted_sz_mb", "doc_table_size_mb")
+        )
+        rows.append((
+            f"{run['loaded']:,}" + ("" if run["loaded"] >= run["n"] else f" of {run['n']:,}"),
+            f"{run['load_s']:.0f}", f"{run['rate']:,.0f} ({_last_rate(run):,.0f})",
+            f"{run['bytes_per_chunk']:,.0f}", f"{run['memory'] / 2**30:.2f}", mb,
+            _pq(run["knn"]), _pq(run["hybrid"]), _pq(run["keyword"]),
+        ))  # fmt: skip
+        if run["stopped_early"]:
+            minutes = run["n"] / _last_rate(run) / 60
+            notes.append(
+                f"- The {run['n']:,} load stopped at {run['loaded']:,} chunks after "
+                f"{run['load_s']:.0f} s; at its last measured rate the whole load would take "
+                f"about {minutes:.0f} min (HNSW insertion slows as the graph grows, so a bit more)."
+            )
+    table = markdown_table(
+        ("chunks", "load s", "insert chunks/s (last 10%)", "bytes/chunk (used_memory)",
+         "GiB", "RediSearch MB: vector / inverted / doc table", "KNN ms p50 / p99",
+         "hybrid ms p50 / p99", "BM25 alone ms p50 / p99"),
+        rows,
+    )  # fmt: skip
+    hybrid = (
+        "Hybrid = the service's two queries: BM25STD over text/title/heading (top 40) and "
+        "KNN 40, fused by reciprocal rank; KNN = top 10 at the default EF_RUNTIME."
+    )
+    return [*table, "", hybrid, *notes]
+
+
+def _curve(runs: list[dict]) -> list[str]:
+    efs = [c["ef"] for c in runs[0]["curve"]] if runs else []
+    head = ["EF_RUNTIME", *(f"{run['loaded']:,}: recall@10 / p50 ms" for run in runs)]
+    rows = []
+    for ef in efs:
+        cells = []
+        for run in runs:
+            c = next(c for c in run["curve"] if c["ef"] == ef)
+            cells.append(f"{c['recall']:.3f} / {c['p50']:.2f}")
+        rows.append((ef, *cells))
+    return markdown_table(head, rows)
+
+
+def _sweep(sweep: list[dict]) -> list[str]:
+    efs = [c["ef"] for c in sweep[0]["curve"]]
+    rows = [
+        (f"{s['vector_type']}, M {s['m']}, EF_C {s['ef_construction']}", f"{s['rate']:,.0f}",
+         f"{s['bytes_per_vector']:,.0f}",
+         *(f"{c['recall']:.3f} / {c['p50']:.2f}" for c in s["curve"]))
+        for s in sweep
+    ]  # fmt: skip
+    head = ("index", "build vectors/s", "bytes/vector", *(f"EF {e}: recall / ms" for e in efs))
+    return markdown_table(head, rows)
+
+
+def _decision(r: dict) -> list[str]:
+    if not r["runs"]:
+        return []
+    largest = max(r["runs"], key=lambda run: run["loaded"])
+    good = [c for c in largest["curve"] if c["recall"] >= RECALL_TARGET]
+    pick = (
+        min(good, key=lambda c: c["ef"]) if good else max(largest["curve"], key=lambda c: c["ef"])
+    )
+    return [
+        f"Smallest EF_RUNTIME with recall@10 >= {RECALL_TARGET} at {largest['loaded']:,} chunks: "
+        f"**{pick['ef']}** (recall {pick['recall']:.3f}, KNN p50 {pick['p50']:.2f} ms). "
+        "The service asks KNN for its candidate pool (40), and RediSearch searches with "
+        "max(EF_RUNTIME, k), so hybrid queries never run below EF 40.",
+    ]
+
+
+def _last_rate(run: dict) -> float:
+    points = [(0, 0.0), *run["checkpoints"]]
+    (n0, t0), (n1, t1) = points[-2], points[-1]
+    return (n1 - n0) / (t1 - t0) if t1 > t0 else run["rate"]
+
+
+def _pq(d: dict) -> str:
+    return f"{d['p50']:.1f} / {d['p99']:.1f}"

@@ -1,0 +1,62 @@
+"""`qa eval`: measure retrieval and answer quality on a SQuAD-format question set."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from bot.commands.common import echo_json, settings_of
+from retrieval.evaluation import evaluate
+
+
+@click.command(name="eval")
+@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--k", type=click.IntRange(1, 50), default=5, show_default=True,
+              help="How many chunks each answer reads.")  # fmt: skip
+@click.option("--reader", type=click.Choice(["auto", "span", "sentence"]), default=None)
+@click.option("--mode", type=click.Choice(["hybrid", "vector", "keyword"]), default=None)
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Ask only the first N questions (every context is still ingested).")  # fmt: skip
+@click.option("--keep-index", is_flag=True, help="Keep the temporary qa-eval-* index.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def eval_command(
+    ctx: click.Context,
+    dataset: Path,
+    k: int,
+    reader: str | None,
+    mode: str | None,
+    limit: int | None,
+    keep_index: bool,
+    as_json: bool,
+) -> None:
+    """Ingest DATASET's contexts into a temporary index, ask its questions, report scores.
+
+    DATASET is a SQuAD-format JSON file. Your own index is not touched.
+    """
+    show = sys.stderr.isatty()
+    if show:
+        click.echo(f"ingesting the contexts of {dataset.name} into a temporary index...", err=True)
+    with tqdm(unit="question", disable=not show, file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = evaluate(
+            dataset, settings_of(ctx), k=k, reader=reader, mode=mode, limit=limit,
+            keep_index=keep_index, progress=progress,
+        )  # fmt: skip
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        click.echo(report.table())
+    if keep_index:
+        click.echo(f"kept index '{report.index}' (drop it with QA_INDEX_NAME={report.index} "
+                   f"QA_KEY_PREFIX={report.index} qa index drop --yes)", err=True)  # fmt: skip
+
+
+COMMANDS = [eval_command]

@@ -1,0 +1,289 @@
+"""The OpenAPI 3.1 description of the service, as data built from the live settings.
+
+The request schema states exactly the checks of `bot.http.payload`; tests run schemathesis
+against the app with this document, so a change to one without the other fails there.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+from bot.http.errors import PROBLEM_JSON
+from bot.http.payload import DATE_KEYS, LIST_KEYS, MAX_TS, MIN_TS, READERS
+from retrieval.answer import REASONS
+from retrieval.filters import MAX_VALUE_CHARS, MAX_VALUES
+from retrieval.retriever import MODES
+from retrieval.settings import Settings
+
+_REF = "#/components/schemas/"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("redis-docqa")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF + name}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _many(item: dict[str, Any]) -> dict[str, Any]:
+    """One value, or a list of 1 to MAX_VALUES of them."""
+    return {"anyOf": [item, {"type": "array", "items": item, "minItems": 1,
+                             "maxItems": MAX_VALUES}]}  # fmt: skip
+
+
+def _request_schemas(settings: Settings) -> dict[str, Any]:
+    text = {"type": "string", "minLength": 1, "maxLength": MAX_VALUE_CHARS}
+    date = {"anyOf": [text, {"type": "number", "minimum": MIN_TS, "maximum": MAX_TS}]}
+    filters = {key: _many(text) for key in LIST_KEYS} | {key: _many(date) for key in DATE_KEYS}
+    return {
+        "AskRequest": {
+            "type": "object",
+            "required": ["question"],
+            "additionalProperties": False,
+            "properties": {
+                "question": {
+                    "type": "string", "minLength": 1, "pattern": r"\S",
+                    "maxLength": settings.max_question_chars,
+                    "description": "The question; not only whitespace.",
+                },
+                "k": _nullable({"type": "integer", "minimum": 1, "maximum": settings.max_k,
+                                "description": f"Chunks to read (default {settings.top_k})."}),
+                "filters": _nullable(_ref("Filters")),
+                "reader": _nullable({"type": "string", "enum": list(READERS),
+                                     "description": f"Default: {settings.reader}."}),
+                "mode": _nullable({"type": "string", "enum": list(MODES),
+                                   "description": f"Default: {settings.retrieval_mode}."}),
+            },
+            "example": {"question": "How do I reset my VPN token?", "k": 5,
+                        "filters": {"tag": ["it"]}, "reader": "auto"},
+        },
+        "Filters": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": filters,
+            "description": (
+                "Tags, sources and doc ids match any of the values (a comma also separates "
+                "values); text terms must all appear. Dates: 2024, 2024-03, 2024-03-31, an "
+                "ISO datetime, unix seconds, with >=, <=, >, < or a range 2024-01..2024-06. "
+                "Values that are well-formed here but mean nothing (a date that is not a "
+                "date, a range ending before it starts) are refused with 400 bad_filter."
+            ),
+        },
+    }  # fmt: skip
+
+
+def _answer_schemas() -> dict[str, Any]:
+    num, integer, string = {"type": "number"}, {"type": "integer"}, {"type": "string"}
+    opt = _nullable
+    source = {
+        "type": "object",
+        "required": ["key", "doc_id", "text", "score", "rank", "start", "end"],
+        "properties": {
+            "key": string,
+            "doc_id": string,
+            "text": string,
+            "score": num,
+            "rank": integer,
+            "title": string,
+            "source": string,
+            "url": string,
+            "path": string,
+            "tags": {"type": "array", "items": string},
+            "page": opt(integer),
+            "position": integer,
+            "heading": string,
+            "chunk_start": integer,
+            "chunk_end": integer,
+            "start": opt(integer),
+            "end": opt(integer),
+            "vector_score": opt(num),
+            "keyword_score": opt(num),
+            "vector_rank": opt(integer),
+            "keyword_rank": opt(integer),
+        },
+    }
+    candidate = {
+        "type": "object",
+        "required": ["answer", "score", "start", "end", "context", "context_start"],
+        "properties": {
+            "answer": string,
+            "score": num,
+            "doc_id": string,
+            "title": string,
+            "source": string,
+            "url": string,
+            "page": opt(integer),
+            "source_index": opt(integer),
+            "start": integer,
+            "end": integer,
+            "context": string,
+            "context_start": integer,
+            "context_end": integer,
+        },
+    }
+    answer = {
+        "type": "object",
+        "required": [
+            "question",
+            "answer",
+            "score",
+            "reader",
+            "sources",
+            "candidates",
+            "timings",
+            "reason",
+            "explanation",
+        ],
+        "properties": {
+            "question": string,
+            "answer": {"type": ["string", "null"], "description": "Verbatim from a source."},
+            "score": num,
+            "reader": {"type": "string", "enum": ["span", "sentence"]},
+            "sources": {"type": "array", "items": source},
+            "candidates": {"type": "array", "items": candidate},
+            "timings": {
+                "type": "object",
+                "additionalProperties": num,
+                "description": "Milliseconds: embed, retrieve, read, total.",
+            },
+            "reason": {"type": ["string", "null"], "enum": [*REASONS, None]},
+            "explanation": {"type": "object"},
+        },
+    }
+    return {"Answer": answer}  # fmt: skip
+
+
+def _ops_schemas() -> dict[str, Any]:
+    return {
+        "Problem": {
+            "type": "object",
+            "required": ["type", "title", "status", "detail", "code", "request_id"],
+            "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"},
+                "status": {"type": "integer"}, "detail": {"type": "string"},
+                "code": {"type": "string"}, "request_id": {"type": "string"},
+                "field": {"type": "string", "description": "The request field at fault."},
+            },
+        },
+        "Health": {"type": "object", "required": ["status"],
+                   "properties": {"status": {"const": "ok"}}},
+        "Ready": {
+            "type": "object",
+            "required": ["status", "redis", "index", "chunks", "embedder", "reader"],
+            "properties": {
+                "status": {"const": "ready"}, "redis": {"const": "ok"},
+                "index": {"type": "string"}, "chunks": {"type": "integer", "minimum": 0},
+                "embedder": {"type": "string"},
+                "reader": {"type": "string", "enum": ["span", "sentence"]},
+            },
+        },
+    }  # fmt: skip
+
+
+def _headers() -> dict[str, Any]:
+    integer = {"schema": {"type": "integer"}}
+    return {
+        "RequestId": {"description": "This request's id (the caller's, if sane).",
+                      "required": True, "schema": {"type": "string", "minLength": 1}},
+        "RetryAfter": {"description": "Seconds to wait.", "required": True, **integer},
+        "RateLimit": {"description": "Requests allowed per window.", "required": True,
+                      **integer},
+        "RateRemaining": {"description": "Requests left in this window.", "required": True,
+                          **integer},
+        "RateReset": {"description": "Unix time the window resets.", "required": True,
+                      **integer},
+        "WWWAuthenticate": {"required": True, "schema": {"type": "string"}},
+    }  # fmt: skip
+
+
+def _response(description: str, media: str, schema: dict | None, **headers: str) -> dict:
+    out: dict[str, Any] = {
+        "description": description,
+        "content": {media: {"schema": schema or {"type": "string"}}},
+    }
+    out["headers"] = {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
+    out["headers"] |= {
+        name: {"$ref": f"#/components/headers/{ref}"} for name, ref in headers.items()
+    }
+    return out  # fmt: skip
+
+
+def _problem(description: str, **headers: str) -> dict:
+    return _response(description, PROBLEM_JSON, _ref("Problem"), **headers)
+
+
+def _ask_operation(settings: Settings) -> dict[str, Any]:
+    limits = {"X-RateLimit-Limit": "RateLimit", "X-RateLimit-Remaining": "RateRemaining",
+              "X-RateLimit-Reset": "RateReset"}  # fmt: skip
+    responses = {
+        "200": _response("The answer object of `qa ask --json`; `answer` is null with a "
+                         "`reason` when the documents do not answer.", "application/json",
+                         _ref("Answer")),
+        "400": _problem("Bad JSON, a missing or empty question, k out of range, an unknown "
+                        "field or filter, a malformed filter value."),
+        "413": _problem(f"The body is over {settings.max_body_bytes} bytes."),
+        "415": _problem("The body is not sent as application/json."),
+        "429": _problem(f"Over the rate limit ({settings.rate_limit} per client).",
+                        **{"Retry-After": "RetryAfter"}, **limits),
+        "500": _problem("An unexpected error; quote the request id."),
+        "503": _problem("Redis is unreachable, the index is missing, or a model is "
+                        "unavailable.", **{"Retry-After": "RetryAfter"}),
+        "504": _problem(f"No answer within {settings.request_timeout_s:g}s."),
+    }  # fmt: skip
+    operation: dict[str, Any] = {
+        "operationId": "ask",
+        "summary": "Answer a question from the documents, word for word, with its sources.",
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": _ref("AskRequest")}}},
+        "responses": responses,
+    }  # fmt: skip
+    if settings.api_tokens:
+        operation["security"] = [{"bearer": []}]
+        responses["401"] = _problem("A missing or wrong API token.",
+                                    **{"WWW-Authenticate": "WWWAuthenticate"})  # fmt: skip
+    return operation
+
+
+def _get(summary: str, ok: dict[str, Any], **more: dict[str, Any]) -> dict[str, Any]:
+    return {"get": {"summary": summary, "responses": {"200": ok, **more}}}
+
+
+def openapi_document(settings: Settings) -> dict[str, Any]:
+    """The document served at /openapi.json."""
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "redis-docqa", "version": _version(),
+                 "description": "Extractive question answering over a team's documents. "
+                                "Every error is application/problem+json (RFC 9457)."},
+        "paths": {
+            "/ask": {"post": _ask_operation(settings)},
+            "/health": _get("The process is alive.",
+                            _response("Alive.", "application/json", _ref("Health"))),
+            "/ready": _get("Redis reachable, index present, models loaded.",
+                           _response("Ready.", "application/json", _ref("Ready")),
+                           **{"503": _problem("Not ready; `detail` says why.",
+                                              **{"Retry-After": "RetryAfter"})}),
+            "/metrics": _get("Prometheus metrics.", _response("Metrics.", "text/plain", None)),
+            "/openapi.json": _get("This document.", _response("OpenAPI 3.1.", "application/json",
+                                                              {"type": "object"})),
+            "/": _get("The question page.", _response("HTML.", "text/html", None)),
+        },
+        "components": {
+            "schemas": _request_schemas(settings) | _answer_schemas() | _ops_schemas(),
+            "headers": _headers(),
+        },
+    }  # fmt: skip
+    if settings.api_tokens:
+        document["components"]["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "QA_API_TOKEN"}
+        }
+    return document

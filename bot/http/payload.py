@@ -1,0 +1,136 @@
+"""The body of POST /ask, checked field by field with messages that say what to send instead.
+
+The checks here are exactly the ones the OpenAPI document states (types, lengths, ranges,
+known fields), so anything the document forbids is refused; the engine and the filter
+language then check meaning (a date that is not a date, a range that ends before it starts).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Request
+
+from bot.http.errors import BadJSON, InvalidRequest, UnsupportedMediaType
+from retrieval.errors import FilterError, InvalidQuestion
+from retrieval.filters import KEYS, MAX_VALUE_CHARS, MAX_VALUES, Filters, parse_filters
+from retrieval.retriever import MODES
+from retrieval.settings import Settings
+
+FIELDS = ("question", "k", "filters", "reader", "mode")
+READERS = ("auto", "span", "sentence")
+LIST_KEYS = tuple(k for k in KEYS if k not in ("created", "modified"))
+DATE_KEYS = ("created", "modified")
+MIN_TS, MAX_TS = -62135596800, 253402300799  # years 1..9999, as the filter language accepts
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    question: str
+    k: int
+    filters: Filters
+    reader: str | None = None
+    mode: str | None = None
+
+
+def parse_ask(request: Request, settings: Settings) -> AskRequest:
+    """The checked request, or an error naming the field and what is wrong with it."""
+    if not request.is_json:
+        raise UnsupportedMediaType('send JSON, with the header "Content-Type: application/json"')
+    body = load_json(request.get_data(cache=False))
+    if not isinstance(body, dict):
+        raise InvalidRequest('the body must be a JSON object like {"question": "how do I ...?"}')
+    if unknown := [str(key) for key in body if key not in FIELDS]:
+        raise InvalidRequest(f"unknown field(s) {', '.join(map(repr, unknown))}; "
+                             f"send only {', '.join(FIELDS)}", unknown[0])  # fmt: skip
+    return AskRequest(
+        question=_question(body.get("question"), settings.max_question_chars),
+        k=_k(body.get("k"), settings),
+        filters=_filters(body.get("filters")),
+        reader=_choice("reader", body.get("reader"), READERS),
+        mode=_choice("mode", body.get("mode"), MODES),
+    )
+
+
+def load_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as e:
+        raise BadJSON(f"the body is not valid JSON ({_short(e)})") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _short(e: Exception) -> str:
+    return "nested too deeply" if isinstance(e, RecursionError) else str(e)[:120]
+
+
+def _question(value: object, limit: int) -> str:
+    if value is None:
+        raise InvalidQuestion('"question" is missing: send {"question": "how do I ...?"}')
+    if not isinstance(value, str):
+        raise InvalidQuestion(f'"question" must be a string, not {_kind(value)}')
+    if not value.strip():
+        raise InvalidQuestion('"question" is empty: ask something, e.g. "how do I ...?"')
+    if len(value) > limit:
+        raise InvalidQuestion(
+            f'"question" is {len(value)} characters long; the limit is {limit}. Shorten it.'
+        )
+    return value
+
+
+def _k(value: object, settings: Settings) -> int:
+    if value is None:
+        return settings.top_k
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON Schema counts 5.0 as an integer
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequest(f'"k" must be an integer, not {_kind(value)}', "k")
+    if not 1 <= value <= settings.max_k:
+        raise InvalidRequest(f'"k" must be between 1 and {settings.max_k}, not {value}', "k")
+    return value
+
+
+def _choice(name: str, value: object, allowed: tuple[str, ...]) -> str | None:
+    if value is None or value in allowed:
+        return value  # type: ignore[return-value]
+    raise InvalidRequest(f'"{name}" must be one of {", ".join(allowed)}, not {value!r}', name)
+
+
+def _filters(value: object) -> Filters:
+    if value is None:
+        return Filters()
+    if not isinstance(value, dict):
+        raise FilterError('"filters" must be an object like {"tag": ["hr", "it"]}')
+    for key, item in value.items():
+        if key not in KEYS:
+            raise FilterError(f"unknown filter field {key!r}; use one of: {', '.join(KEYS)}")
+        items = item if isinstance(item, list) else [item]
+        if not 1 <= len(items) <= MAX_VALUES:
+            raise FilterError(f"filter '{key}' needs 1 to {MAX_VALUES} values, not {len(items)}")
+        for one in items:
+            _filter_value(key, one)
+    return parse_filters(value)
+
+
+def _filter_value(key: str, value: object) -> None:
+    if key in DATE_KEYS and isinstance(value, int | float) and not isinstance(value, bool):
+        if not (math.isfinite(value) and MIN_TS <= value <= MAX_TS):
+            raise FilterError(f"filter '{key}' {value} is not unix seconds of years 1 to 9999")
+        return
+    if not isinstance(value, str):
+        what = "a date text or unix seconds" if key in DATE_KEYS else "text"
+        raise FilterError(f"filter '{key}' must be {what} (or a list of them), not {_kind(value)}")
+    if len(value) > MAX_VALUE_CHARS:
+        raise FilterError(f"filter '{key}' value is too long (at most {MAX_VALUE_CHARS} chars)")
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else "a number"
+    )

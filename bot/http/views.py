@@ -1,0 +1,80 @@
+"""The routes: POST /ask (the `api` blueprint), probes, metrics, OpenAPI and the page (`ops`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from bot.http.errors import problem
+from bot.http.openapi import openapi_document
+from bot.http.payload import parse_ask
+from bot.http.services import services
+from retrieval.errors import QAError
+
+api = Blueprint("api", __name__)
+ops = Blueprint("ops", __name__)
+
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@api.before_request
+def _authenticate() -> None:
+    services().tokens.require()
+
+
+@api.post("/ask")
+def ask() -> Response:
+    """Answer a question from the indexed documents: the answer object of `qa ask --json`."""
+    svc = services()
+    asked = parse_ask(request, svc.settings)
+    answer = svc.deadline.run(
+        svc.engine.ask, asked.question, k=asked.k, filters=asked.filters,
+        reader=asked.reader, mode=asked.mode,
+    )  # fmt: skip
+    svc.metrics.observe_answer(answer)
+    return jsonify(answer.to_dict())
+
+
+@ops.get("/health")
+def health() -> Response:
+    """The process is alive (and says nothing about Redis or models)."""
+    return jsonify(status="ok")
+
+
+@ops.get("/ready")
+def ready() -> Response:
+    """Redis answers, the index exists and the models are loaded; 503 with the reason if not."""
+    try:
+        status: dict[str, Any] = services().engine.ready()
+    except QAError as e:
+        return problem(e.status if e.status >= 500 else 503, str(e), code=e.code,
+                       headers={"Retry-After": "5"})  # fmt: skip
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e:
+        return problem(503, f"Redis is unreachable ({e})", code="redis_unavailable",
+                       headers={"Retry-After": "5"})  # fmt: skip
+    return jsonify(status="ready", **status)
+
+
+@ops.get("/metrics")
+def metrics() -> Response:
+    """Prometheus text format: request counts, latencies and per-stage timings."""
+    return services().metrics.exposition()
+
+
+@ops.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document(services().settings))
+
+
+@ops.get("/")
+def page() -> Response:
+    """The question page: a box, the answer and its highlighted source."""
+    response = current_app.send_static_file("index.html")
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    response.headers["Cache-Control"] = "no-cache"
+    return response

