@@ -43,6 +43,7 @@ class _Unit:
     model_tokens: int  # embedding model word pieces, without [CLS]/[SEP]
     headings: tuple[str, ...]
     page: int | None
+    heading: bool = False  # a heading line, which alone makes no useful chunk
 
 
 class Chunker:
@@ -67,12 +68,16 @@ class Chunker:
         group: list[_Unit] = []
         for unit in units:
             if group and not self._fits(group, unit):
-                chunks.append(self._make(doc, group, len(chunks)))
+                self._flush(doc, group, chunks)
                 group = self._overlap_tail(group, unit)
             group.append(unit)
-        if group:
-            chunks.append(self._make(doc, group, len(chunks)))
+        self._flush(doc, group, chunks)
         return chunks
+
+    def _flush(self, doc: Document, group: list[_Unit], chunks: list[Chunk]) -> None:
+        # A heading with no text under it lives on in the heading path of what follows.
+        if any(not u.heading for u in group):
+            chunks.append(self._make(doc, group, len(chunks)))
 
     def _fits(self, group: list[_Unit], unit: _Unit) -> bool:
         same_place = group[-1].headings == unit.headings and group[-1].page == unit.page
@@ -108,7 +113,7 @@ class Chunker:
     # -- units: the smallest pieces a chunk is built from -------------------------------------
 
     def _units(self, doc: Document) -> list[_Unit]:
-        spans: list[tuple[int, int, tuple[str, ...], int | None]] = []
+        spans: list[tuple[int, int, tuple[str, ...], int | None, bool]] = []
         headings: list[tuple[int, str]] = []
         for block in doc.blocks:
             if block.kind == "heading":
@@ -116,7 +121,7 @@ class Chunker:
                 headings.append((block.level, _clip(doc.text[block.start : block.end])))
             path = tuple(h for _, h in headings)
             for s, e in self._block_spans(doc.text, block):
-                spans.append((s, e, path, block.page))
+                spans.append((s, e, path, block.page, block.kind == "heading"))
         return self._measure(doc.text, spans)
 
     def _block_spans(self, text: str, block: Block) -> list[tuple[int, int]]:
@@ -131,16 +136,17 @@ class Chunker:
         units: list[_Unit] = []
         pending = spans
         while pending:
-            pieces = [text[s:e] for s, e, _, _ in pending]
+            pieces = [text[s:e] for s, e, *_ in pending]
             tiks = count_tiktokens(pieces)
             models = [n - 2 for n in self.count_model(pieces)]
             too_big = []
-            for (s, e, path, page), tik, mt in zip(pending, tiks, models, strict=True):
+            for (s, e, path, page, heading), tik, mt in zip(pending, tiks, models, strict=True):
                 if (tik <= self.target and mt <= self.model_budget) or e - s <= 1:
-                    units.append(_Unit(s, e, tik, mt, path, page))
+                    units.append(_Unit(s, e, tik, mt, path, page, heading))
                 else:
                     mid = _split_point(text, s, e)
-                    too_big += [(s, mid, path, page), (_skip_space(text, mid, e), e, path, page)]
+                    rest = _skip_space(text, mid, e)
+                    too_big += [(s, mid, path, page, heading), (rest, e, path, page, heading)]
             pending = [p for p in too_big if p[1] > p[0]]
         units.sort(key=lambda u: u.start)
         return units

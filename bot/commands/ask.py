@@ -55,12 +55,16 @@ def render(answer: Answer) -> str:
         lines.append(f"(score {answer.score:.2f}, {answer.reader} reader)")
         cand = answer.candidates[0]
         context = cand["context"]
-        a, b = cand["start"] - cand["context_start"], cand["end"] - cand["context_start"]
-        lines.append("")
-        lines.append(
-            "  " + context[:a] + click.style(context[a:b], fg="green", bold=True) + context[b:]
-        )
-    for i, src in enumerate(answer.sources[:3], start=1):
+        if context.strip() != answer.answer.strip():  # show the sentence around the answer
+            a, b = cand["start"] - cand["context_start"], cand["end"] - cand["context_start"]
+            highlighted = click.style(context[a:b], fg="green", bold=True)
+            lines += ["", "  " + context[:a] + highlighted + context[b:]]
+    shown: set[str] = set()
+    for src in answer.sources:
+        if src["doc_id"] in shown or len(shown) == 3:
+            continue  # one line per document
+        shown.add(src["doc_id"])
+        i = len(shown)
         where = " · ".join(
             x
             for x in (
