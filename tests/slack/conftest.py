@@ -12,7 +12,6 @@ import pytest
 from bot.slack.http_mode import mount_slack
 from ingest.document import Block, Document
 from ingest.pipeline import IngestPipeline
-from retrieval.embedder import Embedder
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
 from retrieval.types import DocMeta
@@ -42,19 +41,13 @@ def slack_api() -> Iterator[SlackStandIn]:
 
 
 @pytest.fixture()
-def slack_settings(settings: Settings, slack_api: SlackStandIn) -> Settings:
+def settings(settings: Settings, slack_api: SlackStandIn) -> Settings:
+    """The root settings, plus a Slack app pointed at the local Web API stand-in."""
     return settings.with_(
         slack_bot_token="xoxb-test-token",
         slack_signing_secret=SECRET,
         slack_api_url=slack_api.url,
     )
-
-
-@pytest.fixture()
-def engine(slack_settings: Settings, embedder: Embedder) -> QAEngine:
-    engine = QAEngine(slack_settings)
-    engine.embedder = embedder  # the session's model, loaded once
-    return engine
 
 
 @pytest.fixture()
@@ -100,9 +93,9 @@ def handbook(pipeline: IngestPipeline) -> None:
 
 
 @pytest.fixture()
-def flask_app(slack_settings: Settings, engine: QAEngine) -> flask.Flask:
+def flask_app(settings: Settings, engine: QAEngine) -> flask.Flask:
     app = flask.Flask("slack-test")
-    mount_slack(app, slack_settings, engine)
+    mount_slack(app, settings, engine)
     return app
 
 

@@ -48,9 +48,9 @@ def test_slash_command_acks_at_once_then_posts_the_answer(
 
 
 def test_slash_command_answers_only_the_asker_when_set_to(
-    slack_settings: Settings, slack_api: SlackStandIn, engine: QAEngine
+    settings: Settings, slack_api: SlackStandIn, engine: QAEngine
 ):
-    quiet = slack_settings.with_(slack_ephemeral=True)
+    quiet = settings.with_(slack_ephemeral=True)
     app = flask.Flask("quiet")
     mount_slack(app, quiet, engine)
 
@@ -97,7 +97,7 @@ def test_show_more_reveals_the_other_candidates_and_hide_folds_them(
 def test_vote_buttons_store_feedback_in_redis(
     slack: SlackDriver,
     slack_api: SlackStandIn,
-    slack_settings: Settings,
+    settings: Settings,
     redis_client: redis.Redis,
     action_id: str,
     vote: str,
@@ -108,7 +108,7 @@ def test_vote_buttons_store_feedback_in_redis(
 
     [thanks] = slack_api.wait_for("respond")
     assert thanks.data["response_type"] == "ephemeral" and "Thanks" in thanks.data["text"]
-    [entry] = FeedbackStore(redis_client, slack_settings.key_prefix).export()
+    [entry] = FeedbackStore(redis_client, settings.key_prefix).export()
     assert entry["vote"] == vote and entry["user"] == "U0000001"
     assert entry["question"] == "how do I rotate the API key?"
     assert entry["answer"].startswith("To rotate the API key")

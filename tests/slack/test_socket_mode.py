@@ -23,9 +23,9 @@ MANIFEST = Path(__file__).resolve().parents[2] / "bot" / "slack" / "manifest.yam
 
 @pytest.mark.usefixtures("handbook")
 def test_socket_mode_answers_a_mention_without_a_signing_secret(
-    slack_settings: Settings, engine: QAEngine, slack_api: SlackStandIn
+    settings: Settings, engine: QAEngine, slack_api: SlackStandIn
 ):
-    settings = slack_settings.with_(slack_signing_secret=None, slack_app_token="xapp-1-test")
+    settings = settings.with_(slack_signing_secret=None, slack_app_token="xapp-1-test")
     handler = socket_mode_handler(settings, engine)
     try:
         assert slack_api.to("auth.test"), "the bot token is checked at start"
@@ -55,28 +55,28 @@ def test_socket_mode_answers_a_mention_without_a_signing_secret(
 
 @pytest.mark.parametrize("token", [None, "xoxb-not-an-app-token"])
 def test_socket_mode_explains_a_missing_or_wrong_app_token(
-    slack_settings: Settings, engine: QAEngine, token: str | None
+    settings: Settings, engine: QAEngine, token: str | None
 ):
     with pytest.raises(ConfigError, match="SLACK_APP_TOKEN"):
-        socket_mode_handler(slack_settings.with_(slack_app_token=token), engine)
+        socket_mode_handler(settings.with_(slack_app_token=token), engine)
 
 
 def test_socket_mode_explains_a_rejected_bot_token(
-    slack_settings: Settings, engine: QAEngine, slack_api: SlackStandIn
+    settings: Settings, engine: QAEngine, slack_api: SlackStandIn
 ):
     slack_api.fail("auth.test", "invalid_auth")
 
     with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
-        socket_mode_handler(slack_settings.with_(slack_app_token="xapp-1-test"), engine)
+        socket_mode_handler(settings.with_(slack_app_token="xapp-1-test"), engine)
 
 
-def test_http_mode_needs_the_signing_secret(slack_settings: Settings, engine: QAEngine):
+def test_http_mode_needs_the_signing_secret(settings: Settings, engine: QAEngine):
     import flask
 
     from bot.slack.http_mode import mount_slack
 
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
-        mount_slack(flask.Flask("x"), slack_settings.with_(slack_signing_secret=None), engine)
+        mount_slack(flask.Flask("x"), settings.with_(slack_signing_secret=None), engine)
 
 
 def test_qa_slack_without_tokens_is_a_usage_error(settings: Settings):
