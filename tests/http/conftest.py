@@ -16,16 +16,8 @@ from ingest.pipeline import IngestPipeline
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
 from retrieval.types import DocMeta
+from tests.corpus import KEY_TEXT, LEAVE_TEXT
 
-KEY_TEXT = (
-    "To rotate the API key, open Settings, choose API and click Rotate key. "
-    "The old API key keeps working for 24 hours after a rotation, then it stops. "
-    "Only workspace admins can rotate an API key."
-)
-LEAVE_TEXT = (
-    "Employees get 25 days of paid leave per year. Request leave in the HR portal at least "
-    "two weeks ahead. Unused leave carries over until the end of March."
-)
 DOCUMENTS = [
     Document(DocMeta("keys", "Rotating the API key", "handbook", ("security",),
                      "https://wiki.example.com/handbook/api-keys", created=1704067200.0),
