@@ -47,6 +47,22 @@ def git_state() -> str:
     return f"{commit} ({'dirty tree: uncommitted changes present' if dirty else 'clean tree'})"
 
 
+_started: str | None = None
+
+
+def record_start() -> None:
+    """Note the commit a run starts from: the tree may change while a long run goes on."""
+    global _started
+    _started = git_state()
+
+
+def _commit_line() -> str:
+    now = git_state()
+    if _started is None or _started == now:
+        return now
+    return f"{_started} at the start; {now} at the end (code was loaded at the start)"
+
+
 def command_line() -> str:
     """How this run was started, as one could type it again from the repository root."""
     script = _relative(Path(sys.argv[0]).resolve())
@@ -74,7 +90,7 @@ def header(title: str, extra: Sequence[str] = ()) -> list[str]:
         f"- Machine: {cpu_model()}, {os.cpu_count()} cores, {ram_gib():.1f} GiB RAM, "
         f"Python {platform.python_version()}; load average at the end {load}",
         f"- Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- Commit: {git_state()}",
+        f"- Commit: {_commit_line()}",
         f"- Command: `{command_line()}`",
         *(f"- {line}" for line in extra),
         "",

@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # run as `python bench/ingest_bench.py` rather th
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._env import bench_settings, data_path
-from bench._report import header, markdown_table, verdict, write_section
+from bench._report import header, markdown_table, record_start, verdict, write_section
 from ingest.chunker import Chunker, count_tiktokens
 from retrieval.engine import QAEngine
 from retrieval.evaluation import documents_of, squad_index
@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = parser.parse_args(argv)
     load_start = os.getloadavg()[0]
+    record_start()
     with bench_settings(args.redis_url) as settings:
         result = run(settings, args.data, args.limit_docs)
     if args.json_out:

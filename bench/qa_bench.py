@@ -21,7 +21,7 @@ if __package__ in (None, ""):  # run as `python bench/qa_bench.py` rather than w
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._env import bench_settings, data_path
-from bench._report import header, markdown_table, verdict, write_section
+from bench._report import header, markdown_table, record_start, verdict, write_section
 from retrieval.engine import QAEngine
 from retrieval.evaluation import EvalReport, evaluate_on, squad_index
 from retrieval.retriever import MODES
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = parser.parse_args(argv)
     load_start = os.getloadavg()[0]
+    record_start()
     with bench_settings(args.redis_url) as settings:
         reports, ingest_s = run(settings, args.data, args.limit_questions, args.k)
     if args.json_out:

@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as `python bench/scale_bench.py` rather tha
 from bench import scale_redis as sr
 from bench._env import data_path
 from bench._report import write_section
-from bench.scale_data import Corpus, all_vectors, base_vectors, exact_top_k
+from bench.scale_data import Corpus, all_vectors, base_vectors, crowding, exact_top_k
 from bench.scale_render import render
 from retrieval.embedder import Embedder
 from retrieval.index import ChunkIndex
@@ -126,7 +126,7 @@ def run_size(client, settings, corpus, vectors, qtexts, qvecs, efs, args) -> dic
     sr.drop_everything(client)
     s = settings.with_(index_name=f"scale{n}:idx", key_prefix=f"scale{n}")
     schema = IndexSchema.for_settings(s, dim=vectors.shape[1], model=settings.embedding_model)
-    before = sr.used_memory(client)
+    before = sr.settle(client)
     ChunkIndex(client, schema).ensure()
     load = sr.load_chunks(client, schema, corpus, vectors, batch=args.batch,
                           writers=args.writers, max_seconds=args.max_load_s)  # fmt: skip
@@ -135,6 +135,7 @@ def run_size(client, settings, corpus, vectors, qtexts, qvecs, efs, args) -> dic
     memory = sr.used_memory(client) - before
     log(f"loaded {loaded} in {load.seconds:.0f} s; exact search for {len(qvecs)} queries")
     exact = exact_top_k(vectors[:loaded], qvecs, 10)
+    crowd = crowding(vectors[:loaded], qvecs, exact[1][:, -1], sr.NEAR)
     keys = _key_of(schema)
     curve = sr.knn_curve(client, schema, qvecs, exact, keys, sorted({*efs, schema.ef_runtime}))
     default = next(c for c in curve if c["ef"] == schema.ef_runtime)
@@ -149,7 +150,8 @@ def run_size(client, settings, corpus, vectors, qtexts, qvecs, efs, args) -> dic
         "knn": {"p50": default["p50"], "p99": default["p99"], "ef": ef},
         "hybrid": {"p50": _pct(hybrid_ms, 50), "p99": _pct(hybrid_ms, 99)},
         "keyword": {"p50": _pct(keyword_ms, 50), "p99": _pct(keyword_ms, 99)},
-        "curve": curve,
+        "curve": curve, "crowding_median": float(np.median(crowd)),
+        "crowding_p90": float(np.percentile(crowd, 90)),
     }  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from retrieval.text import content_words
 from retrieval.types import Chunk, DocMeta
 
 DOC_CHUNKS = 32  # chunks per synthetic document
+NEAR = 0.01  # cosine: a returned chunk this close to the exact 10th nearest counts as near
 POOL = 40  # candidates per retriever in hybrid mode, as the service's candidate_pool
 
 
@@ -61,12 +62,14 @@ def load_chunks(
     blobs = vectors.astype(dtype, copy=False)
     result = LoadResult(0, 0.0)
     every = max(batch, n // 10)
+    mark = every
     t0 = time.perf_counter()
     for done in _write_batches(client, _commands(schema, corpus, blobs, batch), writers):
         result.loaded = done
         result.seconds = time.perf_counter() - t0
-        if done % every < batch or done == n:
+        if done >= mark or done == n:
             result.checkpoints.append((done, result.seconds))
+            mark += every
         if result.seconds > max_seconds and done < n:
             result.stopped_early = True
             break
@@ -132,17 +135,20 @@ def index_info(client: redis.Redis, name: str) -> dict[str, Any]:
 def knn(
     client: redis.Redis, schema: IndexSchema, vector: np.ndarray, k: int, ef: int,
     fields: tuple[str, ...] = HIT_FIELDS,
-) -> list[str]:  # fmt: skip
-    """Keys of the k nearest chunks, as the service asks (fields returned, sorted)."""
+) -> list[tuple[str, float]]:  # fmt: skip
+    """(key, cosine distance) of the k nearest chunks, asked as the service asks."""
     dtype = np.float16 if schema.vector_type == "FLOAT16" else np.float32
-    returned = ("RETURN", len(fields) + 1, *fields, "distance") if fields else ("NOCONTENT",)
+    returned = (*fields, "distance")
     reply = client.execute_command(
         "FT.SEARCH", schema.name, f"*=>[KNN {k} @vector $vec EF_RUNTIME {ef} AS distance]",
         "PARAMS", 2, "vec", vector.astype(dtype).tobytes(), "SORTBY", "distance", "ASC",
-        *returned, "LIMIT", 0, k, "DIALECT", 2,
+        "RETURN", len(returned), *returned, "LIMIT", 0, k, "DIALECT", 2,
     )  # fmt: skip
-    step = 2 if fields else 1
-    return [_s(reply[i]) for i in range(1, len(reply), step)]
+    out = []
+    for i in range(1, len(reply), 2):
+        values = dict(zip(map(_s, reply[i + 1][::2]), map(_s, reply[i + 1][1::2]), strict=True))
+        out.append((_s(reply[i]), float(values["distance"])))
+    return out
 
 
 def keyword(client: redis.Redis, schema: IndexSchema, question: str, k: int) -> list[str]:
@@ -161,7 +167,8 @@ def keyword(client: redis.Redis, schema: IndexSchema, question: str, k: int) -> 
 def hybrid(client, schema: IndexSchema, question: str, vector: np.ndarray, ef: int) -> list[str]:
     """Keyword and KNN pools of POOL each, fused by reciprocal rank (as the Retriever does)."""
     scores: dict[str, float] = {}
-    for hits in (keyword(client, schema, question, POOL), knn(client, schema, vector, POOL, ef)):
+    nearest = [key for key, _ in knn(client, schema, vector, POOL, ef)]
+    for hits in (keyword(client, schema, question, POOL), nearest):
         for rank, key in enumerate(hits, start=1):
             scores[key] = scores.get(key, 0.0) + 1.0 / (60 + rank)
     return sorted(scores, key=scores.__getitem__, reverse=True)[:10]
@@ -174,31 +181,55 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def knn_curve(
-    client: redis.Redis, schema: IndexSchema, queries: np.ndarray, exact: np.ndarray,
-    key_of: Callable[[int], str], efs: list[int], fields: tuple[str, ...] = HIT_FIELDS,
+    client: redis.Redis, schema: IndexSchema, queries: np.ndarray,
+    exact: tuple[np.ndarray, np.ndarray], key_of: Callable[[int], str], efs: list[int],
+    fields: tuple[str, ...] = HIT_FIELDS,
 ) -> list[dict[str, float]]:  # fmt: skip
-    """recall@10 against the exact top 10, and latency, for each EF_RUNTIME."""
+    """Per EF_RUNTIME: recall@10 against the exact top 10, near-recall, latency.
+
+    near-recall: the share of the 10 returned that are within NEAR cosine of the exact 10th
+    nearest, i.e. as good as the true neighbours up to a hair.
+    """
+    ids, sims = exact
+    truth = [{key_of(int(i)) for i in row} for row in ids]
     curve = []
     for ef in efs:
-        found, ms = [], []
-        for vector in queries:
+        recall, near, ms = [], [], []
+        for vector, true, kth in zip(queries, truth, sims[:, -1], strict=True):
             t = time.perf_counter()
-            found.append(set(knn(client, schema, vector, 10, ef, fields)))
+            found = knn(client, schema, vector, 10, ef, fields)
             ms.append((time.perf_counter() - t) * 1000)
-        truth = [{key_of(int(i)) for i in row} for row in exact]
-        recall = np.mean([len(f & t) / len(t) for f, t in zip(found, truth, strict=True)])
-        curve.append({"ef": ef, "recall": float(recall), "p50": float(np.percentile(ms, 50)),
+            recall.append(len({key for key, _ in found} & true) / len(true))
+            near.append(sum(1 - d >= kth - NEAR for _, d in found) / len(true))
+        curve.append({"ef": ef, "recall": float(np.mean(recall)), "near": float(np.mean(near)),
+                      "p50": float(np.percentile(ms, 50)),
                       "p99": float(np.percentile(ms, 99))})  # fmt: skip
     return curve
 
 
+def settle(client: redis.Redis, timeout_s: float = 120.0) -> int:
+    """used_memory once a dropped index has been freed (RediSearch frees it in the background)."""
+    last = used_memory(client)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = used_memory(client)
+        if abs(now - last) < 1 << 20:
+            return now
+        last = now
+    return last
+
+
 # -- vector-only sweep: FLOAT16 against FLOAT32, and a few M / EF_CONSTRUCTION choices ---------
 
-SWEEP = (("FLOAT32", 16, 200), ("FLOAT16", 16, 200), ("FLOAT32", 16, 100), ("FLOAT32", 32, 200))
+SWEEP = (
+    ("FLOAT32", 16, 200), ("FLOAT32", 32, 200), ("FLOAT16", 32, 200), ("FLOAT32", 16, 100),
+    ("FLOAT32", 32, 400),
+)  # fmt: skip
 
 
 def sweep(
-    client: redis.Redis, vectors: np.ndarray, queries: np.ndarray, exact: np.ndarray,
+    client: redis.Redis, vectors: np.ndarray, queries: np.ndarray, exact: tuple,
     efs: list[int], max_seconds: float,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Build each configuration over the same vectors; memory, build rate and recall curve."""
@@ -209,7 +240,7 @@ def sweep(
                              ef_construction, 10)  # fmt: skip
         args = ["TYPE", vector_type, "DIM", schema.dim, "DISTANCE_METRIC", "COSINE",
                 "M", m, "EF_CONSTRUCTION", ef_construction]  # fmt: skip
-        before = used_memory(client)
+        before = settle(client)
         client.execute_command("FT.CREATE", schema.name, "ON", "HASH", "PREFIX", 1,
                                schema.chunk_prefix, "SCHEMA", "vector", "VECTOR", "HNSW",
                                len(args), *args)  # fmt: skip
