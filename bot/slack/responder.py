@@ -160,17 +160,25 @@ class Responder:
                 extra=extra,
             )
         except Exception as e:  # noqa: BLE001 - every failure must become a visible reply
-            text = self.apology(
-                e,
-                text="(vote)",
-                user=body["user"]["id"],
-                channel=_channel(body),
-                doing="save your vote",
-            )
-            self._tell(body, respond, client, text)
+            self._apologise(e, body, respond, client, "(vote)", "save your vote")
             return
         thanks = ":thumbsup: Thanks, noted!" if vote == "up" else "Thanks, noted. :memo:"
         self._tell(body, respond, client, thanks)
+
+    def _apologise(
+        self,
+        error: Exception,
+        body: dict[str, Any],
+        respond: Respond,
+        client: WebClient,
+        text: str,
+        doing: str,
+    ) -> None:
+        """A button's work failed: log it in full, tell the clicker briefly."""
+        apology = self.apology(
+            error, text=text, user=body["user"]["id"], channel=_channel(body), doing=doing
+        )
+        self._tell(body, respond, client, apology)
 
     def _load(
         self, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient
@@ -178,14 +186,7 @@ class Responder:
         try:
             loaded = self.state.load_answer(str(action.get("value") or ""))
         except Exception as e:  # noqa: BLE001 - every failure must become a visible reply
-            text = self.apology(
-                e,
-                text="(button)",
-                user=body["user"]["id"],
-                channel=_channel(body),
-                doing="find that answer",
-            )
-            self._tell(body, respond, client, text)
+            self._apologise(e, body, respond, client, "(button)", "find that answer")
             return None
         if loaded is None:
             self._tell(
