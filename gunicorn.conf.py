@@ -60,6 +60,13 @@ def post_fork(server, worker):
         torch.set_num_threads(max(1, _cores // server.cfg.workers))
 
 
+def post_worker_init(worker):
+    """Load the models in the worker, before it serves its first request (see bot/wsgi.py)."""
+    from bot.http import engine_of
+
+    engine_of(worker.wsgi).warm_up()
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

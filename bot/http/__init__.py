@@ -1,7 +1,8 @@
 """The HTTP service: POST /ask, probes, metrics, OpenAPI and a question page, as a Flask app.
 
-`create_app()` builds everything from settings; gunicorn calls it once in the master
-(`--preload`), so the models are loaded once and every worker shares them.
+`create_app()` builds everything from settings. gunicorn calls it once in the master
+(`--preload`, see bot/wsgi.py) with `warm=False`: each worker then loads the models itself
+before it serves (gunicorn.conf.py).
 """
 
 from __future__ import annotations
@@ -16,15 +17,21 @@ from retrieval.engine import QAEngine
 from retrieval.settings import Settings
 from retrieval.store import embedded_server
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "engine_of"]
 
 
-def create_app(settings: Settings | None = None, engine: QAEngine | None = None) -> Flask:
-    """The app for these settings (default: the environment) and engine (default: built here)."""
+def create_app(
+    settings: Settings | None = None, engine: QAEngine | None = None, warm: bool = True
+) -> Flask:
+    """The app for these settings (default: the environment) and engine (default: built here).
+
+    `warm=False` leaves loading the models to the caller (`engine_of(app).warm_up()`).
+    """
     settings = settings or (engine.settings if engine else Settings.from_env())
     settings = with_redis_url(settings)
     engine = engine or QAEngine(settings)
-    engine.warm_up()
+    if warm:
+        engine.warm_up()
 
     observability.configure_logging()
     app = Flask(__name__, static_folder="static", static_url_path="/static")
@@ -49,6 +56,10 @@ def create_app(settings: Settings | None = None, engine: QAEngine | None = None)
 
         mount_slack(app, settings, engine)
     return app
+
+
+def engine_of(app: Flask) -> QAEngine:
+    return app.extensions[EXTENSION].engine
 
 
 def with_redis_url(settings: Settings) -> Settings:

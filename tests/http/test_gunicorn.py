@@ -60,7 +60,8 @@ class Gunicorn:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()[-3000:]
-            with contextlib.suppress(requests.ConnectionError):
+            # Refused before the master listens; held while the workers load their models.
+            with contextlib.suppress(requests.ConnectionError, requests.Timeout):
                 if requests.get(self.url + "/health", timeout=2).status_code == 200:
                     return
             time.sleep(0.3)
