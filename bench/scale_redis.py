@@ -259,7 +259,12 @@ def sweep(
         row: dict[str, Any] = {
             "vector_type": vector_type, "m": m, "ef_construction": ef_construction,
             "loaded": loaded, "rate": loaded / seconds,
-            "bytes_per_vector": (used_memory(client) - before) / loaded, "curve": [],
+            "bytes_per_vector": (used_memory(client) - before) / loaded,
+            # RediSearch's own count of the HNSW index (vectors + graph): unlike used_memory,
+            # not blurred by memory the previous configuration is still freeing.
+            "index_bytes_per_vector": float(index_info(client, schema.name)["vector_index_sz_mb"])
+            * 2**20 / loaded,
+            "curve": [],
         }  # fmt: skip
         key_of = f"{schema.chunk_prefix}{{}}".format
         row["curve"] = knn_curve(client, schema, queries, exact, key_of, efs, ())

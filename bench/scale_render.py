@@ -104,11 +104,12 @@ def _sweep(sweep: list[dict]) -> list[str]:
     efs = [c["ef"] for c in sweep[0]["curve"]]
     rows = [
         (f"{s['vector_type']}, M {s['m']}, EF_C {s['ef_construction']}", f"{s['rate']:,.0f}",
-         f"{s['bytes_per_vector']:,.0f}",
+         f"{s['index_bytes_per_vector']:,.0f}", f"{s['bytes_per_vector']:,.0f}",
          *(f"{c['recall']:.3f} / {c['near']:.3f} / {c['p50']:.2f}" for c in s["curve"]))
         for s in sweep
     ]  # fmt: skip
-    head = ("index", "build vectors/s", "bytes/vector",
+    head = ("index", "build vectors/s", "HNSW index bytes/vector (FT.INFO)",
+            "used_memory bytes/vector",
             *(f"EF {e}: recall / near / ms" for e in efs))  # fmt: skip
     return markdown_table(head, rows)
 
