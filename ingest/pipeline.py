@@ -18,6 +18,7 @@ from ingest.chunker import Chunker
 from ingest.document import Document, LoadError
 from ingest.loaders import iter_files, load_path
 from retrieval.embedder import Embedder
+from retrieval.errors import ConcurrentUpdate
 from retrieval.index import ChunkIndex
 from retrieval.types import Chunk
 
@@ -156,26 +157,25 @@ class IngestPipeline:
 
     def _write(self, batch: list[_Prepared], report: IngestReport) -> None:
         texts = [self._embedding_text(c) for p in batch for c in p.chunks]
-        if not texts:
-            for prepared in batch:  # documents with no text left still get a record
-                self.index.replace(prepared.doc.meta, prepared.content_hash, [], _empty(self))
-                _count(report, prepared)
-            return
-        t = time.perf_counter()
-        vectors = self.embedder.embed(texts)
-        report.embed_seconds += time.perf_counter() - t
+        vectors = _empty(self)
+        if texts:  # documents with no text left still get a record
+            t = time.perf_counter()
+            vectors = self.embedder.embed(texts)
+            report.embed_seconds += time.perf_counter() - t
         offset = 0
         for prepared in batch:
             n = len(prepared.chunks)
-            self.index.replace(
-                prepared.doc.meta,
-                prepared.content_hash,
-                prepared.chunks,
-                vectors[offset : offset + n],
-            )
+            meta = prepared.doc.meta
+            try:
+                self.index.replace(
+                    meta, prepared.content_hash, prepared.chunks, vectors[offset : offset + n]
+                )
+            except ConcurrentUpdate as e:
+                report.failed.append((meta.path or meta.doc_id, str(e)))
+            else:
+                report.chunks += n
+                _count(report, prepared)
             offset += n
-            report.chunks += n
-            _count(report, prepared)
 
     def _embedding_text(self, chunk: Chunk) -> str:
         # The chunker leaves room for the heading line; a very long one is dropped rather

@@ -48,3 +48,8 @@ class InvalidQuestion(QAError):
 class ModelUnavailable(QAError):
     code = "model_unavailable"
     status = 503
+
+
+class ConcurrentUpdate(QAError):
+    code = "concurrent_update"
+    status = 409

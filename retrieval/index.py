@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 import redis
 
-from retrieval.errors import IndexMissing, RedisUnavailable, SchemaMismatch
+from retrieval.errors import ConcurrentUpdate, IndexMissing, RedisUnavailable, SchemaMismatch
 from retrieval.filters import escape_tag
 from retrieval.schema import IndexSchema
 from retrieval.types import Chunk, DocMeta
 
 WRITE_BATCH = 256
+SWITCH_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -45,15 +46,22 @@ class ChunkIndex:
         return self.schema.name in names
 
     def ensure(self) -> None:
-        """Create the index on first use; refuse to mix vectors of another model."""
-        if self.exists():
-            self.check_compatible()
-            return
-        self._call("FT.CREATE", *self.schema.create_args())
-        self.client.hset(
-            self.schema.meta_key,
-            mapping={"model": self.schema.model, "dim": self.schema.dim, "created": time.time()},
-        )
+        """Create the index on first use; refuse to mix vectors of another model.
+
+        Safe when several ingesters start at once: the one whose FT.CREATE loses sees
+        "Index already exists", and only the first model written to the record counts.
+        """
+        if not self.exists():
+            try:
+                self._call("FT.CREATE", *self.schema.create_args())
+            except redis.ResponseError as e:
+                if "already exists" not in str(e).lower():
+                    raise
+            if self.client.hsetnx(self.schema.meta_key, "model", self.schema.model):
+                self.client.hset(
+                    self.schema.meta_key, mapping={"dim": self.schema.dim, "created": time.time()}
+                )
+        self.check_compatible()
 
     def check_compatible(self) -> None:
         stored_dim, stored_model = self.stored_model()
@@ -91,7 +99,10 @@ class ChunkIndex:
         if self.exists():
             self._call("FT.DROPINDEX", self.schema.name, "DD")
         for batch in _batched([self.schema.doc_key(d.doc_id) for d in docs], WRITE_BATCH):
-            self.client.delete(*batch)
+            pipe = self.client.pipeline(transaction=False)
+            for key in batch:  # one key per DEL: records live in different cluster slots
+                pipe.delete(key)
+            pipe.execute()
         self.client.delete(self.schema.meta_key)
         return len(docs)
 
@@ -119,28 +130,46 @@ class ChunkIndex:
         New chunks go under a generation named after the content, so a run killed midway
         leaves the old record in place and the next run rewrites the same keys; the switch
         deletes every chunk of the document that is not in the new set, orphans included.
+        The record is WATCHed from before the writes: if another ingester switches the same
+        document meanwhile (its switch may have deleted our new chunks), ours is redone.
         """
         generation = content_hash[:12]
         keys = [self.schema.chunk_key(meta.doc_id, generation, c.position) for c in chunks]
         dtype = np.float16 if self.schema.vector_type == "FLOAT16" else np.float32
         blobs = np.asarray(vectors, dtype=dtype)
+        doc_key, fresh = self.schema.doc_key(meta.doc_id), set(keys)
+        record = {
+            "doc_id": meta.doc_id, "hash": content_hash, "generation": generation,
+            "chunks": len(chunks), "title": meta.title, "source": meta.source,
+            "path": meta.path, "url": meta.url,
+        }  # fmt: skip
+        for _ in range(SWITCH_ATTEMPTS):
+            with self.client.pipeline(transaction=True) as switch:
+                switch.watch(doc_key)
+                self._write_chunks(meta, keys, chunks, blobs)
+                stale = [k for k in self.chunk_keys(meta.doc_id) if k not in fresh]
+                switch.multi()  # one slot: the document's keys share a hash tag
+                switch.hset(doc_key, mapping={**record, "updated": time.time()})
+                if stale:
+                    switch.delete(*stale)
+                try:
+                    switch.execute()
+                    return
+                except redis.WatchError:
+                    continue
+        raise ConcurrentUpdate(
+            f"document {meta.doc_id} kept being replaced by another ingester at the same time; "
+            "ingest it again once the other run is done"
+        )
+
+    def _write_chunks(
+        self, meta: DocMeta, keys: list[str], chunks: Sequence[Chunk], blobs: np.ndarray
+    ) -> None:
         for start in range(0, len(chunks), WRITE_BATCH):
             pipe = self.client.pipeline(transaction=False)
             for i in range(start, min(start + WRITE_BATCH, len(chunks))):
                 pipe.hset(keys[i], mapping=_chunk_fields(meta, chunks[i], blobs[i].tobytes()))
             pipe.execute()
-        fresh = set(keys)
-        stale = [k for k in self.chunk_keys(meta.doc_id) if k not in fresh]
-        record = {
-            "doc_id": meta.doc_id, "hash": content_hash, "generation": generation,
-            "chunks": len(chunks), "title": meta.title, "source": meta.source,
-            "path": meta.path, "url": meta.url, "updated": time.time(),
-        }  # fmt: skip
-        pipe = self.client.pipeline(transaction=True)  # one slot: the keys share a hash tag
-        pipe.hset(self.schema.doc_key(meta.doc_id), mapping=record)
-        if stale:
-            pipe.delete(*stale)
-        pipe.execute()
 
     def delete(self, doc_id: str) -> int:
         """Remove a document and all its chunks. Returns the number of chunks removed."""

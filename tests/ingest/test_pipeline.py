@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from ingest.pipeline import IngestPipeline
+from retrieval.errors import ConcurrentUpdate
 from retrieval.index import ChunkIndex
 
 
@@ -171,6 +172,23 @@ def test_corrupt_and_binary_files_are_skipped_and_reported_while_the_rest_goes_i
     failed = {Path(p).name: reason for p, reason in report.failed}
     assert set(failed) == {"broken.pdf", "blob.txt", "latin1.md"}
     assert all(reason for reason in failed.values())
+
+
+def test_a_document_another_ingester_keeps_switching_is_reported_and_the_rest_goes_in(
+    pipeline: IngestPipeline, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_replace = ChunkIndex.replace
+
+    def replace(self: ChunkIndex, meta, *args, **kwargs) -> None:
+        if meta.path.endswith("b.txt"):
+            raise ConcurrentUpdate(f"document {meta.doc_id} kept being replaced")
+        real_replace(self, meta, *args, **kwargs)
+
+    monkeypatch.setattr(ChunkIndex, "replace", replace)
+    report = pipeline.run([corpus])
+    assert report.new == 2
+    assert [Path(p).name for p, _ in report.failed] == ["b.txt"]
+    assert "kept being replaced" in report.failed[0][1]
 
 
 def test_dry_run_counts_changes_without_writing(pipeline: IngestPipeline, corpus: Path) -> None:
