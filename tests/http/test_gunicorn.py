@@ -89,11 +89,18 @@ def redis_folder() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def ingest_into(settings: Settings, embedder: Embedder, client) -> None:  # type: ignore[no-untyped-def]
-    index = open_index(settings, embedder, client)
+@pytest.fixture()
+def ingested_redis(redis_folder: Path, embedder: Embedder) -> EmbeddedRedis:
+    """A running server in `redis_folder` that holds the e2e corpus; tests may stop it."""
+    server = EmbeddedRedis(redis_folder)
+    server.start()
+    settings = Settings(redis_url=server.url, index_name="e2e:idx", key_prefix="e2e",
+                        data_dir=redis_folder / "unused")  # fmt: skip
+    index = open_index(settings, embedder, server.client())
     chunker = Chunker(settings.chunk_tokens, settings.chunk_overlap_tokens, embedder.max_tokens,
                       embedder.count_tokens)  # fmt: skip
     IngestPipeline(index, embedder, chunker).ingest(DOCUMENTS)
+    return server
 
 
 def service_env(**more: str) -> dict[str, str]:
@@ -103,13 +110,9 @@ def service_env(**more: str) -> dict[str, str]:
 
 
 def test_gunicorn_answers_survives_a_redis_outage_and_recovers_alone(
-    redis_folder: Path, embedder: Embedder, tmp_path: Path
+    ingested_redis: EmbeddedRedis, tmp_path: Path
 ) -> None:
-    server = EmbeddedRedis(redis_folder)
-    server.start()
-    settings = Settings(redis_url=server.url, index_name="e2e:idx", key_prefix="e2e",
-                        data_dir=redis_folder / "unused")  # fmt: skip
-    ingest_into(settings, embedder, server.client())
+    server = ingested_redis
     web = Gunicorn(service_env(REDIS_URL=server.url), tmp_path / "gunicorn.log")
     try:
         web.wait_until_up()
@@ -161,14 +164,11 @@ def test_without_redis_url_the_master_starts_the_embedded_redis(
 
 
 def test_an_overrunning_question_gets_504_and_a_fresh_worker(
-    redis_folder: Path, embedder: Embedder, tmp_path: Path
+    ingested_redis: EmbeddedRedis, tmp_path: Path
 ) -> None:
-    server = EmbeddedRedis(redis_folder)
-    server.start()
-    settings = Settings(redis_url=server.url, index_name="e2e:idx", key_prefix="e2e",
-                        data_dir=redis_folder / "unused")  # fmt: skip
-    ingest_into(settings, embedder, server.client())
-    env = service_env(REDIS_URL=server.url, QA_REQUEST_TIMEOUT_S="0.001", WEB_CONCURRENCY="1")
+    env = service_env(
+        REDIS_URL=ingested_redis.url, QA_REQUEST_TIMEOUT_S="0.001", WEB_CONCURRENCY="1"
+    )
     web = Gunicorn(env, tmp_path / "gunicorn.log")
     try:
         web.wait_until_up()
