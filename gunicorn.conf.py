@@ -53,17 +53,14 @@ if _own_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="qa-metrics-")
 
 
-def post_fork(server, worker):
-    """Share the cores between workers instead of every worker using all of them."""
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(max(1, _cores // server.cfg.workers))
-
-
 def post_worker_init(worker):
-    """Load the models in the worker, before it serves its first request (see bot/wsgi.py)."""
+    """Load the models in the worker, before it serves its first request (see bot/wsgi.py),
+    with torch limited to the worker's share of the cores instead of every worker using all."""
+    import torch
+
     from bot.http import engine_of
 
+    torch.set_num_threads(max(1, _cores // worker.cfg.workers))
     engine_of(worker.wsgi).warm_up()
 
 
