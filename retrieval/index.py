@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import redis
+from redis.client import Pipeline
 
 from retrieval.errors import ConcurrentUpdate, IndexMissing, RedisUnavailable, SchemaMismatch
 from retrieval.filters import escape_tag
@@ -57,10 +58,11 @@ class ChunkIndex:
             except redis.ResponseError as e:
                 if "already exists" not in str(e).lower():
                     raise
-            if self.client.hsetnx(self.schema.meta_key, "model", self.schema.model):
-                self.client.hset(
-                    self.schema.meta_key, mapping={"dim": self.schema.dim, "created": time.time()}
-                )
+        # Also when the index exists: its creator may not have written the record yet.
+        if self.client.hsetnx(self.schema.meta_key, "model", self.schema.model):
+            self.client.hset(
+                self.schema.meta_key, mapping={"dim": self.schema.dim, "created": time.time()}
+            )
         self.check_compatible()
 
     def check_compatible(self) -> None:
@@ -98,12 +100,12 @@ class ChunkIndex:
         docs = list(self.documents())
         if self.exists():
             self._call("FT.DROPINDEX", self.schema.name, "DD")
+        self.client.delete(self.schema.meta_key)  # at once: a stale model record would block
         for batch in _batched([self.schema.doc_key(d.doc_id) for d in docs], WRITE_BATCH):
             pipe = self.client.pipeline(transaction=False)
             for key in batch:  # one key per DEL: records live in different cluster slots
                 pipe.delete(key)
             pipe.execute()
-        self.client.delete(self.schema.meta_key)
         return len(docs)
 
     # -- documents ---------------------------------------------------------------------------
@@ -143,24 +145,41 @@ class ChunkIndex:
             "chunks": len(chunks), "title": meta.title, "source": meta.source,
             "path": meta.path, "url": meta.url,
         }  # fmt: skip
+
+        def switch(pipe: Pipeline) -> None:
+            self._write_chunks(meta, keys, chunks, blobs)
+            stale = [k for k in self.chunk_keys(meta.doc_id) if k not in fresh]
+            pipe.multi()  # one slot: the document's keys share a hash tag
+            pipe.hset(doc_key, mapping={**record, "updated": time.time()})
+            if stale:
+                pipe.delete(*stale)
+
+        def discard_ours(pipe: Pipeline) -> None:  # unless the winner wrote the same content
+            current = _s(pipe.hget(doc_key, "generation") or b"")
+            pipe.multi()
+            if current != generation and keys:
+                pipe.delete(*keys)
+
+        if not self._watched(doc_key, switch):
+            self._watched(doc_key, discard_ours)
+            raise ConcurrentUpdate(
+                f"document {meta.doc_id} kept being replaced by another ingester at the same "
+                "time; ingest it again once the other run is done"
+            )
+
+    def _watched(self, doc_key: str, transaction: Callable[[Pipeline], None]) -> bool:
+        """Run `transaction` (reads, then `pipe.multi()` and writes) with the document's record
+        WATCHed; again if another writer changed the record meanwhile. False if it kept on."""
         for _ in range(SWITCH_ATTEMPTS):
-            with self.client.pipeline(transaction=True) as switch:
-                switch.watch(doc_key)
-                self._write_chunks(meta, keys, chunks, blobs)
-                stale = [k for k in self.chunk_keys(meta.doc_id) if k not in fresh]
-                switch.multi()  # one slot: the document's keys share a hash tag
-                switch.hset(doc_key, mapping={**record, "updated": time.time()})
-                if stale:
-                    switch.delete(*stale)
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.watch(doc_key)
+                transaction(pipe)
                 try:
-                    switch.execute()
-                    return
+                    pipe.execute()
+                    return True
                 except redis.WatchError:
                     continue
-        raise ConcurrentUpdate(
-            f"document {meta.doc_id} kept being replaced by another ingester at the same time; "
-            "ingest it again once the other run is done"
-        )
+        return False
 
     def _write_chunks(
         self, meta: DocMeta, keys: list[str], chunks: Sequence[Chunk], blobs: np.ndarray
@@ -173,13 +192,18 @@ class ChunkIndex:
 
     def delete(self, doc_id: str) -> int:
         """Remove a document and all its chunks. Returns the number of chunks removed."""
-        keys = self.chunk_keys(doc_id)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(self.schema.doc_key(doc_id))
-        if keys:
-            pipe.delete(*keys)
-        pipe.execute()
-        return len(keys)
+        doc_key, removed = self.schema.doc_key(doc_id), []
+
+        def remove(pipe: Pipeline) -> None:
+            removed[:] = self.chunk_keys(doc_id)
+            pipe.multi()
+            pipe.delete(doc_key, *removed)
+
+        if not self._watched(doc_key, remove):
+            raise ConcurrentUpdate(
+                f"document {doc_id} kept being replaced by another ingester; delete it again"
+            )
+        return len(removed)
 
     def chunk_keys(self, doc_id: str) -> list[str]:
         """Every indexed chunk of a document, whatever its generation."""
