@@ -17,8 +17,11 @@ def docs(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         echo_json([d.__dict__ for d in stored])
         return
+    width = max((len(d.doc_id) for d in stored), default=0)
     for d in stored:
-        click.echo(f"{d.doc_id}  {d.chunks:5d} chunks  {d.source or '-':12s}  {d.title or d.path}")
+        click.echo(
+            f"{d.doc_id:{width}s}  {d.chunks:5d} chunks  {d.source or '-':12s}  {d.title or d.path}"
+        )
     click.echo(f"{len(stored)} documents, {sum(d.chunks for d in stored)} chunks")
 
 
