@@ -28,9 +28,9 @@ if __package__ in (None, ""):  # run as `python bench/embed_bench.py` rather tha
 
 from bench._env import data_path
 from bench._report import header, markdown_table, write_section
+from bot.evaluation import doc_id_of, documents_of
 from ingest.chunker import Chunker
 from retrieval.embedder import BACKENDS, Embedder
-from retrieval.evaluation import doc_id_of, documents_of
 from retrieval.model_files import int8_preset
 from retrieval.settings import Settings
 from retrieval.squad import load_squad

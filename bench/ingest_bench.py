@@ -28,9 +28,9 @@ if __package__ in (None, ""):  # run as `python bench/ingest_bench.py` rather th
 
 from bench._env import bench_settings, data_path
 from bench._report import header, markdown_table, record_start, verdict, write_section
+from bot.evaluation import documents_of, squad_index
 from ingest.chunker import Chunker, count_tiktokens
 from retrieval.engine import QAEngine
-from retrieval.evaluation import documents_of, squad_index
 from retrieval.settings import Settings
 from retrieval.squad import load_squad
 

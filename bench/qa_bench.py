@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.qa_bench [--limit-questions N] [--data COVID-QA.json]
 
 The articles are ingested once into a temporary index; each mode (hybrid, vector, keyword)
-then asks every question against it (see `retrieval.evaluation`). Latencies are warm.
+then asks every question against it (see `bot.evaluation`). Latencies are warm.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ if __package__ in (None, ""):  # run as `python bench/qa_bench.py` rather than w
 
 from bench._env import bench_settings, data_path
 from bench._report import header, markdown_table, record_start, verdict, write_section
+from bot.evaluation import EvalReport, evaluate_on, squad_index
 from retrieval.engine import QAEngine
-from retrieval.evaluation import EvalReport, evaluate_on, squad_index
 from retrieval.retriever import MODES
 from retrieval.settings import Settings
 from retrieval.squad import load_squad

@@ -9,7 +9,7 @@ import click
 from tqdm import tqdm
 
 from bot.commands.common import echo_json, settings_of
-from retrieval.evaluation import evaluate
+from bot.evaluation import evaluate
 
 
 @click.command(name="eval")

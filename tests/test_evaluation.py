@@ -8,9 +8,9 @@ import redis
 from click.testing import CliRunner
 
 from bot.cli import cli
+from bot.evaluation import EVAL_PREFIX, evaluate
 from retrieval.embedder import Embedder
 from retrieval.engine import QAEngine
-from retrieval.evaluation import EVAL_PREFIX, evaluate
 from retrieval.settings import Settings
 from retrieval.squad import load_squad, locate
 
