@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 from slack_bolt import App
@@ -57,6 +58,13 @@ def build_slack_app(
         raise ConfigError(
             "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app's "
             "Basic Information page (see docs/slack.md)."
+        )
+    if all(os.environ.get(v) is not None for v in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")):
+        # Bolt reads these two itself and then authorises from an OAuth installation store.
+        raise ConfigError(
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set, so Bolt would switch to its "
+            "multi-workspace OAuth install flow and ignore SLACK_BOT_TOKEN. This bot serves one "
+            "workspace with SLACK_BOT_TOKEN: unset both (see docs/slack.md)."
         )
     try:
         app = App(

@@ -79,6 +79,16 @@ def test_http_mode_needs_the_signing_secret(settings: Settings, engine: QAEngine
         mount_slack(flask.Flask("x"), settings.with_(slack_signing_secret=None), engine)
 
 
+def test_oauth_client_credentials_in_the_environment_are_refused_with_what_to_do(
+    settings: Settings, engine: QAEngine, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("SLACK_CLIENT_ID", "123.456")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "secret")
+
+    with pytest.raises(ConfigError, match="unset both"):
+        socket_mode_handler(settings.with_(slack_app_token="xapp-1-test"), engine)
+
+
 def test_qa_slack_without_tokens_is_a_usage_error(settings: Settings):
     env = {"REDIS_URL": settings.redis_url or "", "SLACK_BOT_TOKEN": "", "SLACK_APP_TOKEN": ""}
 
