@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import signal
@@ -17,6 +18,15 @@ from retrieval.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 # The shared data folder beside the repository; never copied into it.
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "covid-qa" / "COVID-QA.json"
+
+
+def bench_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A parser with the options every benchmark over a data file shares."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    parser.add_argument("--data", help="SQuAD-format file (default: $QA_BENCH_DATA or COVID-QA)")
+    parser.add_argument("--json", dest="json_out", help="also write the raw numbers to this file")
+    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    return parser
 
 
 def data_path(arg: str | None) -> Path:

@@ -26,7 +26,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as `python bench/embed_bench.py` rather than with -m
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._env import data_path
+from bench._env import bench_parser, data_path
 from bench._report import header, markdown_table, write_section
 from bot.evaluation import doc_id_of, documents_of
 from ingest.chunker import Chunker
@@ -41,15 +41,12 @@ QUALITY_MARGIN = 0.01  # hit@5 a backend may lose against torch fp32 and still b
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", help="SQuAD-format file (default: $QA_BENCH_DATA or COVID-QA)")
+    parser = bench_parser(__doc__)
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--rounds", type=int, default=5, help="speed rounds per backend")
     parser.add_argument("--sample", type=int, default=256, help="chunks per speed round")
     parser.add_argument("--queries", type=int, default=200, help="questions timed one by one")
     parser.add_argument("--limit-docs", type=int, default=None, help="use only N articles")
-    parser.add_argument("--json", dest="json_out", help="also write the raw numbers to this file")
-    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -10,7 +10,6 @@ everything else should hide behind it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -26,7 +25,7 @@ import psutil
 if __package__ in (None, ""):  # run as `python bench/ingest_bench.py` rather than with -m
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._env import bench_settings, data_path
+from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, verdict, write_section
 from bot.evaluation import documents_of, squad_index
 from ingest.chunker import Chunker, count_tiktokens
@@ -38,12 +37,9 @@ TARGET_RATIO = 0.90
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", help="SQuAD-format file (default: $QA_BENCH_DATA or COVID-QA)")
+    parser = bench_parser(__doc__)
     parser.add_argument("--limit-docs", type=int, default=None, help="ingest only N articles")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
-    parser.add_argument("--json", dest="json_out", help="also write the raw numbers to this file")
-    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = parser.parse_args(argv)
     load_start = os.getloadavg()[0]
     record_start()

@@ -8,7 +8,6 @@ then asks every question against it (see `bot.evaluation`). Latencies are warm.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -20,7 +19,7 @@ from tqdm import tqdm
 if __package__ in (None, ""):  # run as `python bench/qa_bench.py` rather than with -m
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._env import bench_settings, data_path
+from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, verdict, write_section
 from bot.evaluation import EvalReport, evaluate_on, squad_index
 from retrieval.engine import QAEngine
@@ -38,13 +37,10 @@ TARGETS = {  # checked on the default configuration: hybrid retrieval, sentence 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", help="SQuAD-format file (default: $QA_BENCH_DATA or COVID-QA)")
+    parser = bench_parser(__doc__)
     parser.add_argument("--limit-questions", type=int, default=None, help="ask only N questions")
     parser.add_argument("--k", type=int, default=5, help="chunks each answer reads")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
-    parser.add_argument("--json", dest="json_out", help="also write the reports to this file")
-    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = parser.parse_args(argv)
     load_start = os.getloadavg()[0]
     record_start()

@@ -31,7 +31,7 @@ if __package__ in (None, ""):  # run as `python bench/scale_bench.py` rather tha
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import scale_redis as sr
-from bench._env import data_path
+from bench._env import bench_parser, data_path
 from bench._report import write_section
 from bench.scale_data import Corpus, all_vectors, base_vectors, crowding, exact_top_k
 from bench.scale_render import render
@@ -47,7 +47,7 @@ EFS = (10, 20, 50, 100, 200, 400)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--sizes", default="100000,1000000", help="chunks per run, comma list")
     parser.add_argument("--base", type=int, default=20_000, help="chunks embedded for real")
     parser.add_argument("--queries", type=int, default=200)
@@ -60,9 +60,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-load-s", type=float, default=900.0, help="stop a load after this")
     parser.add_argument("--batch", type=int, default=500, help="HSETs per pipeline")
     parser.add_argument("--writers", type=int, default=2, help="threads sending pipelines")
-    parser.add_argument("--data", help="SQuAD-format file (default: $QA_BENCH_DATA or COVID-QA)")
-    parser.add_argument("--json", dest="json_out", help="also write the raw numbers to this file")
-    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     efs = [int(e) for e in args.efs.split(",") if e.strip()]
