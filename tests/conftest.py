@@ -55,6 +55,17 @@ def settings(redis_server: EmbeddedRedis) -> Settings:
     )
 
 
+@pytest.fixture()
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment that points a `qa` command at this test's Redis and index."""
+    return {
+        "REDIS_URL": settings.redis_url or "",
+        "QA_INDEX_NAME": settings.index_name,
+        "QA_KEY_PREFIX": settings.key_prefix,
+        "QA_READER": "sentence",
+    }
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     return Embedder(Settings()).warm_up()

@@ -10,35 +10,23 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
 from retrieval.index import ChunkIndex
-from retrieval.settings import Settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "ingest" / "sample"
 
 
-@pytest.fixture()
-def env(settings: Settings) -> dict[str, str]:
-    return {
-        "REDIS_URL": settings.redis_url or "",
-        "QA_INDEX_NAME": settings.index_name,
-        "QA_KEY_PREFIX": settings.key_prefix,
-        "QA_READER": "sentence",
-    }
+def _qa(cli_env: dict[str, str], *args: str):
+    return CliRunner().invoke(cli, list(args), env=cli_env, catch_exceptions=False)
 
 
-def _qa(env: dict[str, str], *args: str):
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-
-
-def test_ingest_sample_then_ask_answers_with_its_source(env: dict[str, str]) -> None:
-    result = _qa(env, "ingest", str(SAMPLE), "--tag", "demo")
+def test_ingest_sample_then_ask_answers_with_its_source(cli_env: dict[str, str]) -> None:
+    result = _qa(cli_env, "ingest", str(SAMPLE), "--tag", "demo")
     assert result.exit_code == 0, result.output
     assert "6 new, 0 updated, 0 unchanged, 0 failed" in result.output
-    result = _qa(env, "ask", "--json", "how do I rotate the API key?")
+    result = _qa(cli_env, "ask", "--json", "how do I rotate the API key?")
     answer = json.loads(result.output)
     assert "Rotate key" in answer["answer"]
     assert answer["sources"][0]["title"] == "Security handbook"
@@ -46,62 +34,64 @@ def test_ingest_sample_then_ask_answers_with_its_source(env: dict[str, str]) -> 
     assert src["text"][src["start"] : src["end"]] == answer["answer"]
 
 
-def test_ask_with_a_filter_that_matches_nothing_explains_why(env: dict[str, str]) -> None:
-    _qa(env, "ingest", str(SAMPLE))
-    result = _qa(env, "ask", "--json", "--filter", "source=nowhere", "how do I rotate the API key?")
+def test_ask_with_a_filter_that_matches_nothing_explains_why(cli_env: dict[str, str]) -> None:
+    _qa(cli_env, "ingest", str(SAMPLE))
+    result = _qa(
+        cli_env, "ask", "--json", "--filter", "source=nowhere", "how do I rotate the API key?"
+    )
     answer = json.loads(result.output)
     assert answer["answer"] is None
     assert answer["reason"] == "no_documents_match_filter"
 
 
-def test_ask_before_any_ingest_says_to_ingest_first(env: dict[str, str]) -> None:
-    result = CliRunner().invoke(cli, ["ask", "anything?"], env=env)
+def test_ask_before_any_ingest_says_to_ingest_first(cli_env: dict[str, str]) -> None:
+    result = CliRunner().invoke(cli, ["ask", "anything?"], env=cli_env)
     assert result.exit_code == 1
     assert "qa ingest" in result.output
 
 
-def test_ask_rejects_an_empty_question_and_a_bad_k(env: dict[str, str]) -> None:
-    _qa(env, "ingest", str(SAMPLE))
-    assert "empty" in CliRunner().invoke(cli, ["ask", "  "], env=env).output
-    result = CliRunner().invoke(cli, ["ask", "--k", "99", "what?"], env=env)
+def test_ask_rejects_an_empty_question_and_a_bad_k(cli_env: dict[str, str]) -> None:
+    _qa(cli_env, "ingest", str(SAMPLE))
+    assert "empty" in CliRunner().invoke(cli, ["ask", "  "], env=cli_env).output
+    result = CliRunner().invoke(cli, ["ask", "--k", "99", "what?"], env=cli_env)
     assert result.exit_code == 1 and "between 1 and 50" in result.output
 
 
 def test_ingest_reports_unreadable_files_and_exits_nonzero(
-    env: dict[str, str], tmp_path: Path
+    cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     (tmp_path / "ok.txt").write_text("Readable text about owls.")
     (tmp_path / "bad.pdf").write_bytes(b"not a pdf at all")
-    result = CliRunner().invoke(cli, ["ingest", str(tmp_path)], env=env)
+    result = CliRunner().invoke(cli, ["ingest", str(tmp_path)], env=cli_env)
     assert result.exit_code == 1
     assert "1 new" in result.output and "1 failed" in result.output
     assert "bad.pdf" in result.output
 
 
-def test_docs_delete_and_index_info_drop(env: dict[str, str]) -> None:
-    _qa(env, "ingest", str(SAMPLE))
-    listing = json.loads(_qa(env, "docs", "--json").output)
+def test_docs_delete_and_index_info_drop(cli_env: dict[str, str]) -> None:
+    _qa(cli_env, "ingest", str(SAMPLE))
+    listing = json.loads(_qa(cli_env, "docs", "--json").output)
     assert len(listing) == 6
     doc = next(d for d in listing if d["title"] == "On-call guide")
-    assert "deleted" in _qa(env, "delete", doc["doc_id"]).output
-    assert "deleted" in _qa(env, "delete", str(SAMPLE / "deploy.txt")).output
-    info = json.loads(_qa(env, "index", "info").output)
+    assert "deleted" in _qa(cli_env, "delete", doc["doc_id"]).output
+    assert "deleted" in _qa(cli_env, "delete", str(SAMPLE / "deploy.txt")).output
+    info = json.loads(_qa(cli_env, "index", "info").output)
     assert info["documents"] == 4 and info["dimension"] == 384
-    missing = CliRunner().invoke(cli, ["delete", "no-such-doc"], env=env)
+    missing = CliRunner().invoke(cli, ["delete", "no-such-doc"], env=cli_env)
     assert missing.exit_code == 1 and "no such document" in missing.output
-    assert "dropped" in _qa(env, "index", "drop", "--yes").output
-    assert "qa ingest" in CliRunner().invoke(cli, ["index", "info"], env=env).output
+    assert "dropped" in _qa(cli_env, "index", "drop", "--yes").output
+    assert "qa ingest" in CliRunner().invoke(cli, ["index", "info"], env=cli_env).output
 
 
 def test_ingest_killed_midway_is_repaired_by_the_next_run(
-    env: dict[str, str], tmp_path: Path, index: ChunkIndex
+    cli_env: dict[str, str], tmp_path: Path, index: ChunkIndex
 ) -> None:
     for i in range(60):
         body = "\n\n".join(
             f"Document {i} paragraph {p} about subject {i * p}." * 9 for p in range(12)
         )
         (tmp_path / f"doc{i:02d}.txt").write_text(body)
-    full_env = {**os.environ, **env}
+    full_env = {**os.environ, **cli_env}
     cmd = [sys.executable, "-m", "bot.cli", "ingest", str(tmp_path)]
     proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120

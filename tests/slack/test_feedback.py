@@ -32,15 +32,6 @@ def store(redis_client: redis.Redis, settings: Settings) -> FeedbackStore:
     return FeedbackStore(redis_client, settings.key_prefix)
 
 
-@pytest.fixture()
-def env(settings: Settings) -> dict[str, str]:
-    return {
-        "REDIS_URL": settings.redis_url or "",
-        "QA_KEY_PREFIX": settings.key_prefix,
-        "QA_INDEX_NAME": settings.index_name,
-    }
-
-
 def test_votes_are_exported_oldest_first_with_question_answer_and_sources(store: FeedbackStore):
     store.record(
         question="how do I rotate?",
@@ -92,13 +83,13 @@ def test_a_vote_must_be_up_or_down(store: FeedbackStore):
         store.record(question="q", answer="a", sources=[], vote="meh", user="U")
 
 
-def test_qa_feedback_prints_jsonl(store: FeedbackStore, env: dict[str, str]):
+def test_qa_feedback_prints_jsonl(store: FeedbackStore, cli_env: dict[str, str]):
     store.record(
         question="how do I rotate?", answer="click Rotate", sources=SOURCES, vote="up", user="U1"
     )
     store.record(question="où est la clé ?", answer=None, sources=[], vote="down", user="U2")
 
-    result = CliRunner().invoke(cli, ["feedback"], env=env, catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["feedback"], env=cli_env, catch_exceptions=False)
 
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -110,20 +101,20 @@ def test_qa_feedback_prints_jsonl(store: FeedbackStore, env: dict[str, str]):
 
 
 def test_qa_feedback_writes_the_output_file(
-    store: FeedbackStore, env: dict[str, str], tmp_path: Path
+    store: FeedbackStore, cli_env: dict[str, str], tmp_path: Path
 ):
     store.record(question="q", answer="a", sources=SOURCES, vote="up", user="U1")
     out = tmp_path / "votes.jsonl"
 
-    result = CliRunner().invoke(cli, ["feedback", "--output", str(out)], env=env)
+    result = CliRunner().invoke(cli, ["feedback", "--output", str(out)], env=cli_env)
 
     assert result.exit_code == 0, result.output
     [entry] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert entry["sources"][0]["title"] == "API keys"
 
 
-def test_qa_feedback_with_no_votes_exports_nothing(env: dict[str, str]):
-    result = CliRunner().invoke(cli, ["feedback"], env=env)
+def test_qa_feedback_with_no_votes_exports_nothing(cli_env: dict[str, str]):
+    result = CliRunner().invoke(cli, ["feedback"], env=cli_env)
 
     assert result.exit_code == 0 and result.stdout == ""
     assert "exported 0 votes" in result.stderr
