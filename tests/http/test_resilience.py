@@ -82,11 +82,17 @@ def test_a_slow_reader_gets_a_504_at_the_request_timeout(make_app, handbook, slo
     assert "0.5s" in problem["detail"]
 
 
+@pytest.fixture()
+def recycled(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Records the worker's requests to be replaced instead of signalling the test process."""
+    calls: list[bool] = []
+    monkeypatch.setattr("bot.http.services.recycle_worker", lambda: calls.append(True))
+    return calls
+
+
 def test_an_overrun_under_gunicorn_asks_for_a_fresh_worker(
-    make_app, handbook, slow_engine, monkeypatch
+    make_app, handbook, slow_engine, recycled
 ):  # type: ignore[no-untyped-def]
-    recycled = []
-    monkeypatch.setattr("bot.http.services.recycle_worker", lambda: recycled.append(True))
     client = make_app(request_timeout_s=0.2).test_client()
     gunicorn = {"SERVER_SOFTWARE": "gunicorn/23.0.0"}
     response = client.post("/ask", json={"question": KEY_QUESTION}, environ_base=gunicorn)
@@ -96,10 +102,8 @@ def test_an_overrun_under_gunicorn_asks_for_a_fresh_worker(
 
 
 def test_the_development_server_keeps_its_process_after_an_overrun(
-    make_app, handbook, slow_engine, monkeypatch
+    make_app, handbook, slow_engine, recycled
 ):  # type: ignore[no-untyped-def]
-    recycled = []
-    monkeypatch.setattr("bot.http.services.recycle_worker", lambda: recycled.append(True))
     client = make_app(request_timeout_s=0.2).test_client()
     response = client.post("/ask", json={"question": KEY_QUESTION})
     response.close()
