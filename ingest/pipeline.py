@@ -157,11 +157,12 @@ class IngestPipeline:
 
     def _write(self, batch: list[_Prepared], report: IngestReport) -> None:
         texts = [self._embedding_text(c) for p in batch for c in p.chunks]
-        vectors = _empty(self)
-        if texts:  # documents with no text left still get a record
+        if texts:
             t = time.perf_counter()
             vectors = self.embedder.embed(texts)
             report.embed_seconds += time.perf_counter() - t
+        else:  # documents with no text left still get a record
+            vectors = _empty(self)
         offset = 0
         for prepared in batch:
             n = len(prepared.chunks)
