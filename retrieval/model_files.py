@@ -105,19 +105,52 @@ def exported_model(name: str, backend: str, cache_root: Path) -> tuple[Path, str
     """The cached export (folder, ONNX file inside it), made on first use.
 
     Exported into a temporary folder beside the cache, then renamed into place: a rename
-    is atomic, so another process sees either no model or a whole one, never half.
+    is atomic, so another process sees either no model or a whole one, never half. Processes
+    that start together (gunicorn workers) wait for the first one's export instead of each
+    making their own.
     """
     with _EXPORT_LOCK:
-        return _ensure_export(name, backend, cache_root)
+        done = _cached_export(name, backend, cache_root)
+        if done:  # no lock file needed: a read-only cache baked into an image works
+            return done
+        with _process_lock(cache_root):
+            return _ensure_export(name, backend, cache_root)
+
+
+def _export_location(name: str, backend: str, cache_root: Path) -> tuple[Path, str]:
+    preset = int8_preset() if backend == "onnx-int8" else None
+    file_name = f"onnx/model_int8_{preset}.onnx" if preset else "onnx/model.onnx"
+    return cache_root / model_cache_key(name, backend), file_name
+
+
+def _cached_export(name: str, backend: str, cache_root: Path) -> tuple[Path, str] | None:
+    final, file_name = _export_location(name, backend, cache_root)
+    return (final, file_name) if (final / file_name).is_file() else None
+
+
+@contextlib.contextmanager
+def _process_lock(cache_root: Path) -> Iterator[None]:
+    """One exporter at a time across processes (an advisory lock; none where fcntl is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: concurrent exports stay safe, only repeated
+        yield
+        return
+    cache_root.mkdir(parents=True, exist_ok=True)
+    with open(cache_root / ".export.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _ensure_export(name: str, backend: str, cache_root: Path) -> tuple[Path, str]:
     preset = int8_preset() if backend == "onnx-int8" else None
     if backend == "onnx-int8" and preset is None:
         raise ModelUnavailable("no int8 kernels for this CPU (needs AVX2, AVX-512 or ARM64)")
-    file_name = f"onnx/model_int8_{preset}.onnx" if preset else "onnx/model.onnx"
-    final = cache_root / model_cache_key(name, backend)
-    if (final / file_name).is_file():
+    final, file_name = _export_location(name, backend, cache_root)
+    if (final / file_name).is_file():  # made by whoever held the lock before us
         return final, file_name
     cache_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=cache_root))

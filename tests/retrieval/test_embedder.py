@@ -79,7 +79,7 @@ def test_second_load_reuses_the_cached_export(embedders: dict[str, Embedder], da
 
 
 def test_export_leaves_only_whole_models_in_the_cache(embedders: dict[str, Embedder], data_dir):
-    entries = sorted(p.name for p in (data_dir / "models").iterdir())
+    entries = sorted(p.name for p in (data_dir / "models").iterdir() if p.is_dir())
     assert not [name for name in entries if name.startswith(".")]  # no staging folders left
     assert model_cache_key(DEFAULT_EMBEDDER, "onnx") in entries
 
@@ -87,15 +87,15 @@ def test_export_leaves_only_whole_models_in_the_cache(embedders: dict[str, Embed
 RACER = """
 import sys
 from pathlib import Path
-from retrieval.model_files import exported_model
+from retrieval.model_files import EXPORTS, exported_model
 from retrieval.settings import DEFAULT_EMBEDDER
 folder, file_name = exported_model(DEFAULT_EMBEDDER, "onnx", Path(sys.argv[1]))
-print(folder / file_name)
+print(folder / file_name, EXPORTS["count"])
 """
 
 
 @pytest.mark.slow
-def test_two_processes_exporting_at_once_both_get_a_whole_model(tmp_path: Path):
+def test_two_processes_starting_at_once_share_one_whole_export(tmp_path: Path):
     env = os.environ | {"HF_HUB_OFFLINE": "1"}
     racers = [
         subprocess.Popen(
@@ -106,10 +106,13 @@ def test_two_processes_exporting_at_once_both_get_a_whole_model(tmp_path: Path):
     ]  # fmt: skip
     outputs = [racer.communicate(timeout=300) for racer in racers]
     assert [r.returncode for r in racers] == [0, 0], outputs
-    paths = {Path(out.strip()) for out, _ in outputs}
+    results = [out.split() for out, _ in outputs]
+    paths = {Path(path) for path, _ in results}
     assert len(paths) == 1
     assert next(iter(paths)).stat().st_size > 10_000_000
-    assert [p.name for p in tmp_path.iterdir()] == [model_cache_key(DEFAULT_EMBEDDER, "onnx")]
+    assert sorted(int(count) for _, count in results) == [0, 1]  # the second waited, then reused
+    folders = [p.name for p in tmp_path.iterdir() if p.is_dir()]
+    assert folders == [model_cache_key(DEFAULT_EMBEDDER, "onnx")]
 
 
 def test_count_tokens_matches_the_tokenizer(embedders: dict[str, Embedder]):
