@@ -110,9 +110,9 @@ def exported_model(name: str, backend: str, cache_root: Path) -> tuple[Path, str
     making their own.
     """
     with _EXPORT_LOCK:
-        done = _cached_export(name, backend, cache_root)
-        if done:  # no lock file needed: a read-only cache baked into an image works
-            return done
+        final, file_name = _export_location(name, backend, cache_root)
+        if (final / file_name).is_file():  # only read: a read-only cache in an image works
+            return final, file_name
         with _process_lock(cache_root):
             return _ensure_export(name, backend, cache_root)
 
@@ -121,11 +121,6 @@ def _export_location(name: str, backend: str, cache_root: Path) -> tuple[Path, s
     preset = int8_preset() if backend == "onnx-int8" else None
     file_name = f"onnx/model_int8_{preset}.onnx" if preset else "onnx/model.onnx"
     return cache_root / model_cache_key(name, backend), file_name
-
-
-def _cached_export(name: str, backend: str, cache_root: Path) -> tuple[Path, str] | None:
-    final, file_name = _export_location(name, backend, cache_root)
-    return (final, file_name) if (final / file_name).is_file() else None
 
 
 @contextlib.contextmanager
