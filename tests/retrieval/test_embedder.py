@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from retrieval import embedder as embedder_module
 from retrieval import model_files
 from retrieval.embedder import BACKENDS, Embedder, candidate_backends
+from retrieval.errors import ModelUnavailable
 from retrieval.model_files import int8_preset, model_cache_key
 from retrieval.settings import DEFAULT_EMBEDDER, Settings
 
@@ -113,6 +115,22 @@ def test_two_processes_starting_at_once_share_one_whole_export(tmp_path: Path):
     assert sorted(int(count) for _, count in results) == [0, 1]  # the second waited, then reused
     folders = [p.name for p in tmp_path.iterdir() if p.is_dir()]
     assert folders == [model_cache_key(DEFAULT_EMBEDDER, "onnx")]
+
+
+def test_a_complete_cache_is_only_read(embedders: dict[str, Embedder], data_dir: Path, tmp_path):
+    key = model_cache_key(DEFAULT_EMBEDDER, "onnx")
+    shutil.copytree(data_dir / "models" / key, tmp_path / key)
+    folder, file_name = model_files.exported_model(DEFAULT_EMBEDDER, "onnx", tmp_path)
+    assert folder == tmp_path / key and (folder / file_name).is_file()
+    assert [p.name for p in tmp_path.iterdir()] == [key]  # no lock file, no staging folder
+
+
+def test_a_cache_that_cannot_hold_an_export_is_a_clear_error(tmp_path: Path):
+    (tmp_path / "models").write_text("not a folder")
+    with pytest.raises(ModelUnavailable, match="QA_EMBEDDING_BACKEND=torch"):
+        Embedder(Settings(data_dir=tmp_path, embedding_backend="onnx")).warm_up()
+    fallback = Embedder(Settings(data_dir=tmp_path, embedding_backend="auto")).warm_up()
+    assert fallback.backend == "torch"  # auto falls back and still answers
 
 
 def test_count_tokens_matches_the_tokenizer(embedders: dict[str, Embedder]):
