@@ -24,6 +24,10 @@ _LOADERS = {  # suffix -> module in this package, imported on first use
     ".htm": "html",
     ".pdf": "pdf",
     ".jsonl": "jsonl",
+    ".docx": "docx",
+    ".pptx": "pptx",
+    ".xlsx": "sheets",
+    ".csv": "sheets",
 }
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_LOADERS)
 

@@ -408,8 +408,8 @@ def test_empty_files_are_a_load_error(tmp_path: Path, suffix: str, content: byte
 
 
 def test_unsupported_suffix_is_a_load_error_listing_supported_ones(tmp_path: Path):
-    with pytest.raises(LoadError, match=r"unsupported file type '\.docx'.*\.md"):
-        load_path(write(tmp_path / "report.docx", b"PK\x03\x04"))
+    with pytest.raises(LoadError, match=r"unsupported file type '\.odt'.*\.md"):
+        load_path(write(tmp_path / "report.odt", b"PK\x03\x04"))
 
 
 def test_missing_file_is_a_load_error_raised_by_the_call(tmp_path: Path):
@@ -434,6 +434,10 @@ def test_supported_suffixes_cover_every_format():
         ".htm",
         ".pdf",
         ".jsonl",
+        ".docx",
+        ".pptx",
+        ".xlsx",
+        ".csv",
     }
 
 
