@@ -32,7 +32,7 @@ def read_bytes(path: Path) -> bytes:
     return data
 
 
-def decode_text(path: Path, data: bytes, encoding: str = "utf-8") -> str:
+def decode_text(path: Path | str, data: bytes, encoding: str = "utf-8") -> str:
     """Strict decoding plus a binary sniff: wrong bytes must fail loudly, not become mojibake."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise LoadError(str(path), "UTF-16 text is not supported (save the file as UTF-8)")

@@ -15,7 +15,7 @@ from typing import Any
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, PreformattedString, Tag
 
-from ingest.document import Document, LoadError
+from ingest.document import Block, Document, LoadError
 from ingest.loaders._common import assemble, build_meta, decode_text, parse_time, read_bytes
 
 _DROP = frozenset(("script", "style", "nav", "header", "footer", "aside", "noscript", "form",
@@ -32,26 +32,36 @@ _DATE_NAMES = ("date", "dc.date", "dcterms.created", "article:published_time")
 
 def load(path: Path) -> list[Document]:
     data = read_bytes(path)
-    try:  # valid UTF-8 is UTF-8, whatever the page declares; else trust the declaration
-        text = decode_text(path, data)
+    fields, doc_text, blocks = parse_html(str(path), data)
+    return [Document(build_meta(path, fields, default_title=""), doc_text, blocks)]
+
+
+def parse_html(name: str, data: bytes) -> tuple[dict[str, Any], str, list[Block]]:
+    """Metadata fields, readable text and blocks of an HTML page (a file or a fetched URL)."""
+    soup = parse_soup(name, data)
+    doc_text, blocks = assemble(_parts(soup))
+    if not blocks:
+        raise LoadError(name, "no readable text (only scripts, navigation or markup)")
+    return _head_fields(soup), doc_text, blocks
+
+
+def parse_soup(name: str, data: bytes) -> BeautifulSoup:
+    """The page's tree; its text decoded as UTF-8 if valid, else as the page declares."""
+    try:
+        text = decode_text(name, data)
     except LoadError:
         declared = _CHARSET.search(data[:4096])
         if not declared:
             raise
-        text = decode_text(path, data, declared.group(1).decode("ascii"))
+        text = decode_text(name, data, declared.group(1).decode("ascii"))
     if not re.search(r"<[A-Za-z!/]", text):
-        raise LoadError(str(path), "not HTML (no tags found)")
+        raise LoadError(name, "not HTML (no tags found)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # bs4 warns about XHTML and file-name-like markup
         try:
-            soup = BeautifulSoup(text, "lxml")
+            return BeautifulSoup(text, "lxml")
         except Exception as e:  # noqa: BLE001 - bs4 raises ParserRejectedMarkup and friends
-            raise LoadError(str(path), f"cannot parse HTML ({e})") from None
-    fields = _head_fields(soup)
-    doc_text, blocks = assemble(_parts(soup))
-    if not blocks:
-        raise LoadError(str(path), "no readable text (only scripts, navigation or markup)")
-    return [Document(build_meta(path, fields, default_title=""), doc_text, blocks)]
+            raise LoadError(name, f"cannot parse HTML ({e})") from None
 
 
 def _head_fields(soup: BeautifulSoup) -> dict[str, Any]:

@@ -21,12 +21,18 @@ _PLACEHOLDER_TITLES = frozenset(("untitled", "untitled document", "anonymous", "
 
 
 def load(path: Path) -> list[Document]:
-    data = read_bytes(path)
+    doc_text, blocks, fields = parse_pdf(str(path), read_bytes(path))
+    meta = build_meta(path, fields, default_title="", where="PDF metadata: ")
+    return [Document(meta, doc_text, blocks)]
+
+
+def parse_pdf(name: str, data: bytes) -> tuple[str, list[Block], dict[str, Any]]:
+    """Text, page-tagged blocks and metadata fields of a PDF (a file or a fetched URL)."""
     if b"%PDF-" not in data[:1024]:
-        raise LoadError(str(path), "corrupt PDF: no %PDF header (not a PDF file?)")
+        raise LoadError(name, "corrupt PDF: no %PDF header (not a PDF file?)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pypdf warns about every small defect it repairs
-        pages, fields = _read(path, data)
+        pages, fields = _read(name, data)
     texts: list[str] = []
     blocks: list[Block] = []
     pos = 0
@@ -39,12 +45,11 @@ def load(path: Path) -> list[Document]:
         texts.append(page_text)
         pos += len(page_text)
     if not blocks:
-        raise LoadError(str(path), "no extractable text (scanned PDF?)")
-    meta = build_meta(path, fields, default_title="", where="PDF metadata: ")
-    return [Document(meta, "\n\n".join(texts), blocks)]
+        raise LoadError(name, "no extractable text (scanned PDF?)")
+    return "\n\n".join(texts), blocks, fields
 
 
-def _read(path: Path, data: bytes) -> tuple[list[str], dict[str, Any]]:
+def _read(name: str, data: bytes) -> tuple[list[str], dict[str, Any]]:
     from pypdf import PdfReader  # imported on use: keeps `import ingest.loaders` cheap
     from pypdf.errors import DependencyError
 
@@ -54,15 +59,15 @@ def _read(path: Path, data: bytes) -> tuple[list[str], dict[str, Any]]:
             try:
                 opened = reader.decrypt("")  # many PDFs only restrict editing, not reading
             except DependencyError as e:
-                raise LoadError(str(path), f"encrypted PDF that cannot be opened ({e})") from None
+                raise LoadError(name, f"encrypted PDF that cannot be opened ({e})") from None
             if not opened:
-                raise LoadError(str(path), "encrypted PDF (a password is needed to read it)")
+                raise LoadError(name, "encrypted PDF (a password is needed to read it)")
         pages = [_clean(page.extract_text() or "") for page in reader.pages]
         fields = _info(reader)
     except LoadError:
         raise
     except Exception as e:  # noqa: BLE001 - pypdf has no single error type for damaged files
-        raise LoadError(str(path), f"corrupt PDF: {e or type(e).__name__}") from None
+        raise LoadError(name, f"corrupt PDF: {e or type(e).__name__}") from None
     return pages, fields
 
 

@@ -449,7 +449,7 @@ def tree(tmp_path: Path) -> Path:
     for rel in [
         "b.md",
         "a.txt",
-        "notes.docx",
+        "notes.odt",
         "guide/z.html",
         "guide/drafts/wip.md",
         "guide/c.pdf",
@@ -488,10 +488,10 @@ def test_iter_files_include_and_exclude_globs(tree: Path):
 
 
 def test_iter_files_yields_each_file_once_and_keeps_named_files(tree: Path):
-    found = list(iter_files([tree / "a.txt", tree, tree / "notes.docx"]))
+    found = list(iter_files([tree / "a.txt", tree, tree / "notes.odt"]))
     assert rel(found, tree)[0] == "a.txt"
     assert rel(found, tree).count("a.txt") == 1
-    assert rel(found, tree)[-1] == "notes.docx"  # named explicitly: load_path will say why not
+    assert rel(found, tree)[-1] == "notes.odt"  # named explicitly: load_path will say why not
 
 
 def test_iter_files_missing_path_is_a_load_error(tmp_path: Path):
