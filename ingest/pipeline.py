@@ -32,7 +32,9 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # not documents (web: images...)
     pruned: int = 0
+    prune_refused: str = ""  # why nothing was pruned although --prune was asked
     chunks: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
@@ -46,6 +48,8 @@ class IngestReport:
             f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
             f"{len(self.failed)} failed"
         )
+        if self.skipped:
+            line += f", {len(self.skipped)} skipped"
         if self.pruned:
             line += f", {self.pruned} pruned"
         return (
@@ -81,6 +85,7 @@ class IngestPipeline:
         prune: bool = False,
         dry_run: bool = False,
         on_file: Callable[[Path], None] | None = None,
+        max_prune_share: float = 1.0,
     ) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
@@ -101,7 +106,7 @@ class IngestPipeline:
 
         self.ingest(documents(), report, seen, dry_run=dry_run)
         if prune and not dry_run:
-            report.pruned = self._prune(paths, seen, failed_paths)
+            self._prune(paths, seen, failed_paths, report, max_prune_share)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -186,17 +191,39 @@ class IngestPipeline:
             return chunk.text
         return text
 
-    def _prune(self, paths: Sequence[Path], seen: set[str], failed_paths: set[str]) -> int:
-        roots = [str(p.resolve()) for p in paths]
-        removed = 0
-        for stored in list(self.index.documents()):
-            inside = any(
-                stored.path == r or stored.path.startswith(r.rstrip("/") + "/") for r in roots
-            )
-            if inside and stored.doc_id not in seen and stored.path not in failed_paths:
-                self.index.delete(stored.doc_id)
-                removed += 1
-        return removed
+    def _prune(
+        self,
+        paths: Sequence[Path],
+        seen: set[str],
+        failed_paths: set[str],
+        report: IngestReport,
+        max_share: float,
+    ) -> None:
+        # A folder that is not there (an unmounted share) says nothing about its files.
+        roots = [str(p.resolve()) for p in paths if Path(p).exists()]
+        inside = [
+            d
+            for d in self.index.documents()
+            if any(d.path == r or d.path.startswith(r.rstrip("/") + "/") for r in roots)
+        ]
+        stale = [d.doc_id for d in inside if d.doc_id not in seen and d.path not in failed_paths]
+        prune_stale(self.index, stale, len(inside), max_share, report)
+
+
+def prune_stale(
+    index: ChunkIndex, stale: Sequence[str], total: int, max_share: float, report: IngestReport
+) -> None:
+    """Delete the stale documents, unless they are more than `max_share` of the `total`."""
+    if total and len(stale) > max_share * total:
+        report.prune_refused = (
+            f"{len(stale)} of {total} documents ({len(stale) / total:.0%}) would be removed, "
+            f"more than the {max_share:.0%} allowed; nothing was removed. Check the source, "
+            "then run again with --force if this is right."
+        )
+        return
+    for doc_id in stale:
+        index.delete(doc_id)
+        report.pruned += 1
 
 
 def _count(report: IngestReport, prepared: _Prepared) -> None:

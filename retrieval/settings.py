@@ -65,6 +65,18 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     proxy_hops: int = 0  # trusted X-Forwarded-For hops in front of the HTTP service
 
+    # Web pages and sync (ingest/web, ingest/sync): politeness and limits per host.
+    web_user_agent: str = "redis-docqa/0.1 (document question answering; ingest crawler)"
+    web_timeout_s: float = 10.0
+    web_max_bytes: int = 10 * 1024 * 1024
+    web_concurrency: int = 4  # requests in flight per host
+    web_rate: float = 10.0  # requests started per second per host
+    web_max_redirects: int = 5
+    web_max_pages: int = 1000
+    web_max_depth: int = 5
+    sources_file: Path = Path("sources.toml")
+    sync_max_prune_share: float = 0.3
+
     slack_bot_token: str | None = None
     slack_app_token: str | None = None
     slack_signing_secret: str | None = None
@@ -107,6 +119,14 @@ class Settings:
             "QA_CHUNK_OVERLAP_TOKENS must be below QA_CHUNK_TOKENS",
         )
         _check(1 <= self.top_k <= self.max_k, "QA_TOP_K must be between 1 and QA_MAX_K")
+        _check(
+            self.web_concurrency >= 1 and self.web_rate > 0 and self.web_timeout_s > 0,
+            "QA_WEB_CONCURRENCY, QA_WEB_RATE and QA_WEB_TIMEOUT_S must be positive",
+        )
+        _check(
+            0 <= self.sync_max_prune_share <= 1,
+            "QA_SYNC_MAX_PRUNE_SHARE must be a share between 0 and 1 (0.3 = 30 %)",
+        )
         return self
 
 

@@ -1,4 +1,4 @@
-"""`qa ingest`: make files searchable."""
+"""`qa ingest`: make files, folders, web pages and sitemaps searchable."""
 
 from __future__ import annotations
 
@@ -11,49 +11,92 @@ from tqdm import tqdm
 from bot.commands.common import index_of, settings_of
 from ingest.chunker import Chunker
 from ingest.loaders import iter_files
-from ingest.pipeline import IngestPipeline
+from ingest.pipeline import IngestPipeline, IngestReport
+from ingest.web.fetch import Fetcher
+from ingest.web.site import WebOptions, ingest_url
+from retrieval.settings import Settings
 
 
-@click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--source", default="", help="Source name added to every document.")
-@click.option("--tag", "tags", multiple=True, help="Tag added to every document (repeatable).")
-@click.option("--include", multiple=True, help="Glob of files to take (repeatable).")
-@click.option("--exclude", multiple=True, help="Glob of files to skip (repeatable).")
-@click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
-@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
-@click.pass_context
-def ingest(
-    ctx: click.Context,
-    paths: tuple[Path, ...],
-    source: str,
-    tags: tuple[str, ...],
-    include: tuple[str, ...],
-    exclude: tuple[str, ...],
-    prune: bool,
-    dry_run: bool,
-    progress: bool | None,
-) -> None:
-    """Read files and folders (txt, md, html, pdf, jsonl) and index their chunks."""
+def is_url(target: str) -> bool:
+    return target.startswith(("http://", "https://"))
+
+
+def make_pipeline(ctx: click.Context) -> IngestPipeline:
     settings = settings_of(ctx)
     index, embedder = index_of(ctx)
     chunker = Chunker(
         settings.chunk_tokens, settings.chunk_overlap_tokens, embedder.max_tokens,
         embedder.count_tokens,
     )  # fmt: skip
-    show = sys.stderr.isatty() if progress is None else progress
-    total = sum(1 for _ in iter_files(paths, include, exclude)) if show else None
-    with tqdm(total=total, unit="file", disable=not show, file=sys.stderr) as bar:
-        report = IngestPipeline(index, embedder, chunker).run(
-            list(paths), source=source, tags=tags, include=include, exclude=exclude,
-            prune=prune, dry_run=dry_run, on_file=lambda _: bar.update(1),
-        )  # fmt: skip
-    for path, reason in report.failed:
-        click.echo(f"skipped {path}: {reason}", err=True)
-    click.echo(("dry run: " if dry_run else "") + report.summary())
-    if report.failed:
+    return IngestPipeline(index, embedder, chunker)
+
+
+@click.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--source", default="", help="Source name added to every document.")
+@click.option("--tag", "tags", multiple=True, help="Tag added to every document (repeatable).")
+@click.option("--include", multiple=True, help="Glob of files (or URL paths) to take.")
+@click.option("--exclude", multiple=True, help="Glob of files (or URL paths) to skip.")
+@click.option("--prune", is_flag=True, help="Remove documents whose files or pages are gone.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--crawl", is_flag=True, help="URL: follow links below the start page's folder.")
+@click.option("--max-pages", type=click.IntRange(1), default=None, help="URL: pages at most.")
+@click.option("--max-depth", type=click.IntRange(0), default=None, help="URL: links deep.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a TTY).")
+@click.pass_context
+def ingest(ctx: click.Context, targets: tuple[str, ...], **opts) -> None:
+    """Read files and folders (txt md html pdf jsonl docx pptx xlsx csv), or web pages, a site
+    (--crawl) or a sitemap.xml, and index their chunks."""
+    urls = [t for t in targets if is_url(t)]
+    paths = [Path(t) for t in targets if not is_url(t)]
+    if (opts["crawl"] or opts["max_pages"] or opts["max_depth"] is not None) and not urls:
+        raise click.UsageError("--crawl, --max-pages and --max-depth apply to URLs only")
+    pipeline = make_pipeline(ctx)
+    reports = []
+    if paths:
+        reports.append(_ingest_paths(pipeline, paths, opts))
+    settings = settings_of(ctx)
+    with Fetcher(settings) as fetcher:
+        for url in urls:
+            reports.append(ingest_url(pipeline, fetcher, url, web_options(settings, opts)))
+    failed = False
+    for report in reports:
+        failed = _print(report, opts["dry_run"]) or failed
+    if failed:
         ctx.exit(1)
+
+
+def web_options(settings: Settings, opts: dict) -> WebOptions:
+    return WebOptions(
+        crawl=opts["crawl"],
+        max_pages=opts["max_pages"] or settings.web_max_pages,
+        max_depth=settings.web_max_depth if opts["max_depth"] is None else opts["max_depth"],
+        source=opts["source"], tags=opts["tags"], include=opts["include"],
+        exclude=opts["exclude"], prune=opts["prune"], dry_run=opts["dry_run"],
+    )  # fmt: skip
+
+
+def _ingest_paths(pipeline: IngestPipeline, paths: list[Path], opts: dict) -> IngestReport:
+    show = sys.stderr.isatty() if opts["progress"] is None else opts["progress"]
+    total = sum(1 for _ in iter_files(paths, opts["include"], opts["exclude"])) if show else None
+    with tqdm(total=total, unit="file", disable=not show, file=sys.stderr) as bar:
+        return pipeline.run(
+            paths, source=opts["source"], tags=opts["tags"], include=opts["include"],
+            exclude=opts["exclude"], prune=opts["prune"], dry_run=opts["dry_run"],
+            on_file=lambda _: bar.update(1),
+        )  # fmt: skip
+
+
+def _print(report: IngestReport, dry_run: bool) -> bool:
+    """Print a report; True when something failed."""
+    for where, reason in report.skipped:
+        click.echo(f"skipped {where}: {reason}", err=True)
+    for where, reason in report.failed:
+        click.echo(f"failed {where}: {reason}", err=True)
+    if report.prune_refused:
+        click.echo(f"not pruned: {report.prune_refused}", err=True)
+    click.echo(("dry run: " if dry_run else "") + report.summary())
+    return bool(report.failed or report.prune_refused)
 
 
 COMMANDS = [ingest]

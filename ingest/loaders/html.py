@@ -38,7 +38,11 @@ def load(path: Path) -> list[Document]:
 
 def parse_html(name: str, data: bytes) -> tuple[dict[str, Any], str, list[Block]]:
     """Metadata fields, readable text and blocks of an HTML page (a file or a fetched URL)."""
-    soup = parse_soup(name, data)
+    return extract(name, parse_soup(name, data))
+
+
+def extract(name: str, soup: BeautifulSoup) -> tuple[dict[str, Any], str, list[Block]]:
+    """What `parse_html` returns, from an already parsed page (a crawler also wants its links)."""
     doc_text, blocks = assemble(_parts(soup))
     if not blocks:
         raise LoadError(name, "no readable text (only scripts, navigation or markup)")

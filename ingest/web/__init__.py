@@ -1,0 +1,1 @@
+"""Web pages and sitemaps as documents: fetching, crawling, conditional re-fetching."""
