@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from retrieval.copies import also_in, collapse
 from retrieval.filters import Filters
 from retrieval.readers import Reading
 from retrieval.retriever import Retrieval
@@ -35,14 +36,14 @@ def build_answer(
     reason = _reason(filters, hits, reading, matched, settings)
     spans = [_with_context(s) for s in reading.spans]
     best = spans[0] if spans and reason is None else None
-    ordered = _answer_source_first(hits, best)
+    ordered, copies, keeper = collapse(_answer_source_first(hits, best))
     return Answer(
         question=retrieval.question,
         answer=best.text if best else None,
         score=round(best.score if best else reading.best_score, 4),
         reader=reader,
-        sources=[_source(h, spans, hits) for h in ordered],
-        candidates=[_candidate(s, ordered) for s in spans],
+        sources=[_source(h, spans, hits, copies[h.key]) for h in ordered],
+        candidates=_unique([_candidate(s, ordered, keeper) for s in spans]),
         timings=timings,
         reason=reason,
         explanation={
@@ -96,7 +97,7 @@ def _answer_source_first(hits: list[Hit], best: Span | None) -> list[Hit]:
     return [best.hit, *[h for h in hits if h.key != best.hit.key]]
 
 
-def _source(hit: Hit, spans: list[Span], ranked: list[Hit]) -> dict[str, Any]:
+def _source(hit: Hit, spans: list[Span], ranked: list[Hit], copies: list[Hit]) -> dict[str, Any]:
     d = hit.to_dict()
     d["rank"] = ranked.index(hit) + 1  # retrieval rank; the answer's source is listed first
     d["chunk_start"], d["chunk_end"] = d.pop("start"), d.pop("end")
@@ -105,11 +106,24 @@ def _source(hit: Hit, spans: list[Span], ranked: list[Hit]) -> dict[str, Any]:
     d["start"] = mine.start if mine else None
     d["end"] = mine.end if mine else None
     d["score"] = round(hit.score, 6)
+    d["also_in"] = also_in(copies, hit)  # the same passage elsewhere, shown once
     return d
 
 
-def _candidate(span: Span, ordered: list[Hit]) -> dict[str, Any]:
-    index = next((i for i, h in enumerate(ordered) if h.key == span.hit.key), None)
+def _unique(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One candidate per answer text and source: copies of a passage give the same answer."""
+    seen: set[tuple[str, int | None]] = set()
+    out = []
+    for c in candidates:
+        if (c["answer"], c["source_index"]) not in seen:
+            seen.add((c["answer"], c["source_index"]))
+            out.append(c)
+    return out
+
+
+def _candidate(span: Span, ordered: list[Hit], keeper: dict[str, str]) -> dict[str, Any]:
+    key = keeper.get(span.hit.key, span.hit.key)  # a copy's answer points at the shown source
+    index = next((i for i, h in enumerate(ordered) if h.key == key), None)
     return {
         "answer": span.text,
         "score": round(span.score, 4),

@@ -11,6 +11,7 @@ import numpy as np
 import redis
 from redis.client import Pipeline
 
+from retrieval.copies import content_hash
 from retrieval.errors import ConcurrentUpdate, IndexMissing, RedisUnavailable, SchemaMismatch
 from retrieval.filters import escape_tag
 from retrieval.schema import IndexSchema
@@ -241,6 +242,7 @@ def _chunk_fields(meta: DocMeta, chunk: Chunk, vector: bytes) -> dict[str, Any]:
         "heading": chunk.heading_path, "source": meta.source, "tags": ",".join(meta.tags),
         "url": meta.url, "path": meta.path, "position": chunk.position,
         "start": chunk.start, "end": chunk.end, "vector": vector,
+        "content_hash": content_hash(chunk.text),
     }  # fmt: skip
     if chunk.page is not None:
         fields["page"] = chunk.page

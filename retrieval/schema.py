@@ -72,6 +72,7 @@ class IndexSchema:
             "source", "TAG",
             "tags", "TAG", "SEPARATOR", ",",
             "doc_id", "TAG",
+            "content_hash", "TAG",
             "created", "NUMERIC",
             "modified", "NUMERIC",
             "position", "NUMERIC", "SORTABLE",

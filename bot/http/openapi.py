@@ -109,6 +109,14 @@ def _answer_schemas() -> dict[str, Any]:
             "keyword_score": opt(num),
             "vector_rank": opt(integer),
             "keyword_rank": opt(integer),
+            "also_in": {
+                "type": "array",
+                "description": "Other documents holding the same passage (shown once).",
+                "items": {
+                    "type": "object",
+                    "properties": {k: string for k in ("doc_id", "title", "url", "path")},
+                },
+            },
         },
     }
     candidate = {
