@@ -15,15 +15,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from retrieval.errors import QAError
+from ingest.sources import SourceUnreachable
 from retrieval.settings import Settings
 
 GONE = frozenset((404, 410))
 
 
-class SiteUnreachable(QAError):
+class SiteUnreachable(SourceUnreachable):
     code = "site_unreachable"
-    status = 502
 
 
 @dataclass
