@@ -13,6 +13,8 @@ import redis
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from retrieval.errors import QAError
+
 _COUNTS = ("new", "updated", "unchanged", "failed", "skipped", "pruned")
 STATUSES = ("ok", "failed", "refused", "unreachable", "error")
 
@@ -46,6 +48,6 @@ class SyncCollector(Collector):
     def _records(self) -> list[tuple[str, dict]]:
         try:
             raw = self.client().hgetall(self.key)
-        except (redis.RedisError, OSError):  # a scrape must not fail because Redis is away
+        except (redis.RedisError, OSError, QAError):  # a scrape must not fail with Redis away
             return []
         return sorted((k.decode(), json.loads(v)) for k, v in raw.items())

@@ -119,6 +119,7 @@ def _describe(source: Source) -> dict:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if s and not interval and s % size == 0:
             interval = f"{s / size:g}{unit}"
+    interval = interval or (f"{s:g}s" if s else "")
     kind = ("site (crawl)" if source.crawl else "web") if source.url else "folder"
     return {"name": source.name, "kind": kind, "location": source.location, "interval": interval,
             "tags": list(source.tags), "include": list(source.include),

@@ -7,15 +7,18 @@ before it serves (gunicorn.conf.py).
 
 from __future__ import annotations
 
+import functools
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.http import auth, cors, errors, observability
 from bot.http.services import EXTENSION, Services
 from bot.http.views import api, ops
+from ingest.sync_metrics import SyncCollector
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
-from retrieval.store import embedded_server
+from retrieval.store import connect, embedded_server
 
 __all__ = ["create_app", "engine_of"]
 
@@ -44,6 +47,8 @@ def create_app(
     tokens = auth.TokenCheck(settings.api_tokens)
     svc = Services(settings, engine, tokens)
     app.extensions[EXTENSION] = svc
+    sync_client = functools.cache(lambda: connect(settings))  # REDIS_URL is set by now
+    svc.metrics.add_collector(SyncCollector(sync_client, settings.key_prefix))
     # Order matters: request id first, so every later error response carries one.
     observability.init_app(app, svc.metrics)
     errors.init_app(app)

@@ -21,6 +21,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.registry import Collector
 
 from retrieval.types import Answer
 
@@ -106,6 +107,12 @@ class Metrics:
             "qa_answers", "Questions answered, by outcome (answered or the reason not).",
             ["outcome"], registry=self.registry,
         )  # fmt: skip
+        self.collectors: list[Collector] = []
+
+    def add_collector(self, collector: Collector) -> None:
+        """Metrics computed at scrape time (e.g. the sync worker's outcomes, kept in Redis)."""
+        self.registry.register(collector)
+        self.collectors.append(collector)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
@@ -122,6 +129,8 @@ class Metrics:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
+            for collector in self.collectors:
+                registry.register(collector)
         return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
