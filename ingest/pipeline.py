@@ -38,6 +38,8 @@ class IngestReport:
     chunks: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    fetch_seconds: float = 0.0  # web: summed over the fetch threads (they overlap)
+    parse_seconds: float = 0.0
 
     @property
     def chunks_per_second(self) -> float:

@@ -9,6 +9,7 @@ are gone: answering 404/410, or (after a complete crawl or sitemap read) no long
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -57,6 +58,7 @@ class SiteIngest:
 
     def run(self, url: str, report: IngestReport | None = None) -> IngestReport:
         report = report if report is not None else IngestReport()
+        self.report, started = report, time.perf_counter()
         o = self.options
         the_plan = plan(self.fetcher, url, o.max_pages, o.scope)  # raises if unreachable
         crawler = Crawler(
@@ -72,6 +74,7 @@ class SiteIngest:
             self._save_validators(report)
             if o.prune:
                 self._prune(the_plan, crawler, seen, report)
+        report.seconds = time.perf_counter() - started
         return report
 
     def _documents(
@@ -94,10 +97,12 @@ class SiteIngest:
 
     def _visit(self, url: str, depth: int) -> Visit:
         """Runs on the crawl pool: fetch (conditionally when we can), then parse."""
+        started = time.perf_counter()
         known = self.state.get(url)
         if known and self.pipeline.index.stored(known.doc_id) is None:
             known = None  # the document is gone from the index: fetch it in full
         fetched = self.fetcher.get(url, *((known.etag, known.last_modified) if known else ()))
+        self._time("fetch_seconds", started)
         visit = Visit(url, depth, fetched)
         if fetched.not_modified and known:
             visit.result, visit.links = known, list(known.links)
@@ -112,8 +117,14 @@ class SiteIngest:
             else:
                 visit.skipped = fetched.error
         else:
+            started = time.perf_counter()
             self._parse(visit, fetched)
+            self._time("parse_seconds", started)
         return visit
+
+    def _time(self, what: str, started: float) -> None:
+        with self.outcome.lock:
+            setattr(self.report, what, getattr(self.report, what) + time.perf_counter() - started)
 
     def _parse(self, visit: Visit, fetched: Fetched) -> None:
         o = self.options
