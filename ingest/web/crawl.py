@@ -49,6 +49,8 @@ def plan(fetcher: Fetcher, url: str, max_pages: int, scope: str = "") -> Plan:
     url = normalise(url)
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
         raise SiteUnreachable(f"{url!r} is not an http(s) URL")
+    if not fetcher.allowed(url):  # also the first contact: raises if the site is down
+        raise SiteUnreachable(f"robots.txt of {url} does not allow fetching it; nothing changed")
     first = fetcher.get(url)
     if first.status == 0 and first.transient:
         raise SiteUnreachable(
@@ -116,6 +118,8 @@ class Crawler:
                     yield visit
 
     def _refused(self, url: str) -> str:
+        if not in_scope(url, self.scope):
+            return f"outside {self.scope}"
         path = urlsplit(url).path
         if self.exclude and _matches(path, self.exclude):
             return "excluded"

@@ -17,7 +17,7 @@ from ingest.document import Document, LoadError, doc_id_for
 from ingest.pipeline import IngestPipeline, IngestReport, prune_stale
 from ingest.web.crawl import Crawler, Plan, Visit, plan
 from ingest.web.fetch import Fetched, Fetcher
-from ingest.web.pages import Page, normalise, page_from
+from ingest.web.pages import Page, in_scope, normalise, page_from
 from ingest.web.state import FetchState, Seen
 
 
@@ -110,6 +110,8 @@ class SiteIngest:
             with self.outcome.lock:
                 self.outcome.gone.add(url)
             visit.skipped = f"{fetched.error} (gone)"
+        elif not in_scope(normalise(fetched.final_url or url), self.scope):
+            visit.skipped = f"redirected outside {self.scope} (to {fetched.final_url})"
         elif fetched.error:
             self._keep(url, fetched.transient)
             if fetched.transient:

@@ -186,3 +186,24 @@ def test_cli_ingests_a_url_and_rejects_crawl_options_without_one(site, cli_env, 
     assert result.exit_code == 1  # the slow page failed
     bad = runner.invoke(cli, ["ingest", str(tmp_path), "--crawl"], env=env)
     assert bad.exit_code == 2 and "URLs only" in bad.output
+
+
+def test_pages_outside_the_site_are_neither_fetched_nor_ingested(site, pipeline, web_settings):
+    port = site.url.rsplit(":", 1)[1]  # the same server under another host name: another site
+    site.routes["/docs/away.html"] = Route(status=302, location=f"http://localhost:{port}/docs/")
+    site.sitemap("/sitemap.xml", ["/docs/away.html", "/docs/oncall.html"])
+    site.routes["/sitemap.xml"].body = site.routes["/sitemap.xml"].body.replace(
+        b"</urlset>", b"<url><loc>http://other.invalid/page.html</loc></url></urlset>"
+    )
+    report = _ingest(pipeline, web_settings, f"{site.url}/sitemap.xml")
+    assert _urls(pipeline) == {f"{site.url}/docs/oncall.html"}
+    reasons = dict(report.skipped)
+    assert reasons["http://other.invalid/page.html"].startswith("outside")
+    assert reasons[f"{site.url}/docs/away.html"].startswith("redirected outside")
+
+
+def test_a_start_url_that_robots_txt_forbids_changes_nothing(site, pipeline, web_settings):
+    site.routes["/robots.txt"] = Route(b"User-agent: *\nDisallow: /\n", 200, "text/plain")
+    with pytest.raises(SiteUnreachable, match=r"robots\.txt"):
+        _ingest(pipeline, web_settings, f"{site.url}/docs/", crawl=True, prune=True)
+    assert site.full_downloads("/docs/") == 0
