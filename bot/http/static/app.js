@@ -57,17 +57,32 @@
     mark.textContent = chars.slice(best.start, best.end).join("");
     $("context").replaceChildren(
       chars.slice(0, best.start).join(""), mark, chars.slice(best.end).join(""));
-    renderSource(source);
+    renderSource(source, mark.textContent);
     result.hidden = false;
   }
 
-  function renderSource(source) {
+  // A text fragment (#:~:text=) makes the browser scroll to and highlight the answer;
+  // a PDF opens at its page instead.
+  function deepLink(source, quote) {
+    const url = source.url.split("#")[0];
+    if (/\.pdf$/i.test(new URL(url).pathname)) {
+      return source.page ? `${url}#page=${source.page}` : url;
+    }
+    const words = quote.split(/\s+/).filter(Boolean);
+    const enc = (w) => encodeURIComponent(w.join(" ")).replace(/-/g, "%2D");
+    if (!words.length) return url;
+    const part = words.length <= 8
+      ? enc(words) : `${enc(words.slice(0, 4))},${enc(words.slice(-4))}`;
+    return `${url}#:~:text=${part}`;
+  }
+
+  function renderSource(source, quote) {
     const name = source.title || source.source || source.doc_id || "source";
     const where = $("source");
     where.replaceChildren("Source: ");
     if (/^https?:\/\//i.test(source.url || "")) {
       const link = document.createElement("a");
-      link.href = source.url;
+      link.href = deepLink(source, quote);
       link.rel = "noopener noreferrer";
       link.textContent = name;
       where.append(link);
