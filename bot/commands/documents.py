@@ -29,12 +29,12 @@ def docs(ctx: click.Context, as_json: bool) -> None:
 @click.argument("doc_ids", nargs=-1, required=True)
 @click.pass_context
 def delete(ctx: click.Context, doc_ids: tuple[str, ...]) -> None:
-    """Delete documents (by id, or by the path they were ingested from)."""
+    """Delete documents (by id, or by the path or URL they were ingested from)."""
     index, _ = index_of(ctx)
     by_path = {d.path: d.doc_id for d in index.documents()}
     missing = []
     for ref in doc_ids:
-        doc_id = ref if index.stored(ref) else by_path.get(_resolve(ref))
+        doc_id = ref if index.stored(ref) else by_path.get(ref) or by_path.get(_resolve(ref))
         if doc_id is None:
             missing.append(ref)
             continue

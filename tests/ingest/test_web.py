@@ -207,3 +207,16 @@ def test_a_start_url_that_robots_txt_forbids_changes_nothing(site, pipeline, web
     with pytest.raises(SiteUnreachable, match=r"robots\.txt"):
         _ingest(pipeline, web_settings, f"{site.url}/docs/", crawl=True, prune=True)
     assert site.full_downloads("/docs/") == 0
+
+
+def test_cli_dry_run_writes_nothing_and_delete_takes_a_page_url(site, cli_env, pipeline):
+    env = {**cli_env, "QA_WEB_RATE": "200"}
+    runner = CliRunner()
+    url = f"{site.url}/docs/vacation.html"
+    dry = runner.invoke(cli, ["ingest", url, "--dry-run"], env=env)
+    assert dry.exit_code == 0 and "dry run: 1 new" in dry.output
+    assert not pipeline.index.exists() or _urls(pipeline) == set()
+    assert runner.invoke(cli, ["ingest", url], env=env).exit_code == 0
+    deleted = runner.invoke(cli, ["delete", url], env=env)
+    assert deleted.exit_code == 0 and "deleted" in deleted.output
+    assert _urls(pipeline) == set()
