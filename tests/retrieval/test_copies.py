@@ -59,11 +59,16 @@ PAGES = {
 
 
 def _copies_folder(folder: Path) -> Path:
+    """Each page as Markdown and as rendered HTML, plus a one-page edition holding them all."""
     folder.mkdir()
+    every = ""
     for name, (title, body) in PAGES.items():
         (folder / f"{name}.md").write_text(f"# {title}\n\n{body}\n", encoding="utf-8")
         html = f"<html><head><title>{title}</title></head><body><nav>Home</nav><h1>{title}</h1>"
         (folder / f"{name}.html").write_text(f"{html}<p>{body}</p></body></html>", "utf-8")
+        every += f"<h2>{title}</h2><p>{body}</p>"
+    all_in_one = f"<html><head><title>All pages</title></head><body><h1>All</h1>{every}</body>"
+    (folder / "all.html").write_text(all_in_one + "</html>", encoding="utf-8")
     return folder
 
 
@@ -79,6 +84,6 @@ def test_no_answer_lists_a_passage_twice_when_a_folder_holds_md_and_html_copies(
     texts = [s["text"] for s in answer.sources]
     assert all(not same_passage(a, b) for i, a in enumerate(texts) for b in texts[i + 1 :]), texts
     first = answer.sources[0]
-    shown, other = Path(first["path"]).suffix, {".md": ".html", ".html": ".md"}
-    assert [Path(p["path"]).suffix for p in first["also_in"]] == [other[shown]]
+    homes = sorted(Path(p).name for p in [first["path"], *(a["path"] for a in first["also_in"])])
+    assert len(homes) == 3 and "all.html" in homes, homes  # page.md, page.html, all.html
     assert len({c["answer"] for c in answer.candidates}) == len(answer.candidates)
