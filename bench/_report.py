@@ -117,3 +117,14 @@ def write_section(name: str, body: str, path: Path = BENCHMARKS) -> None:
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
+
+
+def publish(section: str, body: str, result: dict, json_out: str | None, write: bool) -> None:
+    """Print the section, keep the raw numbers if asked, and update BENCHMARKS.md."""
+    if json_out:
+        import json
+
+        Path(json_out).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(body)
+    if write:
+        write_section(section, body)

@@ -12,7 +12,6 @@ page answers 304). Fetching and parsing should hide behind the model: (a) >= 0.9
 from __future__ import annotations
 
 import html
-import json
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ if __package__ in (None, ""):  # run as `python bench/crawl_bench.py` rather tha
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._env import bench_parser, bench_settings, data_path
-from bench._report import header, markdown_table, record_start, verdict, write_section
+from bench._report import header, markdown_table, publish, record_start, verdict
 from ingest.chunker import Chunker
 from ingest.pipeline import IngestPipeline
 from ingest.web.fetch import Fetched, Fetcher
@@ -52,12 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         with LocalSite(Path(folder)) as base, bench_settings(args.redis_url) as settings:
             settings = settings.with_(web_rate=args.rate, web_concurrency=args.concurrency)
             result = run(settings, base, Path(folder), pages)
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(result, indent=2), encoding="utf-8")
-    body = render(result, settings)
-    print(body)
-    if not args.no_write:
-        write_section("crawl-bench", body)
+    publish("crawl-bench", render(result, settings), result, args.json_out, not args.no_write)
 
 
 def build_site(root: Path, data: Path, n_pages: int) -> list[str]:
