@@ -19,6 +19,7 @@ from ingest.sources import SourceUnreachable
 from retrieval.settings import Settings
 
 GONE = frozenset((404, 410))
+ROBOTS_TTL = 3600.0  # a long-running sync re-reads robots.txt hourly (RFC 9309: at most 24 h)
 
 
 class SiteUnreachable(SourceUnreachable):
@@ -51,9 +52,11 @@ class Fetched:
 @dataclass
 class _Host:
     gate: threading.Semaphore
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # for next_start
+    robots_lock: threading.Lock = field(default_factory=threading.Lock)
     next_start: float = 0.0
     robots: urllib.robotparser.RobotFileParser | None = None
+    robots_at: float = 0.0
     delay: float = 0.0
 
 
@@ -81,13 +84,13 @@ class Fetcher:
         self.close()
 
     def allowed(self, url: str) -> bool:
-        """robots.txt says this user agent may fetch the URL (fetched once per host)."""
+        """robots.txt says this user agent may fetch the URL (read once per host and hour)."""
         host = self._host(url)
-        if host.robots is None:
-            with host.lock:
-                if host.robots is None:
-                    host.robots = self._robots(url)
-        return host.robots.can_fetch(self.settings.web_user_agent, url)
+        with host.robots_lock:
+            if host.robots is None or time.monotonic() - host.robots_at > ROBOTS_TTL:
+                host.robots, host.robots_at = self._robots(url), time.monotonic()
+            robots = host.robots
+        return robots.can_fetch(self.settings.web_user_agent, url)
 
     def get(self, url: str, etag: str = "", last_modified: str = "") -> Fetched:
         """GET within the limits; a conditional request when validators are given."""
@@ -159,14 +162,12 @@ class Fetcher:
         parser = urllib.robotparser.RobotFileParser()
         robots_url = _origin(url) + "/robots.txt"
         got = self._get(robots_url, {})
-        if got.transient and got.status == 0:
+        if got.transient:  # down, or a 5xx (RFC 9309: then crawl nothing): try again later
             raise SiteUnreachable(
-                f"cannot reach {_origin(url)} ({got.error}); nothing was changed. Check the "
-                "URL and the network, then try again."
+                f"cannot read {robots_url} ({got.error}); nothing was changed. Check the URL "
+                "and the network, then try again."
             )
-        if got.status >= 500:
-            parser.disallow_all = True  # RFC 9309: a server error means "crawl nothing"
-        elif got.body:
+        if got.body:
             parser.parse(got.body.decode("utf-8", "replace").splitlines())
             delay = parser.crawl_delay(self.settings.web_user_agent)
             self._host(url).delay = min(float(delay or 0), 30.0)

@@ -220,3 +220,11 @@ def test_cli_dry_run_writes_nothing_and_delete_takes_a_page_url(site, cli_env, p
     deleted = runner.invoke(cli, ["delete", url], env=env)
     assert deleted.exit_code == 0 and "deleted" in deleted.output
     assert _urls(pipeline) == set()
+
+
+def test_a_robots_txt_server_error_changes_nothing(site, pipeline, web_settings):
+    _ingest(pipeline, web_settings, f"{site.url}/sitemap.xml")
+    site.routes["/robots.txt"] = Route(b"busy", 503, "text/plain")
+    with pytest.raises(SiteUnreachable, match="503"):
+        _ingest(pipeline, web_settings, f"{site.url}/sitemap.xml", prune=True)
+    assert len(_urls(pipeline)) == 3
