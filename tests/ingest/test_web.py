@@ -228,3 +228,21 @@ def test_a_robots_txt_server_error_changes_nothing(site, pipeline, web_settings)
     with pytest.raises(SiteUnreachable, match="503"):
         _ingest(pipeline, web_settings, f"{site.url}/sitemap.xml", prune=True)
     assert len(_urls(pipeline)) == 3
+
+
+def test_pdf_and_text_are_read_by_content_whatever_the_headers_say(
+    site, pipeline, web_settings, tmp_path
+):
+    from tests.ingest.test_loaders import make_pdf
+
+    pdf = make_pdf(tmp_path / "r.pdf", [["Intro page."], ["The budget is 40,000 EUR."]], "Budget")
+    site.routes["/docs/report"] = Route(pdf.read_bytes(), content_type="application/octet-stream")
+    site.routes["/docs/notes.txt"] = Route(b"Plain notes.\n\nThe printer is on floor 3.",
+                                           content_type="text/plain")  # fmt: skip
+    site.sitemap("/sitemap.xml", ["/docs/report", "/docs/notes.txt"])
+    report = _ingest(pipeline, web_settings, f"{site.url}/sitemap.xml")
+    assert (report.new, report.failed, report.skipped) == (2, [], [])
+    hits = pipeline.index.client.execute_command(
+        "FT.SEARCH", pipeline.index.schema.name, "budget", "RETURN", 2, "page", "url"
+    )
+    assert hits[2] == [b"page", b"2", b"url", f"{site.url}/docs/report".encode()]
