@@ -75,6 +75,9 @@ def render(answer: Answer) -> str:
             if x
         )
         lines.append(f"[{i}] {src.get('title') or src.get('doc_id')}  {where}")
+        if src.get("also_in"):  # the same passage elsewhere: listed, not repeated
+            homes = [a.get("url") or a.get("path") or a["doc_id"] for a in src["also_in"]]
+            lines.append("    also in: " + ", ".join(homes))
         if answer.answer is None:
             lines.append("    " + " ".join(src["text"].split())[:240])
     return "\n".join(lines)

@@ -137,13 +137,27 @@ def _source_lines(answer: Answer, snippets: bool) -> list[str]:
     lines: list[str] = []
     for i, src in enumerate(answer.sources[:MAX_SOURCES], start=1):
         quoted = _source_quote(src)
-        line = f"{i}. {_where(src, quoted)}"
+        line = f"{i}. {_where(src, quoted)}" + _also_in(src, quoted)
         if snippets and src.get("text"):
             line += "\n> " + escape(clip(" ".join(str(src["text"]).split()), SNIPPET_CHARS))
         lines.append(line)
     while lines and len("\n".join(lines)) > MAX_SECTION_CHARS - 40:
         lines.pop()
     return lines
+
+
+def _also_in(src: dict[str, Any], quoted: str | None) -> str:
+    """The other documents holding the same passage, linked to it where they are web pages."""
+    places = src.get("also_in") or []
+    if not places:
+        return ""
+    shown = [
+        link(deep_link(p.get("url"), quote_text=quoted, path=p.get("path")),
+             clip(p.get("title") or p.get("path") or p.get("doc_id") or "untitled", 80))
+        for p in places[:3]
+    ]  # fmt: skip
+    more = f" and {len(places) - 3} more" if len(places) > 3 else ""
+    return " · also in " + ", ".join(shown) + more
 
 
 def _source_quote(src: dict[str, Any]) -> str | None:

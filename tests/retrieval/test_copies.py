@@ -87,3 +87,21 @@ def test_no_answer_lists_a_passage_twice_when_a_folder_holds_md_and_html_copies(
     homes = sorted(Path(p).name for p in [first["path"], *(a["path"] for a in first["also_in"])])
     assert len(homes) == 3 and "all.html" in homes, homes  # page.md, page.html, all.html
     assert len({c["answer"] for c in answer.candidates}) == len(answer.candidates)
+
+
+def test_qa_ask_lists_the_other_homes_of_the_passage_once(
+    tmp_path: Path, pipeline: IngestPipeline, cli_env: dict[str, str]
+):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    pipeline.run([_copies_folder(tmp_path / "docs")])
+    result = CliRunner().invoke(cli, ["ask", "How many vacation days do I get?"], env=cli_env)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    first = next(i for i, ln in enumerate(lines) if ln.startswith("[1] "))
+    assert lines[first + 1].strip().startswith("also in:"), result.output
+    homes = {Path(p).name for p in lines[first + 1].split(":", 1)[1].split(", ")}
+    shown = Path(lines[first].split(" · ")[-1]).name
+    assert homes | {shown} == {"leave.md", "leave.html", "all.html"}, result.output

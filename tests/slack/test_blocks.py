@@ -86,6 +86,21 @@ def test_web_source_links_to_the_exact_words_with_a_text_fragment() -> None:
     )
 
 
+def test_a_passage_found_in_several_documents_is_listed_once_with_its_other_homes() -> None:
+    answer = _answer()
+    answer.sources[0]["also_in"] = [
+        {"doc_id": "e", "title": "Keys (HTML)", "url": "https://wiki.example.com/keys.html"},
+        {"doc_id": "f", "title": "all.md", "url": "", "path": "/docs/all.md"},
+    ]
+    text = _texts(answer_message(answer, answer_id="a1"))
+
+    assert text.count("1. <https://wiki.example.com/keys#") == 1
+    assert (
+        "also in <https://wiki.example.com/keys.html#:~:text=open%20Settings%20and%20click%20"
+        "Rotate|Keys (HTML)>, all.md" in text
+    )
+
+
 def test_pdf_source_links_to_its_page() -> None:
     url = "https://files.example.com/policy.pdf"
 

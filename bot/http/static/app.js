@@ -90,6 +90,8 @@
       where.append(name);
     }
     if (source.page) where.append(`, page ${source.page}`);
+    const copies = (source.also_in || []).map((c) => c.title || c.url || c.path || c.doc_id);
+    if (copies.length) where.append(` (also in ${copies.join(", ")})`);
   }
 
   form.addEventListener("submit", (event) => {
