@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from tqdm import tqdm
@@ -56,9 +57,12 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], **opts) -> None:
     if paths:
         reports.append(_ingest_paths(pipeline, paths, opts))
     settings = settings_of(ctx)
+    show = sys.stderr.isatty() if opts["progress"] is None else opts["progress"]
     with Fetcher(settings) as fetcher:
         for url in urls:
-            reports.append(ingest_url(pipeline, fetcher, url, web_options(settings, opts)))
+            with tqdm(unit="page", disable=not show, file=sys.stderr) as bar:
+                options = web_options(settings, opts, on_page=lambda _: bar.update(1))
+                reports.append(ingest_url(pipeline, fetcher, url, options))
     failed = False
     for report in reports:
         failed = _print(report, opts["dry_run"]) or failed
@@ -66,13 +70,13 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], **opts) -> None:
         ctx.exit(1)
 
 
-def web_options(settings: Settings, opts: dict) -> WebOptions:
+def web_options(settings: Settings, opts: dict, **more: Any) -> WebOptions:
     return WebOptions(
         crawl=opts["crawl"],
         max_pages=opts["max_pages"] or settings.web_max_pages,
         max_depth=settings.web_max_depth if opts["max_depth"] is None else opts["max_depth"],
         source=opts["source"], tags=opts["tags"], include=opts["include"],
-        exclude=opts["exclude"], prune=opts["prune"], dry_run=opts["dry_run"],
+        exclude=opts["exclude"], prune=opts["prune"], dry_run=opts["dry_run"], **more,
     )  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ingest.document import Document, LoadError, doc_id_for
@@ -34,6 +34,7 @@ class WebOptions:
     prune: bool = False
     dry_run: bool = False
     max_prune_share: float = 1.0
+    on_page: Callable[[str], None] | None = None  # after each URL (progress bars)
 
 
 @dataclass
@@ -81,6 +82,8 @@ class SiteIngest:
         self, crawler: Crawler, the_plan: Plan, report: IngestReport, seen: set[str]
     ) -> Iterator[Document]:
         for visit in crawler.run(the_plan.seeds):
+            if self.options.on_page:
+                self.options.on_page(visit.url)
             if visit.failed:
                 report.failed.append((visit.url, visit.failed))
             elif visit.skipped:

@@ -216,7 +216,8 @@ def test_cli_dry_run_writes_nothing_and_delete_takes_a_page_url(site, cli_env, p
     dry = runner.invoke(cli, ["ingest", url, "--dry-run"], env=env)
     assert dry.exit_code == 0 and "dry run: 1 new" in dry.output
     assert not pipeline.index.exists() or _urls(pipeline) == set()
-    assert runner.invoke(cli, ["ingest", url], env=env).exit_code == 0
+    shown = runner.invoke(cli, ["ingest", url, "--progress"], env=env)
+    assert shown.exit_code == 0 and "1page" in shown.stderr.replace(" ", "")  # the progress bar
     deleted = runner.invoke(cli, ["delete", url], env=env)
     assert deleted.exit_code == 0 and "deleted" in deleted.output
     assert _urls(pipeline) == set()
