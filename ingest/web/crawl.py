@@ -42,6 +42,7 @@ class Plan:
     seeds: list[str]
     scope: str  # URL prefix the pages must start with
     sitemap: bool = False
+    truncated: bool = False  # the sitemap lists more pages than max_pages
 
 
 def plan(fetcher: Fetcher, url: str, max_pages: int, scope: str = "") -> Plan:
@@ -61,7 +62,8 @@ def plan(fetcher: Fetcher, url: str, max_pages: int, scope: str = "") -> Plan:
         raise SiteUnreachable(f"{url} answers {first.error}; nothing was changed. Try later.")
     if _is_sitemap(first):
         origin = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/"
-        return Plan(_sitemap_urls(fetcher, first, max_pages), scope or origin, sitemap=True)
+        urls, more = _sitemap_urls(fetcher, first, max_pages)
+        return Plan(urls, scope or origin, sitemap=True, truncated=more)
     folder = url if url.endswith("/") else url.rsplit("/", 1)[0] + "/"
     return Plan([url], scope or folder)
 
@@ -156,9 +158,11 @@ def _is_sitemap(fetched: Fetched) -> bool:
     return root is not None and root.tag.rsplit("}", 1)[-1] in ("urlset", "sitemapindex")
 
 
-def _sitemap_urls(fetcher: Fetcher, first: Fetched, limit: int) -> list[str]:
-    """Page URLs of a sitemap, following a sitemap index (bounded, each sitemap once)."""
+def _sitemap_urls(fetcher: Fetcher, first: Fetched, limit: int) -> tuple[list[str], bool]:
+    """Page URLs of a sitemap, following a sitemap index (bounded, each sitemap once), and
+    whether there were more than `limit`."""
     pages: dict[str, None] = {}
+    more = False
     todo, done = deque([first]), {first.url}
     while todo and len(done) <= MAX_SITEMAPS:
         root = _xml_root(todo.popleft())
@@ -172,6 +176,8 @@ def _sitemap_urls(fetcher: Fetcher, first: Fetched, limit: int) -> list[str]:
             if index and url not in done and len(done) < MAX_SITEMAPS:
                 done.add(url)
                 todo.append(fetcher.get(url))
-            elif not index and len(pages) < limit:
-                pages[url] = None
-    return list(pages)
+            elif not index:
+                more = more or (len(pages) >= limit and url not in pages)
+                if len(pages) < limit:
+                    pages[url] = None
+    return list(pages), more

@@ -164,6 +164,7 @@ class SiteIngest:
         inside = [d for d in self.pipeline.index.documents() if d.path.startswith(self.scope)]
         gone_ids = {doc_id_for(normalise(u)) for u in self.outcome.gone}
         complete = (the_plan.sitemap or self.options.crawl) and not crawler.truncated
+        complete = complete and not the_plan.truncated
         if complete and not self.outcome.transient:
             stale = [d.doc_id for d in inside if d.doc_id not in seen]
         else:  # a partial view: only what the site itself says is gone

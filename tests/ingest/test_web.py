@@ -247,3 +247,9 @@ def test_pdf_and_text_are_read_by_content_whatever_the_headers_say(
         "FT.SEARCH", pipeline.index.schema.name, "budget", "RETURN", 2, "page", "url"
     )
     assert hits[2] == [b"page", b"2", b"url", f"{site.url}/docs/report".encode()]
+
+
+def test_a_sitemap_cut_by_max_pages_prunes_only_pages_that_are_gone(site, pipeline, web_settings):
+    _ingest(pipeline, web_settings, f"{site.url}/sitemap.xml")
+    report = _ingest(pipeline, web_settings, f"{site.url}/sitemap.xml", max_pages=1, prune=True)
+    assert report.pruned == 0 and len(_urls(pipeline)) == 3
