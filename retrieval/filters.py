@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from retrieval.choices import MAX_TS, MIN_TS
 from retrieval.errors import FilterError
 
 KEYS = ("tag", "source", "doc_id", "created", "modified", "text")
@@ -40,7 +41,6 @@ _ESCAPED = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]")  # ASCII but no
 _SEPARATOR = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]")  # ... nor `_`
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _INLINE = re.compile(r'(?<!\S)([A-Za-z_]+):(?:"([^"]*)"(?!\S)|“([^”]*)”(?!\S)|(\S+))')
-_MIN_TS, _MAX_TS = -62135596800.0, 253402300799.0  # years 1..9999
 _DATE_HELP = "use 2024, 2024-03, 2024-03-31, an ISO datetime (2024-03-31T09:00Z) or unix seconds"
 
 
@@ -110,7 +110,7 @@ def _num(x: float) -> str:
 
 
 def _time_text(t: float, day_ok: bool) -> str:
-    if not (math.isfinite(t) and t == int(t) and _MIN_TS <= t <= _MAX_TS):
+    if not (math.isfinite(t) and t == int(t) and MIN_TS <= t <= MAX_TS):
         return repr(t)
     moment = datetime.fromtimestamp(t, UTC)
     if day_ok and int(t) % 86400 == 0:
@@ -198,7 +198,7 @@ def _period(key: str, text: str) -> tuple[float, float, bool]:
             t = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
     except (ValueError, OverflowError):
         raise _fail(key, f"cannot read {text.strip()!r} as a date; {_DATE_HELP}") from None
-    if not _MIN_TS <= t <= _MAX_TS:
+    if not MIN_TS <= t <= MAX_TS:
         raise _fail(key, f"date {text.strip()!r} is out of range; {_DATE_HELP}")
     return t, t, True
 

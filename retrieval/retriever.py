@@ -17,8 +17,6 @@ from retrieval.schema import HIT_FIELDS
 from retrieval.text import content_words
 from retrieval.types import Hit
 
-MODES = ("hybrid", "vector", "keyword")
-
 
 @dataclass
 class Retrieval:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from retrieval.choices import MODES, READERS
 from retrieval.errors import ConfigError
 
 DEFAULT_EMBEDDER = "packaged:all-MiniLM-L6-v2"
@@ -91,13 +92,8 @@ class Settings:
         _check(
             self.vector_type in ("FLOAT32", "FLOAT16"), "QA_VECTOR_TYPE must be FLOAT32 or FLOAT16"
         )
-        _check(
-            self.retrieval_mode in ("hybrid", "vector", "keyword"),
-            "QA_RETRIEVAL_MODE must be hybrid, vector or keyword",
-        )
-        _check(
-            self.reader in ("auto", "span", "sentence"), "QA_READER must be auto, span or sentence"
-        )
+        _check(self.retrieval_mode in MODES, f"QA_RETRIEVAL_MODE must be one of {', '.join(MODES)}")
+        _check(self.reader in READERS, f"QA_READER must be one of {', '.join(READERS)}")
         _check(
             self.embedding_backend in ("auto", "torch", "onnx", "onnx-int8"),
             "QA_EMBEDDING_BACKEND must be auto, torch, onnx or onnx-int8",

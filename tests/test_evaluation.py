@@ -62,8 +62,7 @@ def squad_file(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def engine(settings: Settings, embedder: Embedder) -> QAEngine:
-    qa = QAEngine(settings)
-    qa.embedder = embedder
+    qa = QAEngine(settings, embedder=embedder)
     return qa
 
 

@@ -42,8 +42,7 @@ def engine(settings: Settings, embedder: Embedder, pipeline: IngestPipeline) -> 
         for n, (i, s, t, c, text) in enumerate(DOCS)
     ]
     pipeline.ingest(docs)
-    engine = QAEngine(settings)
-    engine.embedder = embedder
+    engine = QAEngine(settings, embedder=embedder)
     return engine
 
 
@@ -118,8 +117,9 @@ def test_errors_say_what_to_do(engine: QAEngine, settings: Settings) -> None:
         engine.ask("why " * 500)
     with pytest.raises(InvalidQuestion, match="between 1 and 50"):
         engine.ask("why?", k=0)
-    fresh = QAEngine(settings.with_(index_name="none:idx", key_prefix="none"))
-    fresh.embedder = engine.embedder
+    fresh = QAEngine(
+        settings.with_(index_name="none:idx", key_prefix="none"), embedder=engine.embedder
+    )
     with pytest.raises(IndexMissing, match="qa ingest"):
         fresh.ask("why?")
 
