@@ -107,8 +107,7 @@ class QAEngine:
             return self.span_reader(download=True)
         if name == "trained":
             raise ModelUnavailable(
-                "this index has no trained reader: run `qa train-reader`, or ask with "
-                "--reader auto"
+                "this index has no trained reader: run `qa train-reader`, or ask with --reader auto"
             )
         try:
             return self.span_reader()
