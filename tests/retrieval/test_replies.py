@@ -29,6 +29,6 @@ def test_undecodable_bytes_are_replaced_not_raised() -> None:
 
 
 def test_a_lost_connection_becomes_redis_unavailable_naming_the_action() -> None:
-    with pytest.raises(RedisUnavailable, match="cannot store feedback: Redis is unreachable"):
-        with reachable("cannot store feedback"):
-            raise redis.ConnectionError("refused")
+    expected = pytest.raises(RedisUnavailable, match="cannot store feedback: Redis is unreachable")
+    with expected, reachable("cannot store feedback"):
+        raise redis.ConnectionError("refused")
