@@ -28,8 +28,12 @@ ALIASES = dict(tags="tag", sources="source", doc="doc_id", doc_ids="doc_id", ter
 TAG_FIELDS = {"tag": "tags", "source": "source", "doc_id": "doc_id"}  # filter key -> index field
 TEXT_FIELDS = "text|title"
 MAX_VALUE_CHARS, MAX_VALUES = 200, 100
-_STOPWORD_LIST = "a is the an and are as at be but by for if in into it no not of on or such that"
-STOPWORDS = frozenset(f"{_STOPWORD_LIST} their then there these they this to was will with".split())
+# RediSearch drops its default stop words from text queries; a filter term of only these matches
+# nothing, so the filter language leaves them out itself.
+REDISEARCH_STOPWORDS = frozenset(
+    """a is the an and are as at be but by for if in into it no not of on or such that their
+    then there these they this to was will with""".split()
+)
 _ATTRS = dict(tag="tags", source="sources", doc_id="doc_ids", created="created")
 _ATTRS |= dict(modified="modified", text="text")  # filter key -> Filters attribute
 _EXAMPLES = dict(tag="hr", source="handbook", doc_id="doc-42", text="vpn")
@@ -332,6 +336,6 @@ def _text_clause(term: str) -> str:
     words = dict.fromkeys(
         escape_text(word)
         for word in _words(term)  # a literal backslash is unescaped unreliably by the query parser
-        if word.translate(_ASCII_LOWER) not in STOPWORDS and "\\" not in word
+        if word.translate(_ASCII_LOWER) not in REDISEARCH_STOPWORDS and "\\" not in word
     )
     return f"@{TEXT_FIELDS}:({' '.join(words)})" if words else ""

@@ -11,7 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from retrieval.text import STOPWORDS, content_words, stem, words
+from retrieval.text import CONTENT_STOPWORDS, content_words, stem, words
 
 
 def terms(text: str) -> set[str]:
@@ -33,4 +33,8 @@ def overlap_scores(question: str, candidates: Sequence[set[str]]) -> list[float]
 def bigrams(text: str) -> set[tuple[str, str]]:
     """Adjacent word pairs (stemmed), except pairs of two stop words."""
     ws = [stem(w) for w in words(text)]
-    return {(a, b) for a, b in itertools.pairwise(ws) if a not in STOPWORDS or b not in STOPWORDS}
+    return {
+        (a, b)
+        for a, b in itertools.pairwise(ws)
+        if a not in CONTENT_STOPWORDS or b not in CONTENT_STOPWORDS
+    }

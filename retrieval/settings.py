@@ -78,7 +78,7 @@ class Settings:
         env = dict(os.environ if env is None else env)
         values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = env.get(_env_name(f.name))
+            raw = env.get(env_name(f.name))
             if raw is None or raw == "":
                 continue
             values[f.name] = _parse(f.name, f.type, raw)
@@ -116,7 +116,7 @@ _ENV_NAMES = {
 }
 
 
-def _env_name(name: str) -> str:
+def env_name(name: str) -> str:
     return _ENV_NAMES.get(name, "QA_" + name.upper())
 
 
@@ -134,7 +134,7 @@ def _parse(name: str, type_: Any, raw: str) -> Any:
         if type_.startswith("tuple"):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
     except ValueError as e:
-        raise ConfigError(f"{_env_name(name)}={raw!r} is not a valid {type_}") from e
+        raise ConfigError(f"{env_name(name)}={raw!r} is not a valid {type_}") from e
     return raw
 
 

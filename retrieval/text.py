@@ -6,8 +6,10 @@ import re
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
-# RediSearch's default stop words plus question words, which carry no content.
-STOPWORDS = frozenset(
+# Words that carry no content for matching a question to a passage: function words, question
+# words and a few verbs and numerals that every passage has. Not RediSearch's own list, which
+# is the filter language's concern (filters.REDISEARCH_STOPWORDS).
+CONTENT_STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for from
     further had has have having he her here hers herself him himself his how i if in into is it
@@ -25,7 +27,7 @@ def words(text: str) -> list[str]:
 
 def content_words(text: str) -> list[str]:
     """Lower-cased words that are not stop words, in order, duplicates kept."""
-    return [w for w in words(text) if w not in STOPWORDS]
+    return [w for w in words(text) if w not in CONTENT_STOPWORDS]
 
 
 def stem(word: str) -> str:
