@@ -9,8 +9,8 @@ Weights were chosen on COVID-QA (see BENCHMARKS.md).
 
 from __future__ import annotations
 
-from retrieval.overlap import bigrams, overlap_scores, terms
 from retrieval.sentences import sentences_of
+from retrieval.text import bigrams, overlap_scores, terms
 from retrieval.types import Hit
 
 WEIGHTS = {"fused": 0.5, "sentence": 0.35, "chunk": 0.15, "bigram": 0.15}

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.embedder import Embedder
-from retrieval.overlap import bigrams, overlap_scores, terms
 from retrieval.readers import Reading, dedupe
 from retrieval.sentences import sentences_of
+from retrieval.text import bigrams, overlap_scores, terms
 from retrieval.types import Hit, Span
 
 MAX_EMBEDDED = 10  # sentences embedded per question: the latency budget
