@@ -37,7 +37,19 @@ def _sources(ctx: click.Context, sources_file: Path | None, names: tuple[str, ..
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def sources_cmd(ctx: click.Context, sources_file: Path | None, as_json: bool) -> None:
-    """List the sources `qa sync` keeps up to date, with their last sync."""
+    """List the sources `qa sync` keeps up to date, with their last sync.
+
+    They are declared in a TOML file, one table per source:
+
+    \b
+        [sources.handbook]
+        folder = "~/handbook"     # or url = "https://docs.example.com/sitemap.xml"
+        tags = ["hr"]
+        include = ["*.md", "*.docx"]
+        exclude = ["drafts/**"]
+        interval = "6h"
+        # a url may add: crawl = true, max_pages = 500, max_depth = 3
+    """
     settings = settings_of(ctx)
     sources = _sources(ctx, sources_file, ())
     log = SyncLog(connect(settings), settings.key_prefix)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,6 +186,11 @@ def test_cli_sync_and_sources(cli_env, folder, site, tmp_path):
     listed = runner.invoke(cli, ["sources"], env=env)
     assert "handbook: folder" in listed.output and "every 1h" in listed.output
     assert "last sync: 20" in listed.output
+    as_json = json.loads(runner.invoke(cli, ["sources", "--json"], env=env).output)
+    assert [(s["name"], s["kind"], s["last_sync"]["new"]) for s in as_json] == [
+        ("handbook", "folder", 4),
+        ("kb", "web", 4),
+    ]
     looped = runner.invoke(cli, ["sync", "--every", "1s", "--rounds", "2"], env=env)
     assert looped.exit_code == 0, looped.output
     assert looped.stdout.count("kb: ok") == 2  # no interval: every round
