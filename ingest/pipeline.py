@@ -17,6 +17,7 @@ from pathlib import Path
 from ingest.chunker import Chunker
 from ingest.document import Document, LoadError
 from ingest.loaders import iter_files, load_path
+from ingest.repeats import count_repeats
 from retrieval.embedder import Embedder
 from retrieval.errors import ConcurrentUpdate
 from retrieval.index import ChunkIndex
@@ -38,6 +39,7 @@ class IngestReport:
     chunks: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    repeats: int = 0  # chunks whose passage another document holds (answers show it once)
     fetch_seconds: float = 0.0  # web: summed over the fetch threads (they overlap)
     parse_seconds: float = 0.0
 
@@ -54,6 +56,8 @@ class IngestReport:
             line += f", {len(self.skipped)} skipped"
         if self.pruned:
             line += f", {self.pruned} pruned"
+        if self.repeats:
+            line += f"; {self.repeats} chunks repeat passages of other documents (shown once)"
         return (
             f"{line}; {self.chunks} chunks written in {self.seconds:.1f}s "
             f"({self.chunks_per_second:.1f} chunks/s)"
@@ -170,6 +174,7 @@ class IngestPipeline:
             report.embed_seconds += time.perf_counter() - t
         else:  # documents with no text left still get a record
             vectors = _empty(self)
+        report.repeats += count_repeats(self.index, [(p.doc, p.chunks) for p in batch])
         offset = 0
         for prepared in batch:
             n = len(prepared.chunks)

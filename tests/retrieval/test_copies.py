@@ -79,7 +79,9 @@ def _copies_folder(folder: Path) -> Path:
 def test_no_answer_lists_a_passage_twice_when_a_folder_holds_md_and_html_copies(
     tmp_path: Path, pipeline: IngestPipeline, engine: QAEngine, question: str
 ):
-    pipeline.run([_copies_folder(tmp_path / "docs")])
+    report = pipeline.run([_copies_folder(tmp_path / "docs")])
+    assert report.repeats == 6  # each of 3 passages: its first home counts not, the 2 others do
+    assert "6 chunks repeat passages of other documents" in report.summary()
     answer = engine.ask(question, k=6)
     texts = [s["text"] for s in answer.sources]
     assert all(not same_passage(a, b) for i, a in enumerate(texts) for b in texts[i + 1 :]), texts

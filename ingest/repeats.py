@@ -1,0 +1,42 @@
+"""Counting, at ingest, the chunks whose passage another document already holds.
+
+Answers show such a passage once (retrieval/copies.py); the count tells the user that a
+folder holds copies (page.md beside page.html, a one-page edition of every page).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import redis
+
+from ingest.document import Document
+from retrieval.copies import content_hash
+from retrieval.index import ChunkIndex
+from retrieval.types import Chunk
+
+MAX_HOLDERS = 10_000
+
+
+def count_repeats(index: ChunkIndex, batch: Sequence[tuple[Document, Sequence[Chunk]]]) -> int:
+    """Chunks of `batch` (not yet written) whose passage an indexed or earlier document holds."""
+    hashes = [[content_hash(c.text) for c in chunks] for _, chunks in batch]
+    wanted = sorted({h for doc_hashes in hashes for h in doc_hashes})
+    holders: dict[str, set[str]] = defaultdict(set)
+    if wanted:
+        try:
+            found = index.search(
+                "@content_hash:{" + "|".join(wanted) + "}",
+                "RETURN", 2, "content_hash", "doc_id", "LIMIT", 0, MAX_HOLDERS,
+            )  # fmt: skip
+        except redis.ResponseError:  # an index made before chunks had a content_hash
+            return 0
+        for f in found.docs:
+            holders[f.fields.get("content_hash", "")].add(f.fields.get("doc_id", ""))
+    repeats = 0
+    for (doc, _), doc_hashes in zip(batch, hashes, strict=True):
+        repeats += sum(1 for h in doc_hashes if holders[h] - {doc.doc_id})
+        for h in doc_hashes:
+            holders[h].add(doc.doc_id)
+    return repeats
