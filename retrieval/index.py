@@ -13,7 +13,7 @@ from redis.client import Pipeline
 
 from retrieval.errors import ConcurrentUpdate, IndexMissing, RedisUnavailable, SchemaMismatch
 from retrieval.filters import escape_tag
-from retrieval.schema import IndexSchema
+from retrieval.schema import CHANNEL_FIELD, IndexSchema
 from retrieval.types import Chunk, DocMeta
 
 WRITE_BATCH = 256
@@ -64,6 +64,17 @@ class ChunkIndex:
                 self.schema.meta_key, mapping={"dim": self.schema.dim, "created": time.time()}
             )
         self.check_compatible()
+        self.add_channel_field()
+
+    def add_channel_field(self) -> None:
+        """Give an index created before private Slack captures its `channel` field (FT.ALTER)."""
+        names = {_pairs(a).get("attribute") for a in self.info().get("attributes", [])}
+        if CHANNEL_FIELD[0] not in names:
+            try:
+                self._call("FT.ALTER", self.schema.name, "SCHEMA", "ADD", *CHANNEL_FIELD)
+            except redis.ResponseError as e:
+                if "duplicate" not in str(e).lower():  # another process added it first
+                    raise
 
     def check_compatible(self) -> None:
         stored_dim, stored_model = self.stored_model()
@@ -248,6 +259,10 @@ def _chunk_fields(meta: DocMeta, chunk: Chunk, vector: bytes) -> dict[str, Any]:
         fields["created"] = meta.created
     if meta.modified is not None:
         fields["modified"] = meta.modified
+    if meta.channel:
+        fields["channel"] = meta.channel
+    if meta.author:
+        fields["author"] = meta.author
     return fields
 
 
