@@ -4,9 +4,9 @@ The rule, cheap enough to add nothing to an answer's latency (docs/slack.md):
 - A follow-up *stands on its own* when it has at least STANDALONE_WORDS content words, does not
   open with a continuation ("and ...", "what about ...") and does not point back with a
   pronoun ("it", "that", "they"...). It is searched as typed.
-- Otherwise it is searched with the earlier question's key terms: the follow-up whole and
-  first, then at most CONTEXT_TERMS content words of the earlier question that it lacks, so the
-  follow-up weighs more than the context.
+- Otherwise it is searched with the earlier question's key terms: the follow-up whole, its
+  content words once more (so they weigh double), then the CONTEXT_TERMS longest content words
+  of the earlier question that it lacks (long words are the specific ones).
 A thread reply that does not mention the bot is taken as a question only if it looks like one
 (`looks_like_a_question`), so "thanks!" in a thread gets no answer.
 """
@@ -18,7 +18,7 @@ import re
 from retrieval.text import content_words, words
 
 STANDALONE_WORDS = 3
-CONTEXT_TERMS = 4
+CONTEXT_TERMS = 3
 _OPENERS = (
     "and", "but", "or", "also", "so", "then", "what about", "how about", "same for",
     "same question", "what if",
@@ -43,9 +43,10 @@ def needs_context(followup: str) -> bool:
 
 def with_context(followup: str, earlier: str) -> str:
     """The query for a follow-up that leans on `earlier`: the follow-up, then earlier key terms."""
-    have = set(content_words(followup))
-    extra = [w for w in dict.fromkeys(content_words(earlier)) if w not in have]
-    return " ".join([followup, *extra[:CONTEXT_TERMS]])
+    own = list(dict.fromkeys(content_words(followup)))
+    extra = [w for w in dict.fromkeys(content_words(earlier)) if w not in own]
+    keep = set(sorted(extra, key=len, reverse=True)[:CONTEXT_TERMS])
+    return " ".join([followup, *own, *(w for w in extra if w in keep)])
 
 
 def looks_like_a_question(raw_text: str, bot_user_id: str | None) -> bool:
@@ -53,7 +54,7 @@ def looks_like_a_question(raw_text: str, bot_user_id: str | None) -> bool:
     mentioned = {m[0] for m in _OTHER_PERSON.finditer(raw_text)}
     if mentioned and not any(bot_user_id and bot_user_id in m for m in mentioned):
         return False  # talking to a colleague
-    said = words(raw_text)
+    said = words(_OTHER_PERSON.sub(" ", raw_text))
     if not said:
         return False
     return "?" in raw_text or said[0] in _QUESTION_WORDS or _continues(said)
