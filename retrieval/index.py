@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from retrieval.errors import ConcurrentUpdate, IndexMissing, RedisUnavailable, S
 from retrieval.filters import escape_tag
 from retrieval.schema import CHANNEL_FIELD, IndexSchema
 from retrieval.types import Chunk, DocMeta
+
+log = logging.getLogger(__name__)
 
 WRITE_BATCH = 256
 SWITCH_ATTEMPTS = 5
@@ -57,7 +60,7 @@ class ChunkIndex:
                 self._call("FT.CREATE", *self.schema.create_args())
             except redis.ResponseError as e:
                 if "already exists" not in str(e).lower():
-                    raise
+                    self._create_without_channel_field(e)
         # Also when the index exists: its creator may not have written the record yet.
         if self.client.hsetnx(self.schema.meta_key, "model", self.schema.model):
             self.client.hset(
@@ -66,15 +69,32 @@ class ChunkIndex:
         self.check_compatible()
         self.add_channel_field()
 
-    def add_channel_field(self) -> None:
-        """Give an index created before private Slack captures its `channel` field (FT.ALTER)."""
+    def add_channel_field(self) -> bool:
+        """Give an index created before private Slack captures its `channel` field (FT.ALTER).
+
+        False where the server cannot hold it (INDEXMISSING needs RediSearch 2.10+).
+        """
         names = {_pairs(a).get("attribute") for a in self.info().get("attributes", [])}
-        if CHANNEL_FIELD[0] not in names:
-            try:
-                self._call("FT.ALTER", self.schema.name, "SCHEMA", "ADD", *CHANNEL_FIELD)
-            except redis.ResponseError as e:
-                if "duplicate" not in str(e).lower():  # another process added it first
-                    raise
+        if CHANNEL_FIELD[0] in names:
+            return True
+        try:
+            self._call("FT.ALTER", self.schema.name, "SCHEMA", "ADD", *CHANNEL_FIELD)
+        except redis.ResponseError as e:
+            if "duplicate" in str(e).lower():  # another process added it first
+                return True
+            log.warning("index %s cannot hold private captures: %s", self.schema.name, e)
+            return False
+        return True
+
+    def _create_without_channel_field(self, error: redis.ResponseError) -> None:
+        """A server older than RediSearch 2.10 refuses INDEXMISSING: index without the field."""
+        args = self.schema.create_args()
+        at = args.index(CHANNEL_FIELD[0])
+        try:
+            self._call("FT.CREATE", *args[:at], *args[at + len(CHANNEL_FIELD) :])
+        except redis.ResponseError:
+            raise error from None
+        log.warning("index %s created without the channel field: %s", self.schema.name, error)
 
     def check_compatible(self) -> None:
         stored_dim, stored_model = self.stored_model()

@@ -124,6 +124,11 @@ class Capturer:
         if not asked or not answer:
             raise CaptureRefused("the question or the reply has no text to keep")
         private, name = _channel_kind(client, channel)
+        if private and not self._can_keep_private():
+            raise CaptureRefused(
+                "this Redis cannot keep a private channel's capture inside the channel "
+                "(it needs RediSearch 2.10 or later: Redis 8, Redis Stack 7.4)"
+            )
         permalink = client.chat_getPermalink(channel=channel, message_ts=chosen["ts"])["permalink"]
         meta = DocMeta(
             doc_id=f"slack-{channel}-{chosen['ts']}", title=clip(asked, 300), source=SOURCE,
@@ -131,6 +136,11 @@ class Capturer:
             channel=channel if private else "", author=str(chosen.get("user") or ""),
         )  # fmt: skip
         return Document(meta, answer)
+
+    def _can_keep_private(self) -> bool:
+        index = self.engine.index
+        index.ensure()
+        return index.add_channel_field()
 
     def pipeline(self) -> IngestPipeline:
         """The real ingest pipeline over the engine's index and model, built on first use."""

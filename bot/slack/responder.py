@@ -6,6 +6,7 @@ apology for the asker and one full log line (with a reference to match the two).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import replace
 from typing import Any
@@ -47,7 +48,7 @@ class Responder:
         self.ephemeral = settings.slack_ephemeral
         self.state = SlackState(lambda: engine.index.client, settings.key_prefix)
         self.scopes = ChannelScopes(lambda: engine.index.client, settings)
-        self._channel_field_ready = False
+        self._channel_field: bool | None = None
 
     # -- events ------------------------------------------------------------------------------
 
@@ -134,7 +135,7 @@ class Responder:
                 filters = self.scopes.get(channel)
             used = earlier if earlier and needs_context(question) else None
             query = with_context(question, used) if used else question
-            answer = self._ask(query, replace(filters, visible_in=channel))
+            answer = self._ask(query, filters, channel)
         except Exception as e:  # noqa: BLE001 - every failure must become a visible reply
             return problem_message(apology(e, text=text, user=user, channel=channel)), None
         answer.question = question
@@ -149,14 +150,14 @@ class Responder:
             used or question
         )
 
-    def _ask(self, query: str, filters: Filters) -> Answer:
-        if not self._channel_field_ready:  # an index made before private captures: add it once
-            try:
-                self.engine.index.add_channel_field()
-                self._channel_field_ready = True
-            except IndexMissing:
-                pass  # the engine says "nothing is indexed yet"
-        return self.engine.ask(query, filters=filters)
+    def _ask(self, query: str, filters: Filters, channel: str) -> Answer:
+        """Ask, hiding other channels' private captures (where the index can hold them)."""
+        if self._channel_field is None:  # an index made before private captures: add it once
+            with contextlib.suppress(IndexMissing):  # the engine says "nothing is indexed yet"
+                self._channel_field = self.engine.index.add_channel_field()
+        # False: the server cannot hold the field, and the capturer refused private captures.
+        visible = None if self._channel_field is False else channel
+        return self.engine.ask(query, filters=replace(filters, visible_in=visible))
 
     def answer_command(self, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """`/ask question` (or the form, for `/ask` alone; help was shown by the ack)."""
