@@ -8,8 +8,9 @@ questions (A, B), the bot's own work is timed twice, in alternating order:
   buttons; then the thread's question is remembered);
 - follow-up: `and B` asked in A's thread (the thread's question read from Redis, the
   standalone rule, the query widened with A's key terms, then the same work).
-Posting to Slack is the same for both and not timed. The target: the follow-up takes at most
-5 ms more than the first question.
+Posting to Slack is the same for both and not timed. Each pair is run `--repeats` times and
+each side keeps its fastest run, so that the load of a shared machine blurs the comparison
+less. The target: the follow-up takes at most 5 ms more than the first question.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ CHANNEL, USER = "C0BENCH01", "U0BENCH01"
 
 def main(argv: list[str] | None = None) -> None:
     parser = bench_parser(__doc__)
-    parser.add_argument("--articles", type=int, default=15, help="articles ingested")
-    parser.add_argument("--pairs", type=int, default=200, help="question pairs timed")
+    parser.add_argument("--articles", type=int, default=25, help="articles ingested")
+    parser.add_argument("--pairs", type=int, default=150, help="question pairs timed")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per pair; the fastest counts")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
     args = parser.parse_args(argv)
     record_start()
@@ -48,11 +50,11 @@ def main(argv: list[str] | None = None) -> None:
         squad = first_articles(load_squad(data_path(args.data)), args.articles)
         engine = QAEngine(settings.with_(reader="sentence"))
         with squad_index(squad, engine.settings, engine) as ev:
-            first, follow = run(Responder(ev.engine), squad, args.pairs)
+            first, follow = run(Responder(ev.engine), squad, args.pairs, args.repeats)
     if args.json_out:
         with open(args.json_out, "w", encoding="utf-8") as f:
             json.dump({"first_ms": first, "followup_ms": follow}, f)
-    body = render(first, follow, args.articles, len(squad.contexts))
+    body = render(first, follow, args.articles, args.repeats)
     print(body)
     if not args.no_write:
         write_section("slack-followup-bench", body)
@@ -64,7 +66,9 @@ def first_articles(squad: SquadSet, n: int) -> SquadSet:
     return SquadSet(squad.name, [squad.contexts[i] for i in sorted(keep)], questions)
 
 
-def run(bot: Responder, squad: SquadSet, pairs: int) -> tuple[list[float], list[float]]:
+def run(
+    bot: Responder, squad: SquadSet, pairs: int, repeats: int
+) -> tuple[list[float], list[float]]:
     texts = [q.text for q in squad.questions][: pairs + 1]
     for text in texts[:5]:  # warm up the model and the connection
         bot.compose(text, user=USER, channel=CHANNEL)
@@ -73,12 +77,16 @@ def run(bot: Responder, squad: SquadSet, pairs: int) -> tuple[list[float], list[
     for i, (earlier, question) in enumerate(itertools.pairwise(texts)):
         thread = f"1700000000.{i:06d}"
         bot.state.remember_thread(CHANNEL, thread, earlier, 600)
-        jobs = [(first, lambda q=question: ask_first(bot, q))]
-        jobs.append((follow, lambda q=question, t=thread: ask_follow_up(bot, "and " + q, t)))
-        for times, job in jobs if i % 2 else jobs[::-1]:
-            started = time.perf_counter()
-            job()
-            times.append((time.perf_counter() - started) * 1000)
+        arms = [(first, lambda q=question: ask_first(bot, q))]
+        arms.append((follow, lambda q=question, t=thread: ask_follow_up(bot, "and " + q, t)))
+        best = {id(times): float("inf") for times, _ in arms}
+        for r in range(repeats):
+            for times, job in arms if (i + r) % 2 else arms[::-1]:
+                started = time.perf_counter()
+                job()
+                best[id(times)] = min(best[id(times)], (time.perf_counter() - started) * 1000)
+        for times, _ in arms:
+            times.append(best[id(times)])
     return first, follow
 
 
@@ -93,7 +101,7 @@ def ask_follow_up(bot: Responder, question: str, thread: str) -> None:
     bot.state.remember_thread(CHANNEL, thread, about or "", 600)
 
 
-def render(first: list[float], follow: list[float], articles: int, contexts: int) -> str:
+def render(first: list[float], follow: list[float], articles: int, repeats: int) -> str:
     diffs = [b - a for a, b in zip(first, follow, strict=True)]
     extra = statistics.median(diffs)
     rows = [
@@ -103,8 +111,9 @@ def render(first: list[float], follow: list[float], articles: int, contexts: int
     lines = header(
         "Slack follow-up latency",
         [
-            f"Data: COVID-QA, first {articles} articles ({contexts} documents), sentence reader, "
-            f"hybrid retrieval; {len(first)} pairs of consecutive questions, order alternated",
+            f"Data: COVID-QA, first {articles} articles, sentence reader, hybrid retrieval; "
+            f"{len(first)} pairs of consecutive questions, order alternated, the fastest of "
+            f"{repeats} runs per side",
             "Timed: the bot's work before posting (Responder.compose plus the thread memory "
             "in Redis); Slack's own round trips are the same for both and not timed",
         ],

@@ -138,17 +138,13 @@ class Responder:
             answer = self._ask(query, filters, channel)
         except Exception as e:  # noqa: BLE001 - every failure must become a visible reply
             return problem_message(apology(e, text=text, user=user, channel=channel)), None
-        answer.question = question
-        notes = [f":mag: searched: {describe(filters)}"]
-        if used:
-            notes.append(
-                f":thread: taking into account the earlier question: “{escape(clip(used, 200))}”"
-            )
-        meta = {"user": user, "channel": channel, "notes": notes}
-        answer_id = self.state.save_answer(answer, meta)
-        return answer_message(answer, answer_id=answer_id, asked_by=user, notes=notes), (
-            used or question
+        answer.question = question  # shown as asked, not as searched
+        notes = _notes(filters, used)
+        answer_id = self.state.save_answer(
+            answer, {"user": user, "channel": channel, "notes": notes}
         )
+        message = answer_message(answer, answer_id=answer_id, asked_by=user, notes=notes)
+        return message, used or question
 
     def _ask(self, query: str, filters: Filters, channel: str) -> Answer:
         """Ask, hiding other channels' private captures (where the index can hold them)."""
@@ -210,3 +206,12 @@ class Responder:
                 f"after the command instead: `{command.get('command', '/ask')} how do I …?`"
             )
             delivery.tell(respond, client, text, channel=channel, user=user)
+
+
+def _notes(filters: Filters, earlier: str | None) -> list[str]:
+    """What the answer says beside the question: what it searched, what it took into account."""
+    notes = [f":mag: searched: {describe(filters)}"]
+    if earlier:
+        quoted = escape(clip(earlier, 200))
+        notes.append(f":thread: taking into account the earlier question: “{quoted}”")
+    return notes
