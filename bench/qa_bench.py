@@ -22,8 +22,8 @@ if __package__ in (None, ""):  # run as `python bench/qa_bench.py` rather than w
 from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, verdict, write_section
 from bot.evaluation import EvalReport, evaluate_on, squad_index
+from retrieval.choices import MODES
 from retrieval.engine import QAEngine
-from retrieval.retriever import MODES
 from retrieval.settings import Settings
 from retrieval.squad import load_squad
 

@@ -125,9 +125,7 @@ def squad_index(
     squad: SquadSet, settings: Settings, engine: QAEngine | None = None, keep: bool = False
 ) -> Iterator[EvalIndex]:
     """Ingest every context into a new `qa-eval-<hex>` index; drop it on exit unless `keep`."""
-    qa = QAEngine(temporary_settings(settings))
-    if engine is not None:
-        qa.embedder = engine.embedder
+    qa = QAEngine(temporary_settings(settings), embedder=engine.embedder if engine else None)
     index = qa.index  # connects first, so a failed connection leaves nothing to drop
     try:
         embedder = qa.embedder

@@ -3,9 +3,7 @@
 With --preload the master imports the code and builds the app once: it starts the embedded
 Redis when REDIS_URL is unset, so every worker shares one server. The models are loaded by
 each worker after the fork (gunicorn.conf.py's `post_worker_init`), not here: a worker forked
-from a master that had run the model answered ~13 ms slower per question (measured in the
-worker: the sentence reader's embedding step took 40 ms against 27 ms in a plain process),
-one that loads its own runs at in-process speed.
+from a master that had run the model is slower (docs/scaling.md says by how much).
 """
 
 from __future__ import annotations

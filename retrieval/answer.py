@@ -8,7 +8,7 @@ from typing import Any
 from retrieval.filters import Filters
 from retrieval.readers import Reading
 from retrieval.retriever import Retrieval
-from retrieval.sentences import sentence_spans
+from retrieval.sentences import sentences_of
 from retrieval.settings import Settings
 from retrieval.types import Answer, Hit, Span
 
@@ -80,7 +80,7 @@ def _reason(
 
 def _with_context(span: Span) -> Span:
     """Widen the displayed context to whole sentences around the answer."""
-    sentences = sentence_spans(span.hit.text)
+    sentences = sentences_of(span.hit.text)
     inside = [(s, e) for s, e in sentences if s < span.end and e > span.start]
     if inside:
         span.context_start = min(span.start, inside[0][0])

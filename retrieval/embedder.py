@@ -31,11 +31,9 @@ from retrieval.model_files import (
 from retrieval.settings import DEFAULT_EMBEDDER, Settings
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
-# What `auto` tries, in order. Measured side by side by bench/embed_bench.py on COVID-QA
-# (BENCHMARKS.md, section embed-bench; 2 shared cores): int8 embedded chunks 4.1x as fast as
-# torch (fp32 ONNX 2.1x), a query in 1.5 ms (p50), and its hit@5 was 0.489 against 0.499 for
-# fp32: within the 0.01 allowed. A backend that cannot load here (no onnxruntime, no int8
-# preset for this CPU) is skipped; QA_EMBEDDING_BACKEND=onnx keeps fp32 numerics.
+# What `auto` tries, in order: the fastest whose retrieval quality stays within 0.01 hit@5 of
+# fp32 (bench/embed_bench.py, BENCHMARKS.md's embed-bench). A backend that cannot load here
+# (no onnxruntime, no int8 preset for this CPU) is skipped.
 AUTO_PREFERENCE = ("onnx-int8", "onnx", "torch")
 log = logging.getLogger(__name__)
 

@@ -4,34 +4,46 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import redis
 
 from retrieval.answer import build_answer
+from retrieval.choices import MODES, READERS, check_choice, normalize_question
 from retrieval.embedder import Embedder
 from retrieval.errors import InvalidQuestion, ModelUnavailable
 from retrieval.filters import Filters, parse_filters
 from retrieval.index import ChunkIndex
-from retrieval.readers import Reading
+from retrieval.readers import Reader, Reading
 from retrieval.readers.sentence import SentenceReader
-from retrieval.retriever import MODES, Retrieval, Retriever
+from retrieval.retriever import Retrieval, Retriever
 from retrieval.settings import Settings
 from retrieval.store import connect, open_index
 from retrieval.types import Answer
 
 
 class QAEngine:
-    """Built once (models loaded once); `ask()` is safe to call from many threads."""
+    """Built once (models loaded once); `ask()` is safe to call from many threads.
 
-    def __init__(self, settings: Settings, client: redis.Redis | None = None) -> None:
+    Tests and the evaluation pass the parts they already hold (`embedder`, `client`); the
+    index, the retriever and the optional readers are built on first use, once.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        client: redis.Redis | None = None,
+    ) -> None:
         self.settings = settings
-        self.embedder = Embedder(settings)
+        self.embedder = embedder if embedder is not None else Embedder(settings)
+        self.sentence_reader = SentenceReader(self.embedder, settings.sentence_threshold)
         self._client = client
         self._index: ChunkIndex | None = None
-        self._span_reader: Any = None
-        self._span_error: str | None = None
+        self._retriever: Retriever | None = None
+        self._optional: dict[str, Reader] = {}  # readers that need a model file: span, trained
+        self._unavailable: dict[str, str] = {}  # why one could not load
         self._lock = threading.Lock()
 
     # -- components, built on first use ------------------------------------------------------
@@ -46,53 +58,61 @@ class QAEngine:
 
     @property
     def retriever(self) -> Retriever:
-        return Retriever(self.index, self.settings.candidate_pool, self.settings.rrf_k)
+        index = self.index
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = Retriever(
+                    index, self.settings.candidate_pool, self.settings.rrf_k
+                )
+        return self._retriever
 
-    @property
-    def sentence_reader(self) -> SentenceReader:
-        return SentenceReader(self.embedder, self.settings.sentence_threshold)
-
-    def span_reader(self, download: bool = False) -> Any:
+    def span_reader(self, download: bool = False) -> Reader:
         """The transformers reader, or ModelUnavailable with the reason it could not load.
 
         Only an explicit `span` choice may download the model; `auto` uses what is on disk.
         """
-        with self._lock:
-            if self._span_reader is None and (self._span_error is None or download):
-                from retrieval.readers.span import SpanReader
 
+        def load() -> Reader:
+            from retrieval.readers.span import SpanReader
+
+            settings = self.settings
+            return SpanReader(settings.span_model, settings.span_threshold, not download).warm_up()
+
+        return self._optional_reader("span", load, retry=download)
+
+    def _optional_reader(self, name: str, load: Callable[[], Reader], retry: bool) -> Reader:
+        """Load a model-backed reader once; remember why it failed (tried again on `retry`)."""
+        with self._lock:
+            if name not in self._optional and (name not in self._unavailable or retry):
                 try:
-                    self._span_reader = SpanReader(
-                        self.settings.span_model, self.settings.span_threshold, not download
-                    ).warm_up()
+                    self._optional[name] = load()
+                    self._unavailable.pop(name, None)
                 except ModelUnavailable as e:
-                    self._span_error = str(e)
-        if self._span_reader is None:
-            raise ModelUnavailable(self._span_error or "span reader unavailable")
-        return self._span_reader
+                    self._unavailable[name] = str(e)
+        if name not in self._optional:
+            raise ModelUnavailable(self._unavailable.get(name) or f"{name} reader unavailable")
+        return self._optional[name]
 
     def warm_up(self) -> QAEngine:
         self.embedder.warm_up()
-        if self.settings.reader in ("auto", "span"):
-            try:
-                self.span_reader(download=self.settings.reader == "span")
-            except ModelUnavailable:
-                if self.settings.reader == "span":
-                    raise
+        self.reader_for(None)  # loads the configured reader now, not on the first question
         return self
 
-    def reader_for(self, name: str | None) -> tuple[str, Any]:
-        name = name or self.settings.reader
-        if name not in ("auto", "span", "sentence"):
-            raise InvalidQuestion(f"reader must be auto, span or sentence, not {name!r}")
+    def reader_for(self, name: str | None) -> Reader:
+        """The reader asked for; `auto` takes the best one that loads."""
+        name = check_choice("reader", name, READERS) or self.settings.reader
         if name == "sentence":
-            return "sentence", self.sentence_reader
+            return self.sentence_reader
+        if name == "span":
+            return self.span_reader(download=True)
+        if name == "trained":
+            raise ModelUnavailable(
+                "this index has no trained reader: run `qa train-reader`, or ask with --reader auto"
+            )
         try:
-            return "span", self.span_reader(download=name == "span")
+            return self.span_reader()
         except ModelUnavailable:
-            if name == "span":
-                raise
-            return "sentence", self.sentence_reader
+            return self.sentence_reader
 
     # -- asking ------------------------------------------------------------------------------
 
@@ -107,18 +127,19 @@ class QAEngine:
     ) -> Answer:
         """Answer from the top-k chunks, with sources and an explanation (or the reason not)."""
         started = time.perf_counter()
-        reader_name, reader_obj = self.reader_for(reader)
-        retrieval = self.retrieve(question, k, filters, mode, ef_runtime)
+        question = self.validate(question, k, mode)
+        chosen = self.reader_for(reader)
+        retrieval = self._retrieve(question, k, filters, mode, ef_runtime)
         t = time.perf_counter()
         if retrieval.hits:
-            reading = reader_obj.read(
+            reading = chosen.read(
                 retrieval.question, retrieval.hits, self.settings.answers, retrieval.query_vector
             )
         else:
-            reading = Reading(threshold=reader_obj.threshold)
+            reading = Reading(threshold=chosen.threshold)
         timings = {**retrieval.timings, "read": _ms(t), "total": _ms(started)}
         return build_answer(
-            retrieval=retrieval, reader=reader_name, reading=reading, timings=timings,
+            retrieval=retrieval, reader=chosen.name, reading=reading, timings=timings,
             count=self.retriever.count, settings=self.settings,
         )  # fmt: skip
 
@@ -131,7 +152,16 @@ class QAEngine:
         ef_runtime: int | None = None,
     ) -> Retrieval:
         """The top-k chunks for a question, in rank order, without reading them."""
-        question = self.validate(question, k, mode)
+        return self._retrieve(self.validate(question, k, mode), k, filters, mode, ef_runtime)
+
+    def _retrieve(
+        self,
+        question: str,
+        k: int | None,
+        filters: Filters | Mapping[str, Any] | None,
+        mode: str | None,
+        ef_runtime: int | None,
+    ) -> Retrieval:
         k = k or self.settings.top_k
         mode = mode or self.settings.retrieval_mode
         filters = filters if isinstance(filters, Filters) else parse_filters(filters)
@@ -144,20 +174,11 @@ class QAEngine:
         return retrieval
 
     def validate(self, question: str, k: int | None, mode: str | None) -> str:
-        if not isinstance(question, str) or not question.strip():
-            raise InvalidQuestion(
-                'the question is empty: ask something, e.g. qa ask "how do I ...?"'
-            )
-        question = " ".join(question.split())
-        if len(question) > self.settings.max_question_chars:
-            raise InvalidQuestion(
-                f"the question is {len(question)} characters long; the limit is "
-                f"{self.settings.max_question_chars}. Shorten it."
-            )
+        """The question with white space folded; InvalidQuestion says what to send instead."""
+        question = normalize_question(question, self.settings.max_question_chars)
         if k is not None and not 1 <= k <= self.settings.max_k:
             raise InvalidQuestion(f"k must be between 1 and {self.settings.max_k}, not {k}")
-        if mode is not None and mode not in MODES:
-            raise InvalidQuestion(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        check_choice("mode", mode, MODES)
         return question
 
     # -- status ------------------------------------------------------------------------------
@@ -171,7 +192,7 @@ class QAEngine:
             "index": self.index.schema.name,
             "chunks": int(info.get("num_docs", 0)),
             "embedder": self.embedder.identity,
-            "reader": self.reader_for(None)[0],
+            "reader": self.reader_for(None).name,
         }
 
     def facets(self, limit: int = 100) -> dict[str, list[str]]:

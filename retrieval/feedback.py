@@ -12,7 +12,8 @@ from typing import Any
 
 import redis
 
-from retrieval.errors import InvalidQuestion, RedisUnavailable
+from retrieval.errors import InvalidQuestion
+from retrieval.replies import reachable, text
 
 VOTES = ("up", "down")
 MAX_ENTRIES = 100_000  # approximate cap (MAXLEN ~): old votes are trimmed first
@@ -50,25 +51,21 @@ class FeedbackStore:
             "time": repr(time.time() if at is None else float(at)),
             "extra": json.dumps(dict(extra or {}), ensure_ascii=False, default=str),
         }
-        try:
+        with reachable("cannot store feedback"):
             entry_id = self.client.xadd(self.key, fields, maxlen=MAX_ENTRIES, approximate=True)
-        except (redis.ConnectionError, redis.TimeoutError) as e:
-            raise RedisUnavailable(f"cannot store feedback, Redis is unreachable ({e})") from e
-        return _s(entry_id)
+        return text(entry_id)
 
     def export(self) -> Iterator[dict[str, Any]]:
         """Every stored vote, oldest first, as plain dicts ready for JSON."""
         start = "-"
         while True:
-            try:
+            with reachable("cannot read feedback"):
                 page = self.client.xrange(self.key, min=start, max="+", count=_PAGE)
-            except (redis.ConnectionError, redis.TimeoutError) as e:
-                raise RedisUnavailable(f"cannot read feedback, Redis is unreachable ({e})") from e
             for entry_id, fields in page:
-                yield _entry(_s(entry_id), fields)
+                yield _entry(text(entry_id), fields)
             if len(page) < _PAGE:
                 return
-            start = "(" + _s(page[-1][0])  # exclusive: continue after the last one read
+            start = "(" + text(page[-1][0])  # exclusive: continue after the last one read
 
     def count(self) -> int:
         return int(self.client.xlen(self.key))
@@ -79,7 +76,7 @@ def _source(source: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _entry(entry_id: str, raw: Mapping[Any, Any]) -> dict[str, Any]:
-    fields = {_s(k): _s(v) for k, v in raw.items()}
+    fields = {text(k): text(v) for k, v in raw.items()}
     return {
         "id": entry_id,
         "time": float(fields.get("time") or 0.0),
@@ -94,7 +91,3 @@ def _entry(entry_id: str, raw: Mapping[Any, Any]) -> dict[str, Any]:
             else {}
         ),
     }
-
-
-def _s(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

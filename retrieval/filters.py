@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from retrieval.choices import MAX_TS, MIN_TS
 from retrieval.errors import FilterError
 
 KEYS = ("tag", "source", "doc_id", "created", "modified", "text")
@@ -27,8 +28,12 @@ ALIASES = dict(tags="tag", sources="source", doc="doc_id", doc_ids="doc_id", ter
 TAG_FIELDS = {"tag": "tags", "source": "source", "doc_id": "doc_id"}  # filter key -> index field
 TEXT_FIELDS = "text|title"
 MAX_VALUE_CHARS, MAX_VALUES = 200, 100
-_STOPWORD_LIST = "a is the an and are as at be but by for if in into it no not of on or such that"
-STOPWORDS = frozenset(f"{_STOPWORD_LIST} their then there these they this to was will with".split())
+# RediSearch drops its default stop words from text queries; a filter term of only these matches
+# nothing, so the filter language leaves them out itself.
+REDISEARCH_STOPWORDS = frozenset(
+    """a is the an and are as at be but by for if in into it no not of on or such that their
+    then there these they this to was will with""".split()
+)
 _ATTRS = dict(tag="tags", source="sources", doc_id="doc_ids", created="created")
 _ATTRS |= dict(modified="modified", text="text")  # filter key -> Filters attribute
 _EXAMPLES = dict(tag="hr", source="handbook", doc_id="doc-42", text="vpn")
@@ -40,7 +45,6 @@ _ESCAPED = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]")  # ASCII but no
 _SEPARATOR = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]")  # ... nor `_`
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _INLINE = re.compile(r'(?<!\S)([A-Za-z_]+):(?:"([^"]*)"(?!\S)|“([^”]*)”(?!\S)|(\S+))')
-_MIN_TS, _MAX_TS = -62135596800.0, 253402300799.0  # years 1..9999
 _DATE_HELP = "use 2024, 2024-03, 2024-03-31, an ISO datetime (2024-03-31T09:00Z) or unix seconds"
 
 
@@ -110,7 +114,7 @@ def _num(x: float) -> str:
 
 
 def _time_text(t: float, day_ok: bool) -> str:
-    if not (math.isfinite(t) and t == int(t) and _MIN_TS <= t <= _MAX_TS):
+    if not (math.isfinite(t) and t == int(t) and MIN_TS <= t <= MAX_TS):
         return repr(t)
     moment = datetime.fromtimestamp(t, UTC)
     if day_ok and int(t) % 86400 == 0:
@@ -201,7 +205,7 @@ def _period(key: str, text: str) -> tuple[float, float, bool]:
             t = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
     except (ValueError, OverflowError):
         raise _fail(key, f"cannot read {text.strip()!r} as a date; {_DATE_HELP}") from None
-    if not _MIN_TS <= t <= _MAX_TS:
+    if not MIN_TS <= t <= MAX_TS:
         raise _fail(key, f"date {text.strip()!r} is out of range; {_DATE_HELP}")
     return t, t, True
 
@@ -338,6 +342,6 @@ def _text_clause(term: str) -> str:
     words = dict.fromkeys(
         escape_text(word)
         for word in _words(term)  # a literal backslash is unescaped unreliably by the query parser
-        if word.translate(_ASCII_LOWER) not in STOPWORDS and "\\" not in word
+        if word.translate(_ASCII_LOWER) not in REDISEARCH_STOPWORDS and "\\" not in word
     )
     return f"@{TEXT_FIELDS}:({' '.join(words)})" if words else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +13,9 @@ import numpy as np
 import redis
 from redis.client import Pipeline
 
-from retrieval.errors import ConcurrentUpdate, IndexMissing, RedisUnavailable, SchemaMismatch
+from retrieval.errors import ConcurrentUpdate, IndexMissing, SchemaMismatch
 from retrieval.filters import escape_tag
+from retrieval.replies import SearchReply, pairs, parse_search, reachable, text
 from retrieval.schema import CHANNEL_FIELD, IndexSchema
 from retrieval.types import Chunk, DocMeta
 
@@ -46,7 +48,7 @@ class ChunkIndex:
     # -- index lifecycle -------------------------------------------------------------------
 
     def exists(self) -> bool:
-        names = {_s(n) for n in self._call("FT._LIST")}
+        names = {text(n) for n in self._call("FT._LIST")}
         return self.schema.name in names
 
     def ensure(self) -> None:
@@ -74,7 +76,7 @@ class ChunkIndex:
 
         False where the server cannot hold it (INDEXMISSING needs RediSearch 2.10+).
         """
-        names = {_pairs(a).get("attribute") for a in self.info().get("attributes", [])}
+        names = {pairs(a).get("attribute") for a in self.info().get("attributes", [])}
         if CHANNEL_FIELD[0] in names:
             return True
         try:
@@ -110,15 +112,29 @@ class ChunkIndex:
         info = self.info()
         dim = 0
         for attribute in info.get("attributes", []):
-            attr = _pairs(attribute)
+            attr = pairs(attribute)
             if attr.get("type") == "VECTOR":
                 dim = int(attr.get("dim") or attr.get("dimension") or 0)
-        model = _s(self.client.hget(self.schema.meta_key, "model") or b"")
+        model = text(self.client.hget(self.schema.meta_key, "model") or b"")
         return dim, model
 
     def info(self) -> dict[str, Any]:
+        with self._index_exists():
+            return pairs(self._call("FT.INFO", self.schema.name))
+
+    def search(
+        self, query: str, *args: Any, scores: bool = False, content: bool = True
+    ) -> SearchReply:
+        """FT.SEARCH on this index (query dialect 2), parsed; `args` are FT.SEARCH options."""
+        options = [*(["WITHSCORES"] if scores else []), *([] if content else ["NOCONTENT"])]
+        with self._index_exists():
+            reply = self._call("FT.SEARCH", self.schema.name, query, *options, *args, "DIALECT", 2)
+        return parse_search(reply, scores, content)
+
+    @contextmanager
+    def _index_exists(self) -> Iterator[None]:
         try:
-            return _pairs(self._call("FT.INFO", self.schema.name))
+            yield
         except redis.ResponseError as e:
             if "unknown index" in str(e).lower() or "no such index" in str(e).lower():
                 raise IndexMissing(
@@ -186,7 +202,7 @@ class ChunkIndex:
                 pipe.delete(*stale)
 
         def discard_ours(pipe: Pipeline) -> None:  # unless the winner wrote the same content
-            current = _s(pipe.hget(doc_key, "generation") or b"")
+            current = text(pipe.hget(doc_key, "generation") or b"")
             pipe.multi()
             if current != generation and keys:
                 pipe.delete(*keys)
@@ -243,27 +259,21 @@ class ChunkIndex:
         query = f"@doc_id:{{{escape_tag(doc_id)}}}"
         keys: list[str] = []
         while True:
-            reply = self._call(
-                "FT.SEARCH", self.schema.name, query, "NOCONTENT",
-                "LIMIT", len(keys), 10_000, "DIALECT", 2,
-            )  # fmt: skip
-            page = [_s(k) for k in reply[1:]]
-            keys += page
-            if len(keys) >= reply[0] or not page:
+            reply = self.search(query, "LIMIT", len(keys), 10_000, content=False)
+            keys += [found.key for found in reply.docs]
+            if len(keys) >= reply.total or not reply.docs:
                 return keys
 
     def tag_values(self, field: str) -> list[str]:
         """Distinct values of a TAG field (lower-cased by RediSearch), sorted."""
-        return sorted(_s(v) for v in self._call("FT.TAGVALS", self.schema.name, field))
+        return sorted(text(v) for v in self._call("FT.TAGVALS", self.schema.name, field))
 
     def count_chunks(self) -> int:
         return int(self.info().get("num_docs", 0))
 
     def _call(self, *args: Any) -> Any:
-        try:
+        with reachable():
             return self.client.execute_command(*args)
-        except (redis.ConnectionError, redis.TimeoutError) as e:
-            raise RedisUnavailable(f"Redis is unreachable ({e}); is it running?") from e
 
 
 def _chunk_fields(meta: DocMeta, chunk: Chunk, vector: bytes) -> dict[str, Any]:
@@ -287,28 +297,13 @@ def _chunk_fields(meta: DocMeta, chunk: Chunk, vector: bytes) -> dict[str, Any]:
 
 
 def _stored_doc(raw: dict[bytes, bytes]) -> StoredDoc:
-    d = {_s(k): _s(v) for k, v in raw.items()}
+    d = {text(k): text(v) for k, v in raw.items()}
     return StoredDoc(
         doc_id=d.get("doc_id", ""), content_hash=d.get("hash", ""),
         generation=d.get("generation", ""), chunks=int(d.get("chunks", 0)),
         title=d.get("title", ""), source=d.get("source", ""), path=d.get("path", ""),
         url=d.get("url", ""), updated=float(d.get("updated", 0)),
     )  # fmt: skip
-
-
-def _s(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _pairs(flat: Any) -> dict[str, Any]:
-    """FT.INFO-style flat [key, value, ...] lists (RESP2) into a dict."""
-    if isinstance(flat, dict):
-        return {_s(k): v for k, v in flat.items()}
-    items = list(flat)
-    return {
-        _s(items[i]): (_s(items[i + 1]) if isinstance(items[i + 1], bytes) else items[i + 1])
-        for i in range(0, len(items) - 1, 2)
-    }
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

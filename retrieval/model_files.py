@@ -30,7 +30,7 @@ PACKAGED_PREFIX = "packaged:"
 # COVID-QA hit@5 0.016 against fp32 instead of 0.010 (bench/embed_bench.py).
 INT8_OPERATORS = ("MatMul",)
 INT8_RECIPE = "matmul"  # in the cache key: another recipe is another export
-EXPORTS = {"count": 0}  # ONNX exports done by this process (tests check the disk cache)
+log = logging.getLogger("qa.models")
 _EXPORT_LOCK = threading.Lock()  # exporters' lazy imports are not thread-safe; one at a time
 
 
@@ -154,7 +154,7 @@ def _ensure_export(name: str, backend: str, cache_root: Path) -> tuple[Path, str
             _quantize(_ensure_export(name, "onnx", cache_root)[0], staging, preset)
         else:
             _export(resolve_model_path(name), staging)
-        EXPORTS["count"] += 1
+        log.info("exported %s (%s) into %s, once for every process", name, backend, final)
         staging.chmod(0o755)  # mkdtemp made it private; the export itself is no secret
         if final.is_dir() and not (final / file_name).is_file():
             shutil.rmtree(final)  # not an export of ours (renames are whole): replace it

@@ -9,8 +9,8 @@ Weights were chosen on COVID-QA (see BENCHMARKS.md).
 
 from __future__ import annotations
 
-from retrieval.overlap import bigrams, overlap_scores, terms
-from retrieval.sentences import sentence_spans
+from retrieval.sentences import sentences_of
+from retrieval.text import bigrams, overlap_scores, terms
 from retrieval.types import Hit
 
 WEIGHTS = {"fused": 0.5, "sentence": 0.35, "chunk": 0.15, "bigram": 0.15}
@@ -24,7 +24,7 @@ def rerank(question: str, hits: list[Hit], weights: dict[str, float] = WEIGHTS) 
     sentence_terms: list[set[str]] = []
     sentence_pairs: list[set[tuple[str, str]]] = []
     for i, hit in enumerate(hits):
-        for s, e in sentence_spans(hit.text):
+        for s, e in sentences_of(hit.text):
             owners.append(i)
             sentence_terms.append(terms(hit.text[s:e]))
             sentence_pairs.append(bigrams(hit.text[s:e]))

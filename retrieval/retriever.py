@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import redis
 
-from retrieval.errors import RedisUnavailable
 from retrieval.filters import Filters, compile_filters, escape_text
-from retrieval.index import ChunkIndex, _s
+from retrieval.index import ChunkIndex
+from retrieval.replies import Found
 from retrieval.rerank import WEIGHTS, rerank
 from retrieval.schema import HIT_FIELDS
 from retrieval.text import content_words
 from retrieval.types import Hit
-
-MODES = ("hybrid", "vector", "keyword")
 
 
 @dataclass
@@ -79,15 +76,15 @@ class Retriever:
         ef = ef_runtime or self.index.schema.ef_runtime
         query = f"({where})=>[KNN {k} @vector $vec EF_RUNTIME {int(ef)} AS distance]"
         dtype = np.float16 if self.index.schema.vector_type == "FLOAT16" else np.float32
-        reply = self._search(
+        reply = self.index.search(
             query, "PARAMS", 2, "vec", np.asarray(vector, dtype=dtype).tobytes(),
             "SORTBY", "distance", "ASC", "RETURN", len(HIT_FIELDS) + 1, *HIT_FIELDS, "distance",
             "LIMIT", 0, k,
         )  # fmt: skip
         hits = []
-        for rank, (key, fields) in enumerate(_documents(reply, with_scores=False), start=1):
-            hit = _hit(key, fields)
-            hit.vector_score = 1.0 - float(fields.get("distance", 1.0))
+        for rank, found in enumerate(reply.docs, start=1):
+            hit = _hit(found)
+            hit.vector_score = 1.0 - float(found.fields.get("distance", 1.0))
             hit.vector_rank = rank
             hit.score = hit.vector_score
             hits.append(hit)
@@ -101,36 +98,24 @@ class Retriever:
         query = f"(@text|title|heading:({text}))" + ("" if where == "*" else f" {where}")
         args = ("RETURN", len(HIT_FIELDS), *HIT_FIELDS, "LIMIT", 0, k)
         try:
-            reply = self._search(query, "WITHSCORES", "SCORER", self.scorer, *args)
+            reply = self.index.search(query, "SCORER", self.scorer, *args, scores=True)
         except redis.ResponseError as e:
             if "scorer" not in str(e).lower() or self.scorer == "BM25":
                 raise
-            self.scorer = "BM25"
-            reply = self._search(query, "WITHSCORES", "SCORER", self.scorer, *args)
+            self.scorer = "BM25"  # remembered: the retriever lives as long as the engine
+            reply = self.index.search(query, "SCORER", self.scorer, *args, scores=True)
         hits = []
-        for rank, (key, fields, score) in enumerate(_documents(reply, with_scores=True), start=1):
-            hit = _hit(key, fields)
-            hit.keyword_score = score
+        for rank, found in enumerate(reply.docs, start=1):
+            hit = _hit(found)
+            hit.keyword_score = found.score
             hit.keyword_rank = rank
-            hit.score = score
+            hit.score = found.score or 0.0
             hits.append(hit)
         return hits
 
     def count(self, where: str) -> int:
         """How many chunks the filter lets through."""
-        return int(self._search(where, "LIMIT", 0, 0)[0])
-
-    def _search(self, query: str, *args: Any) -> Any:
-        try:
-            return self.index.client.execute_command(
-                "FT.SEARCH", self.index.schema.name, query, *args, "DIALECT", 2
-            )
-        except (redis.ConnectionError, redis.TimeoutError) as e:
-            raise RedisUnavailable(f"Redis is unreachable ({e}); is it running?") from e
-        except redis.ResponseError as e:
-            if "unknown index" in str(e).lower() or "no such index" in str(e).lower():
-                self.index.info()  # raises IndexMissing with what to do
-            raise
+        return self.index.search(where, "LIMIT", 0, 0, content=False).total
 
 
 def fuse(keyword: list[Hit], vector: list[Hit], rrf_k: int = 60) -> list[Hit]:
@@ -153,20 +138,10 @@ def fuse(keyword: list[Hit], vector: list[Hit], rrf_k: int = 60) -> list[Hit]:
     return sorted(merged.values(), key=lambda h: h.score, reverse=True)
 
 
-def _documents(reply: Any, with_scores: bool) -> list[tuple]:
-    step = 3 if with_scores else 2
-    out = []
-    for i in range(1, len(reply), step):
-        key = _s(reply[i])
-        raw = reply[i + step - 1]
-        fields = {_s(raw[j]): _s(raw[j + 1]) for j in range(0, len(raw) - 1, 2)}
-        out.append((key, fields, float(reply[i + 1])) if with_scores else (key, fields))
-    return out
-
-
-def _hit(key: str, f: dict[str, str]) -> Hit:
+def _hit(found: Found) -> Hit:
+    f = found.fields
     return Hit(
-        key=key, doc_id=f.get("doc_id", ""), text=f.get("text", ""), score=0.0,
+        key=found.key, doc_id=f.get("doc_id", ""), text=f.get("text", ""), score=0.0,
         title=f.get("title", ""), source=f.get("source", ""), url=f.get("url", ""),
         path=f.get("path", ""), tags=tuple(t for t in f.get("tags", "").split(",") if t),
         page=int(f["page"]) if f.get("page") else None, position=int(f.get("position", 0)),

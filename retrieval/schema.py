@@ -24,10 +24,11 @@ class IndexSchema:
     prefix: str
     dim: int
     model: str
-    vector_type: str = "FLOAT32"
-    m: int = 16
-    ef_construction: int = 200
-    ef_runtime: int = 64
+    # Defaults are the settings' own (retrieval/settings.py says why each value).
+    vector_type: str = Settings.vector_type
+    m: int = Settings.hnsw_m
+    ef_construction: int = Settings.hnsw_ef_construction
+    ef_runtime: int = Settings.hnsw_ef_runtime
 
     @classmethod
     def for_settings(cls, settings: Settings, dim: int, model: str) -> IndexSchema:

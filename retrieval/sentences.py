@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 # A sentence ends at . ! ? (or their CJK forms), optionally followed by closing quotes or
@@ -29,6 +30,15 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         pos = m.end()
     _append_trimmed(spans, text, pos, end)
     return spans
+
+
+@functools.lru_cache(maxsize=4096)
+def sentences_of(text: str) -> tuple[tuple[int, int], ...]:
+    """The sentence spans of a whole chunk text, split once however many steps read them.
+
+    Reranking, the reader and the answer's context all read the same retrieved chunks.
+    """
+    return tuple(sentence_spans(text))
 
 
 def _is_abbreviation(text: str, start: int, stop: int) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from retrieval.choices import MODES, READERS
 from retrieval.errors import ConfigError
 
 DEFAULT_EMBEDDER = "packaged:all-MiniLM-L6-v2"
@@ -83,7 +84,7 @@ class Settings:
         env = dict(os.environ if env is None else env)
         values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = env.get(_env_name(f.name))
+            raw = env.get(env_name(f.name))
             if raw is None or raw == "":
                 continue
             values[f.name] = _parse(f.name, f.type, raw)
@@ -97,13 +98,8 @@ class Settings:
         _check(
             self.vector_type in ("FLOAT32", "FLOAT16"), "QA_VECTOR_TYPE must be FLOAT32 or FLOAT16"
         )
-        _check(
-            self.retrieval_mode in ("hybrid", "vector", "keyword"),
-            "QA_RETRIEVAL_MODE must be hybrid, vector or keyword",
-        )
-        _check(
-            self.reader in ("auto", "span", "sentence"), "QA_READER must be auto, span or sentence"
-        )
+        _check(self.retrieval_mode in MODES, f"QA_RETRIEVAL_MODE must be one of {', '.join(MODES)}")
+        _check(self.reader in READERS, f"QA_READER must be one of {', '.join(READERS)}")
         _check(
             self.embedding_backend in ("auto", "torch", "onnx", "onnx-int8"),
             "QA_EMBEDDING_BACKEND must be auto, torch, onnx or onnx-int8",
@@ -126,7 +122,7 @@ _ENV_NAMES = {
 }
 
 
-def _env_name(name: str) -> str:
+def env_name(name: str) -> str:
     return _ENV_NAMES.get(name, "QA_" + name.upper())
 
 
@@ -144,7 +140,7 @@ def _parse(name: str, type_: Any, raw: str) -> Any:
         if type_.startswith("tuple"):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
     except ValueError as e:
-        raise ConfigError(f"{_env_name(name)}={raw!r} is not a valid {type_}") from e
+        raise ConfigError(f"{env_name(name)}={raw!r} is not a valid {type_}") from e
     return raw
 
 

@@ -1,13 +1,24 @@
-"""Word-level helpers shared by keyword search and the sentence reader."""
+"""Words of a question and of a passage, and how much of the question a passage holds.
+
+Shared by keyword search, reranking and the sentence reader. Overlap is IDF-weighted: rare
+question words (a drug name, a number) count for more than common ones, with the rarity
+measured over the candidates at hand, so no corpus statistics are needed.
+"""
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
+from collections import Counter
+from collections.abc import Sequence
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
-# RediSearch's default stop words plus question words, which carry no content.
-STOPWORDS = frozenset(
+# Words that carry no content for matching a question to a passage: function words, question
+# words and a few verbs and numerals that every passage has. Not RediSearch's own list, which
+# is the filter language's concern (filters.REDISEARCH_STOPWORDS).
+CONTENT_STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for from
     further had has have having he her here hers herself him himself his how i if in into is it
@@ -25,7 +36,7 @@ def words(text: str) -> list[str]:
 
 def content_words(text: str) -> list[str]:
     """Lower-cased words that are not stop words, in order, duplicates kept."""
-    return [w for w in words(text) if w not in STOPWORDS]
+    return [w for w in words(text) if w not in CONTENT_STOPWORDS]
 
 
 def stem(word: str) -> str:
@@ -34,3 +45,29 @@ def stem(word: str) -> str:
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
+
+
+def terms(text: str) -> set[str]:
+    return {stem(w) for w in content_words(text)}
+
+
+def overlap_scores(question: str, candidates: Sequence[set[str]]) -> list[float]:
+    """For each candidate's term set, the IDF-weighted share of the question's terms it holds."""
+    q_terms = terms(question)
+    if not q_terms or not candidates:
+        return [0.0] * len(candidates)
+    df = Counter(t for c in candidates for t in c & q_terms)
+    n = len(candidates)
+    weight = {t: math.log(1 + n / (1 + df[t])) for t in q_terms}
+    total = sum(weight.values())
+    return [sum(weight[t] for t in c & q_terms) / total for c in candidates]
+
+
+def bigrams(text: str) -> set[tuple[str, str]]:
+    """Adjacent word pairs (stemmed), except pairs of two stop words."""
+    ws = [stem(w) for w in words(text)]
+    return {
+        (a, b)
+        for a, b in itertools.pairwise(ws)
+        if a not in CONTENT_STOPWORDS or b not in CONTENT_STOPWORDS
+    }

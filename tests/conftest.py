@@ -79,8 +79,7 @@ def index(settings: Settings, embedder: Embedder, redis_client: redis.Redis) -> 
 @pytest.fixture()
 def engine(settings: Settings, embedder: Embedder) -> QAEngine:
     """The real engine over this test's index, sharing the session's loaded model."""
-    engine = QAEngine(settings)
-    engine.embedder = embedder
+    engine = QAEngine(settings, embedder=embedder)
     return engine
 
 

@@ -9,10 +9,13 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.evaluation import EVAL_PREFIX, evaluate
+from ingest.document import Document
+from ingest.pipeline import IngestPipeline
 from retrieval.embedder import Embedder
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
 from retrieval.squad import load_squad, locate
+from retrieval.types import DocMeta
 
 CONTEXTS = [
     (
@@ -62,8 +65,7 @@ def squad_file(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def engine(settings: Settings, embedder: Embedder) -> QAEngine:
-    qa = QAEngine(settings)
-    qa.embedder = embedder
+    qa = QAEngine(settings, embedder=embedder)
     return qa
 
 
@@ -106,11 +108,16 @@ def test_temporary_index_is_dropped_afterwards(
 
 
 def test_engines_own_index_is_left_alone(
-    squad_file: Path, settings: Settings, engine: QAEngine, redis_client: redis.Redis
+    squad_file: Path, settings: Settings, engine: QAEngine, pipeline: IngestPipeline
 ) -> None:
+    doc = Document(DocMeta(doc_id="own", title="Own"), "Our own document stays where it is.")
+    pipeline.ingest([doc])
+    before = engine.index.count_chunks()
+
     evaluate(squad_file, settings, reader="sentence", limit=1, engine=engine)
 
-    assert settings.index_name not in {n.decode() for n in redis_client.execute_command("FT._LIST")}
+    assert engine.index.exists() and engine.index.count_chunks() == before == 1
+    assert engine.index.stored("own") is not None
 
 
 def test_temporary_index_is_dropped_when_interrupted(

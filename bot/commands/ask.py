@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.commands.common import echo_json, settings_of
+from retrieval.choices import MODES, READERS
 from retrieval.engine import QAEngine
 from retrieval.filters import parse_filter_args
 from retrieval.types import Answer
@@ -15,8 +16,8 @@ from retrieval.types import Answer
 @click.option("--k", type=int, default=None, help="How many chunks to read (1-50).")
 @click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
               help="tag=, source=, doc_id=, created=, modified=, text= (repeatable).")  # fmt: skip
-@click.option("--reader", type=click.Choice(["auto", "span", "sentence"]), default=None)
-@click.option("--mode", type=click.Choice(["hybrid", "vector", "keyword"]), default=None)
+@click.option("--reader", type=click.Choice(READERS), default=None)
+@click.option("--mode", type=click.Choice(MODES), default=None)
 @click.option("--ef-runtime", type=int, default=None, help="HNSW EF_RUNTIME for this query.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer object as JSON.")
 @click.pass_context

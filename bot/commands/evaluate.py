@@ -10,14 +10,15 @@ from tqdm import tqdm
 
 from bot.commands.common import echo_json, settings_of
 from bot.evaluation import evaluate
+from retrieval.choices import MODES, READERS
 
 
 @click.command(name="eval")
 @click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--k", type=click.IntRange(1, 50), default=5, show_default=True,
               help="How many chunks each answer reads.")  # fmt: skip
-@click.option("--reader", type=click.Choice(["auto", "span", "sentence"]), default=None)
-@click.option("--mode", type=click.Choice(["hybrid", "vector", "keyword"]), default=None)
+@click.option("--reader", type=click.Choice(READERS), default=None)
+@click.option("--mode", type=click.Choice(MODES), default=None)
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Ask only the first N questions (every context is still ingested).")  # fmt: skip
 @click.option("--keep-index", is_flag=True, help="Keep the temporary qa-eval-* index.")

@@ -10,10 +10,10 @@ from importlib import metadata
 from typing import Any
 
 from bot.http.errors import PROBLEM_JSON
-from bot.http.payload import DATE_KEYS, LIST_KEYS, MAX_TS, MIN_TS, READERS
+from bot.http.payload import DATE_KEYS, LIST_KEYS
 from retrieval.answer import REASONS
+from retrieval.choices import MAX_TS, MIN_TS, MODES, READERS
 from retrieval.filters import MAX_VALUE_CHARS, MAX_VALUES
-from retrieval.retriever import MODES
 from retrieval.settings import Settings
 
 _REF = "#/components/schemas/"

@@ -15,16 +15,14 @@ from typing import Any
 from flask import Request
 
 from bot.http.errors import BadJSON, InvalidRequest, UnsupportedMediaType
+from retrieval.choices import MAX_TS, MIN_TS, MODES, READERS
 from retrieval.errors import FilterError, InvalidQuestion
 from retrieval.filters import KEYS, MAX_VALUE_CHARS, MAX_VALUES, Filters, parse_filters
-from retrieval.retriever import MODES
 from retrieval.settings import Settings
 
 FIELDS = ("question", "k", "filters", "reader", "mode")
-READERS = ("auto", "span", "sentence")
 LIST_KEYS = tuple(k for k in KEYS if k not in ("created", "modified"))
 DATE_KEYS = ("created", "modified")
-MIN_TS, MAX_TS = -62135596800, 253402300799  # years 1..9999, as the filter language accepts
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ def parse_ask(request: Request, settings: Settings) -> AskRequest:
         raise InvalidRequest(f"unknown field(s) {', '.join(map(repr, unknown))}; "
                              f"send only {', '.join(FIELDS)}", unknown[0])  # fmt: skip
     return AskRequest(
-        question=_question(body.get("question"), settings.max_question_chars),
+        question=_question(body.get("question")),
         k=_k(body.get("k"), settings),
         filters=_filters(body.get("filters")),
         reader=_choice("reader", body.get("reader"), READERS),
@@ -70,17 +68,12 @@ def _short(e: Exception) -> str:
     return "nested too deeply" if isinstance(e, RecursionError) else str(e)[:120]
 
 
-def _question(value: object, limit: int) -> str:
+def _question(value: object) -> str:
+    """Only its JSON type: emptiness and length are the engine's one question check."""
     if value is None:
         raise InvalidQuestion('"question" is missing: send {"question": "how do I ...?"}')
     if not isinstance(value, str):
         raise InvalidQuestion(f'"question" must be a string, not {_kind(value)}')
-    if not value.strip():
-        raise InvalidQuestion('"question" is empty: ask something, e.g. "how do I ...?"')
-    if len(value) > limit:
-        raise InvalidQuestion(
-            f'"question" is {len(value)} characters long; the limit is {limit}. Shorten it.'
-        )
     return value
 
 

@@ -1,10 +1,17 @@
-"""Extractive readers: each returns verbatim spans of the retrieved chunks."""
+"""Extractive readers: each returns verbatim spans of the retrieved chunks.
+
+Every reader follows the `Reader` protocol, so the engine, the evaluation and the benchmarks
+treat the sentence reader, a span model on disk and the reader trained on the index alike.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from retrieval.types import Span
+import numpy as np
+
+from retrieval.types import Hit, Span
 
 
 @dataclass
@@ -16,6 +23,17 @@ class Reading:
     @property
     def confident(self) -> bool:
         return bool(self.spans) and self.best_score >= self.threshold
+
+
+class Reader(Protocol):
+    """Reads the retrieved chunks and returns the best verbatim spans, best first."""
+
+    name: str  # what the answer's `reader` field says
+    threshold: float  # a best score below it abstains
+
+    def read(
+        self, question: str, hits: list[Hit], n: int, question_vector: np.ndarray | None = None
+    ) -> Reading: ...
 
 
 def dedupe(spans: list[Span], limit: int) -> list[Span]:

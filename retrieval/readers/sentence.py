@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.embedder import Embedder
-from retrieval.overlap import bigrams, overlap_scores, terms
 from retrieval.readers import Reading, dedupe
-from retrieval.sentences import sentence_spans
+from retrieval.sentences import sentences_of
+from retrieval.text import bigrams, overlap_scores, terms
 from retrieval.types import Hit, Span
 
 MAX_EMBEDDED = 10  # sentences embedded per question: the latency budget
@@ -85,7 +85,7 @@ class SentenceReader:
         out = []
         top = max(h.score for h in hits) or 1.0
         for rank, hit in enumerate(hits):
-            for s, e in sentence_spans(hit.text):
+            for s, e in sentences_of(hit.text):
                 if e - s >= 3:
                     text = hit.text[s:e]
                     out.append(

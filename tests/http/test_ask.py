@@ -84,8 +84,7 @@ def test_null_optional_fields_mean_their_defaults(client) -> None:
 
 def test_the_span_reader_reads_with_the_configured_model(settings, embedder, span_model, handbook):
     settings = settings.with_(span_model=span_model)
-    engine = QAEngine(settings)
-    engine.embedder = embedder
+    engine = QAEngine(settings, embedder=embedder)
     client = create_app(settings, engine).test_client()
     answer = client.post("/ask", json={"question": KEY_QUESTION, "reader": "span"}).get_json()
     assert answer["reader"] == "span"
@@ -96,8 +95,7 @@ def test_the_span_reader_reads_with_the_configured_model(settings, embedder, spa
 
 def test_asking_for_an_unavailable_span_model_is_503(settings, embedder, handbook, tmp_path):
     settings = settings.with_(span_model=str(tmp_path / "no-such-model"))
-    engine = QAEngine(settings)
-    engine.embedder = embedder
+    engine = QAEngine(settings, embedder=embedder)
     client = create_app(settings, engine).test_client()
     response = client.post("/ask", json={"question": KEY_QUESTION, "reader": "span"})
     assert response.status_code == 503

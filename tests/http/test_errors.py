@@ -35,7 +35,7 @@ def assert_problem(response, status: int, code: str | None = None) -> dict:  # t
         ({"question": "vpn?", "k": "5"}, "invalid_request", "k", "integer"),
         ({"question": "vpn?", "k": True}, "invalid_request", "k", "integer"),
         ({"question": "vpn?", "k": 2.5}, "invalid_request", "k", "integer"),
-        ({"question": "vpn?", "reader": "gpt"}, "invalid_request", "reader", "auto, span"),
+        ({"question": "vpn?", "reader": "gpt"}, "invalid_request", "reader", "auto, trained, span"),
         ({"question": "vpn?", "mode": "fuzzy"}, "invalid_request", "mode", "hybrid"),
         ({"question": "vpn?", "filter": {}}, "invalid_request", "filter", "unknown field"),
         ({"question": "vpn?", "filters": {"team": "it"}}, "bad_filter", None, "unknown filter"),

@@ -8,10 +8,17 @@ from bot.http import create_app
 from bot.http.services import services
 
 
-def test_the_app_keeps_the_engine_it_was_given(make_app, engine) -> None:
+def test_requests_share_the_apps_one_engine_whose_parts_are_built_once(
+    make_app, engine, handbook
+) -> None:
     app = make_app()
+    client = app.test_client()
+    assert client.post("/ask", json={"question": "How do I rotate the API key?"}).status_code == 200
+    index, retriever = engine.index, engine.retriever
+    assert client.post("/ask", json={"question": "vacation days?"}).status_code == 200
     with app.app_context():
         assert services().engine is engine
+    assert engine.index is index and engine.retriever is retriever
 
 
 def test_without_slack_settings_there_is_no_slack_route(client) -> None:

@@ -20,8 +20,7 @@ def schema_of(settings, embedder, span_model, **changes):  # type: ignore[no-unt
     """The live app's own document, loaded by schemathesis; every reader available (span
     requests use a real, small model)."""
     settings = settings.with_(span_model=span_model, rate_limit="100000/minute", **changes)
-    engine = QAEngine(settings)
-    engine.embedder = embedder
+    engine = QAEngine(settings, embedder=embedder)
     return schemathesis.openapi.from_wsgi("/openapi.json", create_app(settings, engine))
 
 

@@ -18,8 +18,7 @@ from tests.http.test_errors import assert_problem
 def unreachable(settings, embedder, tmp_path):  # type: ignore[no-untyped-def]
     """An app whose Redis is a socket nobody listens on."""
     down = settings.with_(redis_url=f"unix://{tmp_path}/nobody.sock")
-    engine = QAEngine(down)
-    engine.embedder = embedder
+    engine = QAEngine(down, embedder=embedder)
     return create_app(down, engine).test_client()
 
 
@@ -69,7 +68,7 @@ class SlowReader(SentenceReader):
 def slow_engine(engine, monkeypatch):  # type: ignore[no-untyped-def]
     SlowReader.release.clear()
     slow = SlowReader(engine.embedder, engine.settings.sentence_threshold)
-    monkeypatch.setattr(engine, "reader_for", lambda name: ("sentence", slow))
+    monkeypatch.setattr(engine, "reader_for", lambda name: slow)
     yield engine
     SlowReader.release.set()
 

@@ -180,8 +180,7 @@ def test_mentions_from_other_bots_are_ignored(slack: SlackDriver, slack_api: Sla
 def redis_down(settings: Settings, slack_api: SlackStandIn, embedder: Embedder) -> SlackDriver:
     """The app with its Redis unreachable: the engine, dedupe and button store all fail."""
     broken = settings.with_(redis_url="redis://127.0.0.1:9/0", redis_timeout_s=0.5)
-    engine = QAEngine(broken)
-    engine.embedder = embedder
+    engine = QAEngine(broken, embedder=embedder)
     app = flask.Flask("redis-down")
     mount_slack(app, broken, engine)
     return SlackDriver(app.test_client(), slack_api)
