@@ -38,7 +38,11 @@ class Document:
     def content_hash(self) -> str:
         """Changes whenever anything that ends up in a chunk changes."""
         h = hashlib.sha256(self.text.encode("utf-8", "surrogatepass"))
-        h.update(json.dumps(asdict(self.meta), sort_keys=True, default=str).encode())
+        meta = asdict(self.meta)
+        for later in ("channel", "author"):  # added later: empty, they keep older hashes valid
+            if not meta[later]:
+                del meta[later]
+        h.update(json.dumps(meta, sort_keys=True, default=str).encode())
         h.update(json.dumps([asdict(b) for b in self.blocks]).encode())
         return h.hexdigest()
 

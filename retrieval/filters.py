@@ -130,6 +130,9 @@ class Filters:
     created: Range | None = None
     modified: Range | None = None
     text: tuple[str, ...] = ()
+    # Set by the Slack front end from the signed event, never parsed from user text: chunks
+    # restricted to a channel (private captures) are searched only from that channel.
+    visible_in: str | None = None
 
     def is_empty(self) -> bool:
         return not any(getattr(self, attr) for attr in _ATTRS.values())
@@ -329,6 +332,9 @@ def compile_filters(filters: Filters) -> str:
                 raise _fail(key, f"range {rng.to_json()} is empty")
             clauses.append(f"@{key}:{rng.to_query()}")
     clauses += filter(None, (_text_clause(_clean("text", term)) for term in filters.text))
+    if filters.visible_in is not None:
+        here = f" | @channel:{{{escape_tag(filters.visible_in)}}}" if filters.visible_in else ""
+        clauses.append(f"(ismissing(@channel){here})")
     return f"({' '.join(clauses)})" if clauses else "*"
 
 

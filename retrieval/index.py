@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,8 +17,10 @@ from retrieval.copies import content_hash
 from retrieval.errors import ConcurrentUpdate, IndexMissing, SchemaMismatch
 from retrieval.filters import escape_tag
 from retrieval.replies import SearchReply, pairs, parse_search, reachable, text
-from retrieval.schema import IndexSchema
+from retrieval.schema import CHANNEL_FIELD, IndexSchema
 from retrieval.types import Chunk, DocMeta
+
+log = logging.getLogger(__name__)
 
 WRITE_BATCH = 256
 SWITCH_ATTEMPTS = 5
@@ -60,13 +63,41 @@ class ChunkIndex:
                 self._call("FT.CREATE", *self.schema.create_args())
             except redis.ResponseError as e:
                 if "already exists" not in str(e).lower():
-                    raise
+                    self._create_without_channel_field(e)
         # Also when the index exists: its creator may not have written the record yet.
         if self.client.hsetnx(self.schema.meta_key, "model", self.schema.model):
             self.client.hset(
                 self.schema.meta_key, mapping={"dim": self.schema.dim, "created": time.time()}
             )
         self.check_compatible()
+        self.add_channel_field()
+
+    def add_channel_field(self) -> bool:
+        """Give an index created before private Slack captures its `channel` field (FT.ALTER).
+
+        False where the server cannot hold it (INDEXMISSING needs RediSearch 2.10+).
+        """
+        names = {pairs(a).get("attribute") for a in self.info().get("attributes", [])}
+        if CHANNEL_FIELD[0] in names:
+            return True
+        try:
+            self._call("FT.ALTER", self.schema.name, "SCHEMA", "ADD", *CHANNEL_FIELD)
+        except redis.ResponseError as e:
+            if "duplicate" in str(e).lower():  # another process added it first
+                return True
+            log.warning("index %s cannot hold private captures: %s", self.schema.name, e)
+            return False
+        return True
+
+    def _create_without_channel_field(self, error: redis.ResponseError) -> None:
+        """A server older than RediSearch 2.10 refuses INDEXMISSING: index without the field."""
+        args = self.schema.create_args()
+        at = args.index(CHANNEL_FIELD[0])
+        try:
+            self._call("FT.CREATE", *args[:at], *args[at + len(CHANNEL_FIELD) :])
+        except redis.ResponseError:
+            raise error from None
+        log.warning("index %s created without the channel field: %s", self.schema.name, error)
 
     def check_compatible(self) -> None:
         stored_dim, stored_model = self.stored_model()
@@ -260,6 +291,10 @@ def _chunk_fields(meta: DocMeta, chunk: Chunk, vector: bytes) -> dict[str, Any]:
         fields["created"] = meta.created
     if meta.modified is not None:
         fields["modified"] = meta.modified
+    if meta.channel:
+        fields["channel"] = meta.channel
+    if meta.author:
+        fields["author"] = meta.author
     return fields
 
 

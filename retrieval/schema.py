@@ -13,6 +13,10 @@ HIT_FIELDS = (
     "page", "position", "start", "end",
 )  # fmt: skip
 
+# Private Slack captures carry their channel's id; every other chunk has no such field, which
+# INDEXMISSING (RediSearch 2.10+) makes searchable as `ismissing(@channel)`.
+CHANNEL_FIELD = ("channel", "TAG", "INDEXMISSING")
+
 
 @dataclass(frozen=True)
 class IndexSchema:
@@ -78,5 +82,6 @@ class IndexSchema:
             "modified", "NUMERIC",
             "position", "NUMERIC", "SORTABLE",
             "page", "NUMERIC",
+            *CHANNEL_FIELD,
             "vector", "VECTOR", "HNSW", len(vector), *vector,
         ]  # fmt: skip

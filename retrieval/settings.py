@@ -83,6 +83,12 @@ class Settings:
     slack_signing_secret: str | None = None
     slack_api_url: str | None = None
     slack_ephemeral: bool = False
+    slack_followups: bool = True  # answer thread replies with the thread's question as context
+    slack_thread_ttl_s: int = 7 * 24 * 3600  # how long a thread's question is remembered
+    slack_scopes: bool = True  # /ask-scope: per-channel default filters
+    slack_dm_scope: str = ""  # default filters for DMs, e.g. "source:handbook"
+    slack_scope_admins: str = ""  # a user group id (S...) allowed to set scopes, besides admins
+    slack_capture: bool = True  # "Add to knowledge" and the asker's ✅ turn replies into documents
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -41,6 +41,8 @@ class DocMeta:
     path: str = ""
     created: float | None = None  # unix seconds
     modified: float | None = None
+    channel: str = ""  # a private Slack channel's id: shown only to questions asked there
+    author: str = ""
 
 
 @dataclass

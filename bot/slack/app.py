@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.slack.listeners import register_listeners
+from bot.slack.responder import Responder
 from retrieval.engine import QAEngine
 from retrieval.errors import ConfigError
 from retrieval.settings import Settings
@@ -79,7 +80,7 @@ def build_slack_app(
         )
     except BoltError as e:
         raise ConfigError(f"Slack refused the bot token ({e}); check SLACK_BOT_TOKEN.") from e
-    register_listeners(app, engine, ephemeral=settings.slack_ephemeral)
+    register_listeners(app, Responder(engine, settings))
     return app
 
 

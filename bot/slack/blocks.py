@@ -6,6 +6,7 @@ Every message stays inside Block Kit's limits, whatever the answer's length or s
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from bot.slack.text import bold, clip, clip_mrkdwn, deep_link, escape, link
@@ -43,9 +44,14 @@ def answer_message(
     answer_id: str | None = None,
     expanded: bool = False,
     asked_by: str | None = None,
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The reply: the answer quoted and bolded, its confidence, sources, buttons."""
-    blocks = [_asked(answer.question, asked_by)]
+    """The reply: the answer quoted and bolded, its confidence, sources, buttons.
+
+    `notes` (finished mrkdwn) go beside the question: what was searched, which earlier
+    question of the thread was taken into account.
+    """
+    blocks = [_asked(answer.question, asked_by, notes)]
     if answer.answer is not None:
         best = answer.candidates[0] if answer.candidates else None
         blocks.append(_section(_quote(best) if best else "> " + bold(escape(answer.answer))))
@@ -86,9 +92,9 @@ def confidence_label(score: float, threshold: float) -> str:
     return "high" if margin >= 0.5 else "medium" if margin >= 0.2 else "low"
 
 
-def _asked(question: str, asked_by: str | None) -> dict[str, Any]:
+def _asked(question: str, asked_by: str | None, notes: Sequence[str]) -> dict[str, Any]:
     who = f"<@{asked_by}> asked: " if asked_by else "Question: "
-    return _context(f":question: {who}{escape(clip(question, 300))}")
+    return _context(f":question: {who}{escape(clip(question, 300))}", *notes)
 
 
 def _quote(candidate: dict[str, Any]) -> str:

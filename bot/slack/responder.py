@@ -6,21 +6,27 @@ apology for the asker and one full log line (with a reference to match the two).
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import secrets
+from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Respond
+from slack_bolt import BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
 
 from bot.slack import delivery
-from bot.slack.blocks import MORE, VOTE_UP, answer_message, problem_message
+from bot.slack.apology import apology
+from bot.slack.blocks import answer_message, problem_message
+from bot.slack.followup import looks_like_a_question, needs_context, with_context
 from bot.slack.modal import ask_modal, read_submission
+from bot.slack.scope import ChannelScopes, describe
 from bot.slack.state import SlackState
-from bot.slack.text import escape
+from bot.slack.text import clip, escape, plain_question
 from retrieval.engine import QAEngine
-from retrieval.errors import FilterError, InvalidQuestion, QAError
-from retrieval.filters import parse_filters, split_inline_filters
+from retrieval.errors import IndexMissing
+from retrieval.filters import Filters, parse_filters, split_inline_filters
+from retrieval.settings import Settings
+from retrieval.types import Answer
 
 log = logging.getLogger(__name__)
 
@@ -30,63 +36,146 @@ HELP = (
     'in the question: `source:handbook`, `tag:hr`, `created:2024`, `text:"exact words"`. '
     "`/ask` alone opens a form."
 )
-_TROUBLE = {
-    "redis_unavailable": "the document store (Redis) can't be reached",
-    "search_module_missing": "the document store has no search module",
-    "index_missing": "the document index doesn't exist yet",
-    "index_schema_mismatch": "the document index was built with different settings",
-    "model_unavailable": "the answering model isn't available",
-    "bad_configuration": "the bot is misconfigured",
-}
 
 
 class Responder:
-    """Turns questions from Slack into replies; one per app, shared by all listeners."""
+    """Turns questions from Slack into replies; one per app. Its public methods are the Bolt
+    listeners themselves (Bolt passes `event`, `client`, ... by parameter name)."""
 
-    def __init__(self, engine: QAEngine, ephemeral: bool | None = None) -> None:
+    def __init__(self, engine: QAEngine, settings: Settings | None = None) -> None:
         self.engine = engine
-        self.ephemeral = engine.settings.slack_ephemeral if ephemeral is None else ephemeral
-        self.state = SlackState(lambda: engine.index.client, engine.settings.key_prefix)
+        self.settings = settings = settings or engine.settings
+        self.ephemeral = settings.slack_ephemeral
+        self.state = SlackState(lambda: engine.index.client, settings.key_prefix)
+        self.scopes = ChannelScopes(lambda: engine.index.client, settings)
+        self._channel_field: bool | None = None
+
+    # -- events ------------------------------------------------------------------------------
+
+    def skip_redelivery(self, body: dict, request: BoltRequest, next_: Any) -> BoltResponse | None:
+        """Slack redelivers an event it thinks was missed: act on each event_id once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if not event_id:
+            return next_()
+        first = self.state.claim(f"event:{event_id}")
+        retry = request.headers.get("x-slack-retry-num")
+        if first is False or (first is None and retry):  # unknown: a retry is likely a copy
+            log.info("slack: skipping redelivered event %s (retry %s)", event_id, retry)
+            return BoltResponse(status=200, body="")
+        return next_()
+
+    def answer_mention(self, event: dict, context: dict, client: WebClient) -> None:
+        """`@bot question` in a channel: reply in the message's thread."""
+        text = plain_question(event.get("text") or "", context.get("bot_user_id"))
+        thread = event.get("thread_ts") or event.get("ts")
+        self._answer_event(event, client, text, thread, self._earlier(event))
+
+    def answer_dm(self, event: dict, context: dict, client: WebClient) -> None:
+        """A direct message: reply in the DM (in its thread if it was sent in one)."""
+        text = plain_question(event.get("text") or "", context.get("bot_user_id"))
+        self._answer_event(event, client, text, event.get("thread_ts"), self._earlier(event))
+
+    def answer_thread_reply(self, event: dict, context: dict, client: WebClient) -> None:
+        """A question in a thread the bot has answered in, mention or not: a follow-up."""
+        bot = context.get("bot_user_id")
+        if not looks_like_a_question(event.get("text") or "", bot):
+            return
+        if (earlier := self._earlier(event)) is None:
+            return  # not a thread the bot answered in (or follow-ups are off)
+        text = plain_question(event.get("text") or "", bot)
+        self._answer_event(event, client, text, event["thread_ts"], earlier)
+
+    def _earlier(self, event: dict[str, Any]) -> str | None:
+        root = event.get("thread_ts")
+        if not root or root == event.get("ts") or not self.settings.slack_followups:
+            return None
+        return self.state.thread_question(event["channel"], root)
+
+    def _answer_event(
+        self,
+        event: dict[str, Any],
+        client: WebClient,
+        text: str,
+        thread_ts: str | None,
+        earlier: str | None,
+    ) -> None:
+        """Answer a message once, in its thread (or DM); remember what the thread is about."""
+        channel, user = event["channel"], event.get("user") or ""
+        if self.state.claim(f"msg:{channel}:{event.get('ts')}") is False:
+            return  # the same message came as another event (a mention in a DM) or again
+        message, about = self.compose(text, user=user, channel=channel, earlier=earlier)
+        if about and self.settings.slack_followups:
+            where = thread_ts or event.get("ts") or ""
+            self.state.remember_thread(channel, where, about, self.settings.slack_thread_ttl_s)
+        delivery.post(client, message, channel=channel, user=user, thread_ts=thread_ts)
 
     # -- questions ---------------------------------------------------------------------------
 
     def compose(
-        self, text: str, *, user: str, channel: str, picked: dict[str, list[str]] | None = None
-    ) -> dict[str, Any]:
-        """The reply to one question: the answer, or an apology that says what to try."""
+        self,
+        text: str,
+        *,
+        user: str,
+        channel: str,
+        picked: dict[str, list[str]] | None = None,
+        earlier: str | None = None,
+    ) -> tuple[dict[str, Any], str | None]:
+        """The reply to one question, and the question its thread is now about (None if none).
+
+        The channel's scope applies unless the question sets filters; chunks restricted to a
+        channel are searched only from that channel (which comes from Slack, never the text).
+        """
         try:
             question, filters = split_inline_filters(text)
             if picked:
                 filters = filters.merged(parse_filters(picked))
             if not question:
-                return problem_message(HELP)
-            answer = self.engine.ask(question, filters=filters)
+                return problem_message(HELP), None
+            if filters.is_empty():
+                filters = self.scopes.get(channel)
+            used = earlier if earlier and needs_context(question) else None
+            query = with_context(question, used) if used else question
+            answer = self._ask(query, filters, channel)
         except Exception as e:  # noqa: BLE001 - every failure must become a visible reply
-            return problem_message(self.apology(e, text=text, user=user, channel=channel))
-        answer_id = self.state.save_answer(answer, {"user": user, "channel": channel})
-        return answer_message(answer, answer_id=answer_id, asked_by=user)
+            return problem_message(apology(e, text=text, user=user, channel=channel)), None
+        answer.question = question  # shown as asked, not as searched
+        notes = _notes(filters, used)
+        answer_id = self.state.save_answer(
+            answer, {"user": user, "channel": channel, "notes": notes}
+        )
+        message = answer_message(answer, answer_id=answer_id, asked_by=user, notes=notes)
+        return message, used or question
 
-    def answer_message_event(
-        self, event: dict[str, Any], client: WebClient, text: str, thread_ts: str | None
-    ) -> None:
-        """A mention or a DM: answer once, in the thread (or DM) it came from."""
-        channel, user = event["channel"], event.get("user") or ""
-        if self.state.claim(f"msg:{channel}:{event.get('ts')}") is False:
-            return  # the same message came as another event (a mention in a DM) or again
-        message = self.compose(text, user=user, channel=channel)
-        delivery.post(client, message, channel=channel, user=user, thread_ts=thread_ts)
+    def _ask(self, query: str, filters: Filters, channel: str) -> Answer:
+        """Ask, hiding other channels' private captures (where the index can hold them)."""
+        if self._channel_field is None:  # an index made before private captures: add it once
+            with contextlib.suppress(IndexMissing):  # the engine says "nothing is indexed yet"
+                self._channel_field = self.engine.index.add_channel_field()
+        # False: the server cannot hold the field, and the capturer refused private captures.
+        visible = None if self._channel_field is False else channel
+        return self.engine.ask(query, filters=replace(filters, visible_in=visible))
 
     def answer_command(self, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """`/ask question` (or the form, for `/ask` alone; help was shown by the ack)."""
         channel, user = command["channel_id"], command["user_id"]
-        message = self.compose(command.get("text") or "", user=user, channel=channel)
+        text = (command.get("text") or "").strip()
+        if not text:
+            self.open_modal(command, respond, client)
+            return
+        if text.lower() in ("help", "?"):
+            return
+        message, _ = self.compose(text, user=user, channel=channel)
         delivery.respond_then_post(
             respond, client, message, channel=channel, user=user, ephemeral=self.ephemeral
         )
 
-    def answer_submission(self, view: dict[str, Any], user: str, client: WebClient) -> None:
+    def answer_submission(
+        self, view: dict[str, Any], body: dict[str, Any], client: WebClient
+    ) -> None:
+        user = body["user"]["id"]
         question, picked, where = read_submission(view)
         channel = str(where.get("channel") or user)
-        message = self.compose(question, user=user, channel=channel, picked=picked)
+        message, _ = self.compose(question, user=user, channel=channel, picked=picked)
         delivery.post(client, message, channel=channel, user=user, ephemeral=self.ephemeral)
 
     # -- the modal ---------------------------------------------------------------------------
@@ -118,113 +207,11 @@ class Responder:
             )
             delivery.tell(respond, client, text, channel=channel, user=user)
 
-    # -- buttons -----------------------------------------------------------------------------
 
-    def toggle_answers(
-        self, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient
-    ) -> None:
-        """Show (or hide again) the other candidate answers under the best one."""
-        if (loaded := self._load(action, body, respond, client)) is None:
-            return
-        answer, meta = loaded
-        message = answer_message(
-            answer,
-            answer_id=action["value"],
-            expanded=action["action_id"] == MORE,
-            asked_by=meta.get("user"),
-        )
-        if not delivery.update(respond, message):
-            self._tell(body, respond, client, ":warning: Sorry, I couldn't update that message.")
-
-    def record_vote(
-        self, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient
-    ) -> None:
-        if (loaded := self._load(action, body, respond, client)) is None:
-            return
-        answer, meta = loaded
-        vote = "up" if action["action_id"] == VOTE_UP else "down"
-        extra = {
-            "answer_id": action["value"],
-            "channel": _channel(body) or meta.get("channel"),
-            "reader": answer.reader,
-            "score": answer.score,
-            "reason": answer.reason,
-        }
-        try:
-            self.state.feedback().record(
-                question=answer.question,
-                answer=answer.answer,
-                sources=answer.sources,
-                vote=vote,
-                user=body["user"]["id"],
-                extra=extra,
-            )
-        except Exception as e:  # noqa: BLE001 - every failure must become a visible reply
-            self._apologise(e, body, respond, client, "(vote)", "save your vote")
-            return
-        thanks = ":thumbsup: Thanks, noted!" if vote == "up" else "Thanks, noted. :memo:"
-        self._tell(body, respond, client, thanks)
-
-    def _apologise(
-        self,
-        error: Exception,
-        body: dict[str, Any],
-        respond: Respond,
-        client: WebClient,
-        text: str,
-        doing: str,
-    ) -> None:
-        """A button's work failed: log it in full, tell the clicker briefly."""
-        apology = self.apology(
-            error, text=text, user=body["user"]["id"], channel=_channel(body), doing=doing
-        )
-        self._tell(body, respond, client, apology)
-
-    def _load(
-        self, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient
-    ) -> tuple[Any, dict[str, Any]] | None:
-        try:
-            loaded = self.state.load_answer(str(action.get("value") or ""))
-        except Exception as e:  # noqa: BLE001 - every failure must become a visible reply
-            self._apologise(e, body, respond, client, "(button)", "find that answer")
-            return None
-        if loaded is None:
-            self._tell(
-                body, respond, client, "That answer has expired: ask again to use its buttons."
-            )
-        return loaded
-
-    def _tell(self, body: dict[str, Any], respond: Respond, client: WebClient, text: str) -> None:
-        delivery.tell(respond, client, text, channel=_channel(body), user=body["user"]["id"])
-
-    # -- errors ------------------------------------------------------------------------------
-
-    def apology(
-        self, error: Exception, *, text: str, user: str, channel: str | None, doing: str = "answer"
-    ) -> str:
-        """What the asker reads when answering failed; the log gets the details."""
-        if isinstance(error, InvalidQuestion | FilterError):
-            log.info("slack: rejected question from %s: %s", user, error)
-            return f":warning: {escape(str(error))}"
-        ref = secrets.token_hex(4)
-        log.error(
-            "slack: could not %s for %s in %s [ref %s] (message %r): %s: %s",
-            doing,
-            user,
-            channel,
-            ref,
-            text,
-            type(error).__name__,
-            error,
-            exc_info=error,
-        )
-        code = error.code if isinstance(error, QAError) else ""
-        trouble = _TROUBLE.get(code, "something went wrong on my side")
-        return (
-            f":warning: Sorry, I couldn't {doing}: {trouble}. Try again in a few minutes; "
-            f"if it keeps failing, tell whoever runs this bot (ref `{ref}`)."
-        )
-
-
-def _channel(body: dict[str, Any]) -> str | None:
-    return (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+def _notes(filters: Filters, earlier: str | None) -> list[str]:
+    """What the answer says beside the question: what it searched, what it took into account."""
+    notes = [f":mag: searched: {describe(filters)}"]
+    if earlier:
+        quoted = escape(clip(earlier, 200))
+        notes.append(f":thread: taking into account the earlier question: “{quoted}”")
+    return notes

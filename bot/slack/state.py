@@ -1,5 +1,6 @@
 """What the Slack front end keeps in Redis: delivery claims (for deduplication across
-workers) and the answers behind the buttons, so a click can expand or rate an answer.
+workers), the answers behind the buttons, so a click can expand or rate an answer, and the
+question each thread is about, so a follow-up there is read in its light.
 
 Redis trouble never stops a reply: claiming and saving report "unknown" instead of raising.
 """
@@ -65,8 +66,27 @@ class SlackState:
         data = {k: v for k, v in record["answer"].items() if k in _ANSWER_FIELDS}
         return Answer(**data), record.get("meta") or {}
 
+    def remember_thread(self, channel: str, thread_ts: str, question: str, ttl_s: int) -> None:
+        """The question a thread is about, for its follow-ups; lost quietly if Redis is down."""
+        try:
+            self._client().set(self._thread_key(channel, thread_ts), question, ex=ttl_s)
+        except (QAError, redis.RedisError) as e:
+            log.warning("slack: cannot remember the question of a thread (%s)", e)
+
+    def thread_question(self, channel: str, thread_ts: str) -> str | None:
+        """The question the bot answered in this thread, or None (none, expired, Redis down)."""
+        try:
+            raw = self._client().get(self._thread_key(channel, thread_ts))
+        except (QAError, redis.RedisError) as e:
+            log.warning("slack: cannot read the question of a thread (%s)", e)
+            return None
+        return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
     def feedback(self) -> FeedbackStore:
         return FeedbackStore(self._client(), self.prefix)
 
     def _answer_key(self, answer_id: str) -> str:
         return f"{self.prefix}:slack:answer:{answer_id}"
+
+    def _thread_key(self, channel: str, thread_ts: str) -> str:
+        return f"{self.prefix}:slack:thread:{channel}:{thread_ts}"

@@ -102,15 +102,67 @@ class SlackDriver:
         }
         return self.event({k: v for k, v in event.items() if v is not None})
 
-    def command(self, text: str, *, response_url: str | None = None) -> Any:
+    def thread_reply(
+        self, text: str, *, channel: str, thread_ts: str, user: str = "U0000001", **kw: Any
+    ) -> tuple[Any, str]:
+        """A message in a channel's thread, as message.channels delivers it (no mention)."""
+        ts = self.api.say(channel, user, text, thread_ts=thread_ts)
+        event = {
+            "type": "message",
+            "channel_type": "channel",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "thread_ts": thread_ts,
+            "event_ts": ts,
+        }
+        return self.event(event, **kw), ts
+
+    def reaction(
+        self, *, channel: str, ts: str, user: str, name: str = "white_check_mark", **kw: Any
+    ) -> Any:
+        event = {
+            "type": "reaction_added",
+            "user": user,
+            "reaction": name,
+            "item": {"type": "message", "channel": channel, "ts": ts},
+            "event_ts": f"{int(time.time())}.{next(self._ids):06d}",
+        }
+        return self.event(event, **kw)
+
+    def shortcut(self, *, channel: str, message: dict[str, Any], user: str = "U0000002") -> Any:
+        """The "Add to knowledge" message shortcut on `message`."""
+        return self.interact(
+            {
+                "type": "message_action",
+                "callback_id": "qa_add_to_knowledge",
+                "trigger_id": "1337.44.abcd",
+                "user": {"id": user, "name": "bo"},
+                "channel": {"id": channel, "name": "some-channel"},
+                "message": message,
+                "message_ts": message["ts"],
+                "response_url": self.api.response_url("shortcut"),
+            }
+        )
+
+    def command(
+        self,
+        text: str,
+        *,
+        response_url: str | None = None,
+        name: str = "/ask",
+        channel: str = "C0000001",
+        user: str = "U0000001",
+    ) -> Any:
         form = {
             "token": "legacy",
             "team_id": TEAM_ID,
-            "channel_id": "C0000001",
+            "channel_id": channel,
             "channel_name": "general",
-            "user_id": "U0000001",
+            "user_id": user,
             "user_name": "ana",
-            "command": "/ask",
+            "command": name,
             "text": text,
             "api_app_id": "A0000001",
             "response_url": response_url or self.api.response_url("command"),

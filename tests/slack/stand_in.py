@@ -34,6 +34,12 @@ class SlackStandIn:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.failures: dict[str, list[str]] = {}
+        # What the workspace holds, for the read methods: messages per channel (oldest first),
+        # users.info profiles, conversations.info records and user group members.
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, list[str]] = {}
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -99,7 +105,37 @@ class SlackStandIn:
             return {"ok": True, "message_ts": ts}
         if method == "views.open":
             return {"ok": True, "view": {"id": "V0000001", **(data.get("view") or {})}}
-        return {"ok": True}
+        return self._read(method, data) or {"ok": True}
+
+    def say(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> str:
+        """A person's message in the workspace, as conversations.replies will return it."""
+        ts = f"{int(time.time())}.{next(self._ts):06d}"
+        message = {"type": "message", "user": user, "text": text, "ts": ts}
+        message |= {"thread_ts": thread_ts} if thread_ts else {}
+        self.messages.setdefault(channel, []).append(message)
+        if thread_ts:  # the parent learns it has a thread
+            for m in self.messages[channel]:
+                if m["ts"] == thread_ts:
+                    m["thread_ts"] = thread_ts
+        return ts
+
+    def _read(self, method: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        channel = data.get("channel", "")
+        if method == "conversations.replies":
+            found = self.messages.get(channel, [])
+            root = next((m.get("thread_ts") or m["ts"] for m in found if m["ts"] == data["ts"]), "")
+            thread = [m for m in found if m["ts"] == root or m.get("thread_ts") == root]
+            return {"ok": True, "messages": thread[: int(data.get("limit") or 1000)]}
+        if method == "conversations.info":
+            return {"ok": True, "channel": {"id": channel, **self.channels.get(channel, {})}}
+        if method == "chat.getPermalink":
+            ts = data["message_ts"].replace(".", "")
+            return {"ok": True, "permalink": f"https://example.slack.com/archives/{channel}/p{ts}"}
+        if method == "users.info":
+            return {"ok": True, "user": {"id": data["user"], **self.users.get(data["user"], {})}}
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": self.groups.get(data["usergroup"], [])}
+        return None
 
     def __enter__(self) -> SlackStandIn:
         self.thread.start()
@@ -112,6 +148,14 @@ class SlackStandIn:
 
 def _handler(stand_in: SlackStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # the Web API's read methods come as GET with a query
+            path, _, query = self.path.partition("?")
+            method = path.removeprefix("/api/")
+            data = dict(parse_qsl(query))
+            error = stand_in.record(Call(method, data, path, dict(self.headers)))
+            body = {"ok": False, "error": error} if error else stand_in.reply(method, data)
+            self._send(200, json.dumps(body).encode(), "application/json")
+
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
             if "json" in (self.headers.get("Content-Type") or ""):

@@ -12,6 +12,8 @@ from click.testing import CliRunner
 from slack_bolt import BoltRequest
 
 from bot.cli import cli
+from bot.slack.capture import CAPTURE_CALLBACK
+from bot.slack.listeners import SCOPE_COMMAND
 from bot.slack.socket_mode import socket_mode_handler
 from retrieval.engine import QAEngine
 from retrieval.errors import ConfigError
@@ -102,12 +104,18 @@ def test_manifest_declares_the_events_command_scopes_and_interactivity():
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
 
     settings = manifest["settings"]
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    events = {"app_mention", "message.im", "message.channels", "message.groups", "message.mpim"}
+    assert set(settings["event_subscriptions"]["bot_events"]) == events | {"reaction_added"}
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["socket_mode_enabled"] is True
-    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/ask"]
+    features = manifest["features"]
+    assert [c["command"] for c in features["slash_commands"]] == ["/ask", SCOPE_COMMAND]
+    [shortcut] = features["shortcuts"]
+    assert (shortcut["type"], shortcut["callback_id"]) == ("message", CAPTURE_CALLBACK)
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"app_mentions:read", "chat:write", "commands", "im:history"} <= scopes
+    history = {"channels:history", "groups:history", "mpim:history", "reactions:read"}
+    assert history | {"channels:read", "groups:read", "users:read", "usergroups:read"} <= scopes
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
 
 
