@@ -58,6 +58,7 @@ class Settings:
     sentence_threshold: float = 0.35
     retrieval_threshold: float = 0.2  # best cosine below this, and no keyword match: refuse
     answers: int = 3
+    refusal_target: float = 0.10  # calibrated index: share of answerable questions refused
 
     api_tokens: tuple[str, ...] = ()
     rate_limit: str = "60/minute"
@@ -103,6 +104,7 @@ class Settings:
             "QA_CHUNK_OVERLAP_TOKENS must be below QA_CHUNK_TOKENS",
         )
         _check(1 <= self.top_k <= self.max_k, "QA_TOP_K must be between 1 and QA_MAX_K")
+        _check(0 < self.refusal_target < 1, "QA_REFUSAL_TARGET must be between 0 and 1, e.g. 0.1")
         return self
 
 

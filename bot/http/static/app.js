@@ -8,6 +8,7 @@
   async function ask(question, retried) {
     status.textContent = "Looking for an answer…";
     result.hidden = true;
+    $("closest").hidden = true;
     button.disabled = true;
     try {
       const response = await fetch("ask", {
@@ -44,6 +45,7 @@
     if (answer.answer === null) {
       const why = (answer.explanation && answer.explanation.reason) || answer.reason;
       status.textContent = `No answer: ${why}.`;
+      renderClosest(answer.sources || []);
       return;
     }
     status.textContent = "";
@@ -62,9 +64,28 @@
   }
 
   function renderSource(source) {
-    const name = source.title || source.source || source.doc_id || "source";
     const where = $("source");
     where.replaceChildren("Source: ");
+    appendSourceName(where, source);
+  }
+
+  // A refusal is not a dead end: the closest documents, one line each, linked where possible.
+  function renderClosest(sources) {
+    const seen = new Set();
+    const items = [];
+    for (const source of sources) {
+      if (seen.has(source.doc_id) || items.length === 3) continue;
+      seen.add(source.doc_id);
+      const item = document.createElement("li");
+      appendSourceName(item, source);
+      items.push(item);
+    }
+    $("closest-list").replaceChildren(...items);
+    $("closest").hidden = items.length === 0;
+  }
+
+  function appendSourceName(where, source) {
+    const name = source.title || source.source || source.doc_id || "source";
     if (/^https?:\/\//i.test(source.url || "")) {
       const link = document.createElement("a");
       link.href = source.url;
