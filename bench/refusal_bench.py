@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as `python bench/refusal_bench.py` rather than with -m
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
             chunks = built.engine.index.count_chunks()
     if args.json_out:
         with open(args.json_out, "w", encoding="utf-8") as f:
-            json.dump({k: v for k, v in results.items() if k != "passes"}, f, indent=2)
+            json.dump(results, f, default=asdict)
     body = render(results, squad, kept, chunks)
     print(body)
     if not args.no_write:
@@ -126,7 +126,7 @@ def ask_all(engine: QAEngine, squad: SquadSet, answerable: list[bool], reader: s
         p.ms.append((time.perf_counter() - t) * 1000)
         p.answerable.append(ok)
         p.refused.append(answer.answer is None)
-        p.scores.append(answer.score if answer.reason != "retrieval_too_weak" else -1.0)
+        p.scores.append(answer.score)
         p.reasons.append(answer.reason)
     return p
 
@@ -154,7 +154,7 @@ def render(results: dict, squad: SquadSet, kept: set[int], chunks: int) -> str:
         f"{n_answerable} about ingested articles (answerable), the rest unanswerable",
         f"Calibration: {results['synthetic_questions']} synthetic questions, each asked twice, "
         f"{results['calibration_minutes']:.2f} minutes (target: within 5); no label used",
-        "AUROC of `score` (answerable vs not; a `retrieval_too_weak` refusal counts lowest). "
+        "AUROC of the answers' `score` (answerable vs not). "
         "Targets: unanswerable refused >= 0.50 while answerable refused <= 0.10, AUROC >= 0.92",
         "ask p50: wall clock per question, uncalibrated (today's rule) vs calibrated index",
     ]

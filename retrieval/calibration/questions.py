@@ -2,8 +2,11 @@
 
 A sentence of a chunk becomes a keyword-style question: one answer-like word (a number, a
 name, else the longest word) is taken out and replaced by a wh-word, some words are dropped,
-and some are swapped for words of neighbouring sentences, so that, as with real questions,
-the answer sentence does not hold every word asked. One small module, meant to be replaced by
+some swapped for words of neighbouring sentences and some for words of another document.
+Real questions are not copies of their answer sentence: in SQuAD about a third paraphrase
+it with synonyms and a seventh need several sentences (Rajpurkar et al. 2016), so a model
+fitted on verbatim copies would refuse real answerable questions for not matching word for
+word. One small module, meant to be replaced by
 a richer generator (the trained reader's) without touching the rest.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
@@ -19,7 +23,8 @@ from retrieval.index import ChunkIndex, _s
 from retrieval.sentences import sentence_spans
 from retrieval.text import STOPWORDS
 
-DROP, SWAP = 0.25, 0.2  # chances that a kept word is dropped, or swapped for a neighbour's
+DROP, NEIGHBOUR, FOREIGN = 0.25, 0.15, 0.15  # a word's chances to go, or to be swapped for a
+# word of another sentence of the chunk, or for a word the document may not hold at all
 MAX_WORDS = 10
 _TOKEN = re.compile(r"[^\W_][\w'-]*[^\W_]|[^\W_]")
 
@@ -43,8 +48,13 @@ def sample_chunks(index: ChunkIndex, n: int, rng: random.Random) -> list[tuple[s
     return [(_s(d), _s(t)) for d, t in pipe.execute() if d and t]
 
 
-def make_question(doc_id: str, text: str, rng: random.Random) -> SyntheticQuestion | None:
-    """A question about one sentence of `text`, or None when no sentence is long enough."""
+def make_question(
+    doc_id: str, text: str, rng: random.Random, foreign: Sequence[str] = ()
+) -> SyntheticQuestion | None:
+    """A question about one sentence of `text`, or None when no sentence is long enough.
+
+    `foreign`: words of other documents, standing in for a question's own wording.
+    """
     sentences = [text[s:e] for s, e in sentence_spans(text)]
     usable = [i for i, s in enumerate(sentences) if 6 <= len(_content(s)) <= 80]
     if not usable:
@@ -61,10 +71,19 @@ def make_question(doc_id: str, text: str, rng: random.Random) -> SyntheticQuesti
         roll = rng.random()
         if roll < DROP:
             continue
-        kept.append(rng.choice(others) if roll < DROP + SWAP and others else word)
+        if roll < DROP + NEIGHBOUR and others:
+            word = rng.choice(others)
+        elif roll < DROP + NEIGHBOUR + FOREIGN and foreign:
+            word = rng.choice(foreign)
+        kept.append(word)
     if len(kept) < 3:
         kept = window[:3]
     return SyntheticQuestion(f"{wh} {' '.join(kept)}?", doc_id)
+
+
+def content_words(text: str) -> list[str]:
+    """The words a question is made of (stop words left out), in order."""
+    return _content(text)
 
 
 def _content(sentence: str) -> list[str]:

@@ -7,7 +7,12 @@ import time
 from collections.abc import Callable, Sequence
 
 from retrieval.calibration.model import auroc, fit, out_of_fold
-from retrieval.calibration.questions import SyntheticQuestion, make_question, sample_chunks
+from retrieval.calibration.questions import (
+    SyntheticQuestion,
+    content_words,
+    make_question,
+    sample_chunks,
+)
 from retrieval.calibration.record import (
     CalibrationRecord,
     ReaderCalibration,
@@ -59,10 +64,14 @@ def calibrate(
 
 
 def synthetic_questions(engine: QAEngine, n: int, rng: random.Random) -> list[SyntheticQuestion]:
-    made = [
-        q for doc_id, text in sample_chunks(engine.index, 2 * n, rng)
-        if (q := make_question(doc_id, text, rng)) is not None
-    ][:n]  # fmt: skip
+    chunks = sample_chunks(engine.index, 2 * n, rng)
+    made = []
+    for doc_id, text in chunks:
+        other = next((t for d, t in (rng.choice(chunks) for _ in range(5)) if d != doc_id), "")
+        if (q := make_question(doc_id, text, rng, content_words(other))) is not None:
+            made.append(q)
+        if len(made) == n:
+            break
     if len(made) < min(n, MIN_QUESTIONS):
         raise CalibrationFailed(
             f"only {len(made)} synthetic questions could be made from this index (at least "
