@@ -156,14 +156,10 @@ class QAEngine:
         )  # fmt: skip
 
     def examine(
-        self,
-        question: str,
-        k: int | None = None,
-        filters: Filters | Mapping[str, Any] | None = None,
-        reader: str | None = None,
-        mode: str | None = None,
-        ef_runtime: int | None = None,
-    ) -> tuple[Retrieval, Reading, Reader]:
+        self, question: str, k: int | None = None,
+        filters: Filters | Mapping[str, Any] | None = None, reader: str | None = None,
+        mode: str | None = None, ef_runtime: int | None = None,
+    ) -> tuple[Retrieval, Reading, Reader]:  # fmt: skip
         """The retrieval and the reading behind an answer: what the calibration learns from."""
         question = self.validate(question, k, mode)
         chosen = self.reader_for(reader)

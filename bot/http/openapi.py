@@ -152,7 +152,14 @@ def _answer_schemas() -> dict[str, Any]:
         "properties": {
             "question": string,
             "answer": {"type": ["string", "null"], "description": "Verbatim from a source."},
-            "score": num,
+            "score": {
+                "type": "number",
+                "description": (
+                    "On a calibrated index (`qa calibrate`) the confidence, 0..1, that the "
+                    "documents answer the question; otherwise the reader's own score. "
+                    "`explanation.confidence` says which, with the threshold."
+                ),
+            },
             "reader": {"type": "string", "enum": ["span", "sentence"]},
             "sources": {"type": "array", "items": source},
             "candidates": {"type": "array", "items": candidate},
