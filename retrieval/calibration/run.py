@@ -24,7 +24,7 @@ from retrieval.engine import QAEngine
 from retrieval.errors import QAError
 from retrieval.filters import Filters
 
-DEFAULT_QUESTIONS = 300  # COVID-QA's 3,285 chunks: ~1.5 minutes on 2 cores (BENCHMARKS.md)
+DEFAULT_QUESTIONS = 300  # 600 asks: 2.6 minutes on 2 busy cores (BENCHMARKS.md, refusal-bench)
 MIN_QUESTIONS = 10
 Progress = Callable[[int, int], None]
 

@@ -37,7 +37,7 @@ TEXTS = {
     "are replaced every 36 months, or sooner when the IT desk declares them broken.",
 }
 OFF_TOPIC = "Which volcano erupted on the island of Krakatoa in 1883 and how loud was it?"
-QUESTIONS = 24  # each asked twice: a few seconds
+QUESTIONS = 16  # each asked twice: a few seconds
 
 
 @pytest.fixture()
