@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from retrieval.calibration.model import Confidence
 from retrieval.copies import also_in, collapse
 from retrieval.filters import Filters
 from retrieval.readers import Reading
@@ -18,6 +19,7 @@ REASONS = {
     "no_documents_match_filter": "no document matches the filters",
     "retrieval_too_weak": "nothing relevant was found in the documents",
     "reader_abstained": "the closest passages do not clearly answer the question",
+    "low_confidence": "the documents don't seem to cover this question",
 }
 
 
@@ -29,18 +31,27 @@ def build_answer(
     timings: dict[str, float],
     count: Callable[[str], int],
     settings: Settings,
+    confidence: Confidence | None = None,
 ) -> Answer:
-    """The answer object; `count` tells how many chunks a filter lets through."""
+    """The answer object; `count` tells how many chunks a filter lets through.
+
+    On a calibrated index `score` is the confidence (0..1) and it alone decides refusals once
+    retrieval found something; elsewhere the reader's threshold does, as before.
+    """
     hits, filters = retrieval.hits, retrieval.filters
     matched = count(retrieval.query) if not hits or not filters.is_empty() else None
-    reason = _reason(filters, hits, reading, matched, settings)
+    confidence = confidence or Confidence(reading.best_score, None, False, "")
+    reason = _reason(filters, hits, reading, matched, settings, confidence)
     spans = [_with_context(s) for s in reading.spans]
     best = spans[0] if spans and reason is None else None
     ordered, copies, keeper = collapse(_answer_source_first(hits, best))
+    score = (
+        confidence.value if confidence.calibrated else best.score if best else reading.best_score
+    )
     return Answer(
         question=retrieval.question,
         answer=best.text if best else None,
-        score=round(best.score if best else reading.best_score, 4),
+        score=round(score, 4),
         reader=reader,
         sources=[_source(h, spans, hits, copies[h.key]) for h in ordered],
         candidates=_unique([_candidate(s, ordered, keeper) for s in spans]),
@@ -59,12 +70,18 @@ def build_answer(
                 "best_score": round(reading.best_score, 4),
                 "threshold": reading.threshold,
             },
+            "confidence": _confidence(confidence),
         },
     )
 
 
 def _reason(
-    filters: Filters, hits: list[Hit], reading: Reading, matched: int | None, settings: Settings
+    filters: Filters,
+    hits: list[Hit],
+    reading: Reading,
+    matched: int | None,
+    settings: Settings,
+    confidence: Confidence,
 ) -> str | None:
     if not hits:
         if matched == 0 and not filters.is_empty():
@@ -74,9 +91,19 @@ def _reason(
     lexical = any(h.keyword_rank for h in hits)
     if best_cosine < settings.retrieval_threshold and not lexical:
         return "retrieval_too_weak"
-    if not reading.confident:
+    if not reading.spans or (not confidence.calibrated and not reading.confident):
         return "reader_abstained"
-    return None
+    return "low_confidence" if confidence.refuses else None
+
+
+def _confidence(confidence: Confidence) -> dict[str, Any]:
+    return {
+        "calibrated": confidence.calibrated,
+        "value": round(confidence.value, 4),
+        "threshold": None if confidence.threshold is None else round(confidence.threshold, 4),
+        "status": confidence.status,
+        **confidence.detail,
+    }
 
 
 def _with_context(span: Span) -> Span:

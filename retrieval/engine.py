@@ -10,6 +10,7 @@ from typing import Any
 import redis
 
 from retrieval.answer import build_answer
+from retrieval.calibration.live import LiveCalibration
 from retrieval.choices import MODES, READERS, check_choice, normalize_question
 from retrieval.embedder import Embedder
 from retrieval.errors import InvalidQuestion, ModelUnavailable
@@ -42,6 +43,7 @@ class QAEngine:
         self._client = client
         self._index: ChunkIndex | None = None
         self._retriever: Retriever | None = None
+        self._calibration: LiveCalibration | None = None
         self._optional: dict[str, Reader] = {}  # readers that need a model file: span, trained
         self._unavailable: dict[str, str] = {}  # why one could not load
         self._lock = threading.Lock()
@@ -55,6 +57,14 @@ class QAEngine:
                 client = self._client if self._client is not None else connect(self.settings)
                 self._index = open_index(self.settings, self.embedder, client)
         return self._index
+
+    @property
+    def calibration(self) -> LiveCalibration:
+        index = self.index
+        with self._lock:
+            if self._calibration is None:
+                self._calibration = LiveCalibration(index)
+        return self._calibration
 
     @property
     def retriever(self) -> Retriever:
@@ -124,9 +134,33 @@ class QAEngine:
         reader: str | None = None,
         mode: str | None = None,
         ef_runtime: int | None = None,
+        min_confidence: float | None = None,
     ) -> Answer:
-        """Answer from the top-k chunks, with sources and an explanation (or the reason not)."""
+        """Answer from the top-k chunks, with sources and an explanation (or the reason not).
+
+        `min_confidence` (0..1) refuses answers less sure than that, instead of the threshold
+        calibrated for the index (`qa calibrate`).
+        """
         started = time.perf_counter()
+        if min_confidence is not None and not 0 <= min_confidence <= 1:
+            raise InvalidQuestion(f"min_confidence must be between 0 and 1, not {min_confidence}")
+        retrieval, reading, chosen = self.examine(question, k, filters, reader, mode, ef_runtime)
+        t = time.perf_counter()
+        confidence = self.calibration.confidence(
+            chosen.name, retrieval, reading, self.settings.refusal_target, min_confidence
+        )
+        timings = {**retrieval.timings, "confidence": _ms(t), "total": _ms(started)}
+        return build_answer(
+            retrieval=retrieval, reader=chosen.name, reading=reading, timings=timings,
+            count=self.retriever.count, settings=self.settings, confidence=confidence,
+        )  # fmt: skip
+
+    def examine(
+        self, question: str, k: int | None = None,
+        filters: Filters | Mapping[str, Any] | None = None, reader: str | None = None,
+        mode: str | None = None, ef_runtime: int | None = None,
+    ) -> tuple[Retrieval, Reading, Reader]:  # fmt: skip
+        """The retrieval and the reading behind an answer: what the calibration learns from."""
         question = self.validate(question, k, mode)
         chosen = self.reader_for(reader)
         retrieval = self._retrieve(question, k, filters, mode, ef_runtime)
@@ -137,11 +171,8 @@ class QAEngine:
             )
         else:
             reading = Reading(threshold=chosen.threshold)
-        timings = {**retrieval.timings, "read": _ms(t), "total": _ms(started)}
-        return build_answer(
-            retrieval=retrieval, reader=chosen.name, reading=reading, timings=timings,
-            count=self.retriever.count, settings=self.settings,
-        )  # fmt: skip
+        retrieval.timings["read"] = _ms(t)
+        return retrieval, reading, chosen
 
     def retrieve(
         self,

@@ -23,9 +23,11 @@ from datetime import UTC, datetime, timedelta
 from retrieval.choices import MAX_TS, MIN_TS
 from retrieval.errors import FilterError
 
-KEYS = ("tag", "source", "doc_id", "created", "modified", "text")
+KEYS = ("tag", "source", "doc_id", "not_doc_id", "created", "modified", "text")
 ALIASES = dict(tags="tag", sources="source", doc="doc_id", doc_ids="doc_id", terms="text")
+ALIASES |= dict(not_doc="not_doc_id", not_doc_ids="not_doc_id")
 TAG_FIELDS = {"tag": "tags", "source": "source", "doc_id": "doc_id"}  # filter key -> index field
+EXCLUDED_FIELDS = {"not_doc_id": "doc_id"}  # none of the values: `-@doc_id:{...}`
 TEXT_FIELDS = "text|title"
 MAX_VALUE_CHARS, MAX_VALUES = 200, 100
 # RediSearch drops its default stop words from text queries; a filter term of only these matches
@@ -34,9 +36,10 @@ REDISEARCH_STOPWORDS = frozenset(
     """a is the an and are as at be but by for if in into it no not of on or such that their
     then there these they this to was will with""".split()
 )
-_ATTRS = dict(tag="tags", source="sources", doc_id="doc_ids", created="created")
+_ATTRS = dict(tag="tags", source="sources", doc_id="doc_ids", not_doc_id="not_doc_ids")
+_ATTRS |= dict(created="created")
 _ATTRS |= dict(modified="modified", text="text")  # filter key -> Filters attribute
-_EXAMPLES = dict(tag="hr", source="handbook", doc_id="doc-42", text="vpn")
+_EXAMPLES = dict(tag="hr", source="handbook", doc_id="doc-42", not_doc_id="doc-42", text="vpn")
 _EXAMPLES |= dict(created="2024-01-01..2024-06-30", modified=">=2024-03")
 _WHITESPACE = " \t\n\r\v\f"
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
@@ -127,6 +130,7 @@ class Filters:
     tags: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     doc_ids: tuple[str, ...] = ()
+    not_doc_ids: tuple[str, ...] = ()  # documents left out, e.g. to ask as if they were absent
     created: Range | None = None
     modified: Range | None = None
     text: tuple[str, ...] = ()
@@ -237,7 +241,7 @@ def _parse_range(key: str, value: object) -> Range:
 
 
 def _build(pairs: Iterable[tuple[object, object]]) -> Filters:
-    lists: dict[str, list[str]] = {"tag": [], "source": [], "doc_id": [], "text": []}
+    lists: dict[str, list[str]] = {k: [] for k in ("tag", "source", "doc_id", "not_doc_id", "text")}
     ranges: dict[str, Range | None] = {"created": None, "modified": None}
     for raw_key, value in pairs:
         key = _canonical(raw_key)
@@ -322,10 +326,11 @@ def _words(term: str) -> list[str]:
 def compile_filters(filters: Filters) -> str:
     """A DIALECT 2 query fragment, every user value escaped; "*" when nothing filters."""
     clauses = []
-    for key, field in TAG_FIELDS.items():
+    tag_clauses = [("", k, f) for k, f in TAG_FIELDS.items()]
+    for sign, key, field in tag_clauses + [("-", k, f) for k, f in EXCLUDED_FIELDS.items()]:
         if values := getattr(filters, _ATTRS[key]):
             tags = " | ".join(escape_tag(_clean(key, v)) for v in values)
-            clauses.append(f"@{field}:{{{tags}}}")
+            clauses.append(f"{sign}@{field}:{{{tags}}}")
     for key in ("created", "modified"):
         if (rng := getattr(filters, key)) is not None:
             if rng.is_empty():

@@ -149,6 +149,7 @@ class ChunkIndex:
         if self.exists():
             self._call("FT.DROPINDEX", self.schema.name, "DD")
         self.client.delete(self.schema.meta_key)  # at once: a stale model record would block
+        self.client.delete(self.schema.calibration_key)
         for batch in _batched([self.schema.doc_key(d.doc_id) for d in docs], WRITE_BATCH):
             pipe = self.client.pipeline(transaction=False)
             for key in batch:  # one key per DEL: records live in different cluster slots

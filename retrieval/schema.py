@@ -51,6 +51,11 @@ class IndexSchema:
     def meta_key(self) -> str:
         return f"{self.prefix}:meta:{self.name}"
 
+    @property
+    def calibration_key(self) -> str:
+        """The index's calibration record (retrieval/calibration/record.py)."""
+        return f"{self.prefix}:calibration:{self.name}"
+
     @staticmethod
     def slot_tag(doc_id: str) -> str:
         """Hash tag shared by a document's keys, so they live in one cluster slot."""

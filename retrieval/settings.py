@@ -58,6 +58,7 @@ class Settings:
     sentence_threshold: float = 0.35
     retrieval_threshold: float = 0.2  # best cosine below this, and no keyword match: refuse
     answers: int = 3
+    refusal_target: float = 0.10  # calibrated index: share of answerable questions refused
 
     api_tokens: tuple[str, ...] = ()
     rate_limit: str = "60/minute"
@@ -129,6 +130,7 @@ class Settings:
             0 <= self.sync_max_prune_share <= 1,
             "QA_SYNC_MAX_PRUNE_SHARE must be a share between 0 and 1 (0.3 = 30 %)",
         )
+        _check(0 < self.refusal_target < 1, "QA_REFUSAL_TARGET must be between 0 and 1, e.g. 0.1")
         return self
 
 

@@ -15,10 +15,14 @@ from retrieval.types import Answer
 @click.argument("question", nargs=-1, required=True)
 @click.option("--k", type=int, default=None, help="How many chunks to read (1-50).")
 @click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
-              help="tag=, source=, doc_id=, created=, modified=, text= (repeatable).")  # fmt: skip
+              help="tag=, source=, doc_id=, not_doc_id=, created=, modified=, text= "
+                   "(repeatable).")  # fmt: skip
 @click.option("--reader", type=click.Choice(READERS), default=None)
 @click.option("--mode", type=click.Choice(MODES), default=None)
 @click.option("--ef-runtime", type=int, default=None, help="HNSW EF_RUNTIME for this query.")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=None,
+              help="Refuse answers less sure than this (0-1) instead of the index's "
+                   "calibrated threshold.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the answer object as JSON.")
 @click.pass_context
 def ask(
@@ -29,13 +33,14 @@ def ask(
     reader: str | None,
     mode: str | None,
     ef_runtime: int | None,
+    min_confidence: float | None,
     as_json: bool,
 ) -> None:
     """Answer QUESTION from the ingested documents, word for word, with its source."""
     engine = QAEngine(settings_of(ctx))
     answer = engine.ask(
         " ".join(question), k=k, filters=parse_filter_args(filters), reader=reader,
-        mode=mode, ef_runtime=ef_runtime,
+        mode=mode, ef_runtime=ef_runtime, min_confidence=min_confidence,
     )  # fmt: skip
     if as_json:
         echo_json(answer.to_dict())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from bot.commands.common import echo_json, index_of
+from bot.commands.common import echo_json, index_of, settings_of
+from retrieval.calibration.status import summary
 
 
 @click.command()
@@ -72,6 +73,7 @@ def info(ctx: click.Context) -> None:
         "memory_mb": {
             k: raw.get(k) for k in ("inverted_sz_mb", "vector_index_sz_mb", "doc_table_size_mb")
         },
+        "calibration": summary(index, settings_of(ctx).refusal_target),
     })  # fmt: skip
 
 

@@ -62,6 +62,11 @@ def _request_schemas(settings: Settings) -> dict[str, Any]:
                                      "description": f"Default: {settings.reader}."}),
                 "mode": _nullable({"type": "string", "enum": list(MODES),
                                    "description": f"Default: {settings.retrieval_mode}."}),
+                "min_confidence": _nullable({
+                    "type": "number", "minimum": 0, "maximum": 1,
+                    "description": "Refuse answers whose `score` is below this, instead of the "
+                    "threshold calibrated for the index (`qa calibrate`).",
+                }),
             },
             "example": {"question": "How do I reset my VPN token?", "k": 5,
                         "filters": {"tag": ["it"]}, "reader": "auto"},
@@ -72,7 +77,8 @@ def _request_schemas(settings: Settings) -> dict[str, Any]:
             "properties": filters,
             "description": (
                 "Tags, sources and doc ids match any of the values (a comma also separates "
-                "values); text terms must all appear. Dates: 2024, 2024-03, 2024-03-31, an "
+                "values); not_doc_id leaves those documents out; text terms must all "
+                "appear. Dates: 2024, 2024-03, 2024-03-31, an "
                 "ISO datetime, unix seconds, with >=, <=, >, < or a range 2024-01..2024-06. "
                 "Values that are well-formed here but mean nothing (a date that is not a "
                 "date, a range ending before it starts) are refused with 400 bad_filter."
@@ -154,7 +160,14 @@ def _answer_schemas() -> dict[str, Any]:
         "properties": {
             "question": string,
             "answer": {"type": ["string", "null"], "description": "Verbatim from a source."},
-            "score": num,
+            "score": {
+                "type": "number",
+                "description": (
+                    "On a calibrated index (`qa calibrate`) the confidence, 0..1, that the "
+                    "documents answer the question; otherwise the reader's own score. "
+                    "`explanation.confidence` says which, with the threshold."
+                ),
+            },
             "reader": {"type": "string", "enum": ["span", "sentence"]},
             "sources": {"type": "array", "items": source},
             "candidates": {"type": "array", "items": candidate},

@@ -20,7 +20,7 @@ from retrieval.errors import FilterError, InvalidQuestion
 from retrieval.filters import KEYS, MAX_VALUE_CHARS, MAX_VALUES, Filters, parse_filters
 from retrieval.settings import Settings
 
-FIELDS = ("question", "k", "filters", "reader", "mode")
+FIELDS = ("question", "k", "filters", "reader", "mode", "min_confidence")
 LIST_KEYS = tuple(k for k in KEYS if k not in ("created", "modified"))
 DATE_KEYS = ("created", "modified")
 
@@ -32,6 +32,7 @@ class AskRequest:
     filters: Filters
     reader: str | None = None
     mode: str | None = None
+    min_confidence: float | None = None
 
 
 def parse_ask(request: Request, settings: Settings) -> AskRequest:
@@ -50,6 +51,7 @@ def parse_ask(request: Request, settings: Settings) -> AskRequest:
         filters=_filters(body.get("filters")),
         reader=_choice("reader", body.get("reader"), READERS),
         mode=_choice("mode", body.get("mode"), MODES),
+        min_confidence=_min_confidence(body.get("min_confidence")),
     )
 
 
@@ -87,6 +89,20 @@ def _k(value: object, settings: Settings) -> int:
     if not 1 <= value <= settings.max_k:
         raise InvalidRequest(f'"k" must be between 1 and {settings.max_k}, not {value}', "k")
     return value
+
+
+def _min_confidence(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidRequest(
+            f'"min_confidence" must be a number, not {_kind(value)}', "min_confidence"
+        )
+    if not 0 <= value <= 1:
+        raise InvalidRequest(
+            f'"min_confidence" must be between 0 and 1, not {value}', "min_confidence"
+        )
+    return float(value)
 
 
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> str | None:

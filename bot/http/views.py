@@ -34,7 +34,7 @@ def ask() -> Response:
     asked = parse_ask(request, svc.settings)
     answer = svc.deadline.run(
         svc.engine.ask, asked.question, k=asked.k, filters=asked.filters,
-        reader=asked.reader, mode=asked.mode,
+        reader=asked.reader, mode=asked.mode, min_confidence=asked.min_confidence,
     )  # fmt: skip
     svc.metrics.observe_answer(answer)
     return jsonify(answer.to_dict())

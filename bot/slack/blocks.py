@@ -35,6 +35,7 @@ TIPS = {
     "exactly.",
     "retrieval_too_weak": "Try other words, or name the topic more precisely.",
     "reader_abstained": "The closest passages are below; one of them may hold the answer.",
+    "low_confidence": "These are the closest documents; one may still help, or ask a colleague.",
 }
 
 
@@ -63,8 +64,9 @@ def answer_message(
         why = answer.explanation.get("reason") or answer.reason or "no answer was found"
         tip = TIPS.get(answer.reason or "", "")
         blocks.append(_section(f":shrug: I couldn't find an answer: {escape(why)}.\n{tip}"))
+        closest = "documents" if answer.reason == "low_confidence" else "sources"
         if sources := _source_lines(answer, snippets=True):
-            blocks.append(_section("*Closest sources*\n" + "\n".join(sources)))
+            blocks.append(_section(f"*Closest {closest}*\n" + "\n".join(sources)))
         others = answer.candidates
     if expanded and others:
         blocks += _other_answers(others, labelled=answer.answer is not None)
@@ -117,7 +119,11 @@ def _quote(candidate: dict[str, Any]) -> str:
 
 
 def _confidence(answer: Answer) -> str:
-    threshold = float(answer.explanation.get("reader", {}).get("threshold") or 0.0)
+    calibrated = answer.explanation.get("confidence", {})  # a calibrated index's threshold
+    reader = answer.explanation.get("reader", {})
+    threshold = float(
+        (calibrated if calibrated.get("calibrated") else reader).get("threshold") or 0
+    )
     label = confidence_label(answer.score, threshold)
     icon = {"high": ":large_green_circle:", "medium": ":large_yellow_circle:"}.get(
         label, ":white_circle:"

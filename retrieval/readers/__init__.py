@@ -19,6 +19,10 @@ class Reading:
     spans: list[Span] = field(default_factory=list)
     best_score: float = 0.0
     threshold: float = 0.0
+    # Optional signals for the calibrated confidence (retrieval/calibration/signals.py): a span
+    # model's no-answer score, and any other numbers a reader knows about its best answer.
+    no_answer_score: float | None = None
+    signals: dict[str, float] = field(default_factory=dict)
 
     @property
     def confident(self) -> bool:

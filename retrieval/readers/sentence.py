@@ -79,7 +79,11 @@ class SentenceReader:
             for c in shortlist
         ]
         spans = dedupe(spans, n)
-        return Reading(spans, spans[0].score if spans else 0.0, self.threshold)
+        if not spans:
+            return Reading(threshold=self.threshold)
+        best = next(c for c in shortlist if c.hit is spans[0].hit and c.start == spans[0].start)
+        signals = {"cosine": best.cosine, "overlap": best.overlap, "bigram": best.bigram}
+        return Reading(spans, spans[0].score, self.threshold, signals=signals)
 
     def _candidates(self, hits: list[Hit]) -> list[_Candidate]:
         out = []

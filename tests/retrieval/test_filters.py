@@ -51,6 +51,17 @@ COMPILED = [
     ({"doc_ids": 42}, "(@doc_id:{42})"),
     ({"doc_id": "a_b"}, r"(@doc_id:{a\_b})"),
     ({"doc_id": "_"}, r"(@doc_id:{\_})"),
+    # excluding documents: none of the values, every value escaped like a tag
+    ({"not_doc_id": "doc-42"}, r"(-@doc_id:{doc\-42})"),
+    ({"not_doc_id": ["a", "b c"]}, r"(-@doc_id:{a | b\ c})"),
+    ({"NOT_DOC": "a,b"}, r"(-@doc_id:{a | b})"),
+    ({"not_doc_id": "x", "tag": "hr"}, r"(@tags:{hr} -@doc_id:{x})"),
+    ({"not_doc_id": "x", "doc_id": "y"}, r"(@doc_id:{y} -@doc_id:{x})"),
+    ({"not_doc_id": "} | *"}, r"(-@doc_id:{\}\ \|\ \*})"),
+    ({"not_doc_id": "-@doc_id:{x}"}, r"(-@doc_id:{\-\@doc\_id\:\{x\}})"),
+    ({"not_doc_id": "!abc"}, r"(-@doc_id:{\!abc})"),
+    ({"not_doc_id": 'say "hi"'}, r"(-@doc_id:{say\ \"hi\"})"),
+    ({"not_doc_id": "日本"}, "(-@doc_id:{日本})"),
     # hostile tag values: every ASCII non-word character is backslashed
     ({"source": "} | @source:{x"}, r"(@source:{\}\ \|\ \@source\:\{x})"),
     ({"tag": "\\"}, r"(@tags:{\\})"),
@@ -197,7 +208,10 @@ def test_inline_filters_are_taken_out_of_the_message(message, question, filters)
 
 # --- errors --------------------------------------------------------------------------------------
 
-UNKNOWN = "unknown filter field 'foo'; use one of: tag, source, doc_id, created, modified, text"
+UNKNOWN = (
+    "unknown filter field 'foo'; use one of: tag, source, doc_id, not_doc_id, created, modified, "
+    "text"
+)
 
 ERRORS = [
     (parse_filters, {"foo": "x"}, UNKNOWN),
@@ -311,7 +325,7 @@ def test_merged_joins_any_of_lists_and_intersects_dates():
 def test_keys_and_aliases_are_case_insensitive():
     expected = Filters(tags=("a",), sources=("b",), doc_ids=("c",), text=("d",))
     assert parse_filters({"TAGS": "a", "Sources": "b", "DOC": "c", "Terms": "d"}) == expected
-    assert KEYS == ("tag", "source", "doc_id", "created", "modified", "text")
+    assert KEYS == ("tag", "source", "doc_id", "not_doc_id", "created", "modified", "text")
 
 
 # --- properties of the pure functions ------------------------------------------------------------
@@ -412,6 +426,7 @@ mappings = st.fixed_dictionaries(
         "tag": st.lists(word, max_size=3) | word,
         "source": word,
         "doc_id": st.lists(word, max_size=2),
+        "not_doc_id": st.lists(word, max_size=2),
         "created": range_texts | st.lists(range_texts, min_size=1, max_size=2),
         "modified": range_texts | st.integers(0, 4_000_000_000),
         "text": st.lists(word, max_size=3),
@@ -545,6 +560,15 @@ ON_REDIS = [
     ({"doc_id": 'say "hi"'}, {"fdoc:4"}),
     ({"doc_id": "-hr"}, {"fdoc:2"}),
     ({"tag": "hr", "doc_id": "doc-1"}, {"fdoc:1"}),
+    ({"not_doc_id": "doc-1"}, ALL - {"fdoc:1"}),
+    ({"not_doc_id": ["doc-1", "-hr"]}, ALL - {"fdoc:1", "fdoc:2"}),
+    ({"not_doc_id": "@tags:{x}"}, ALL - {"fdoc:3"}),
+    ({"not_doc_id": 'say "hi"'}, ALL - {"fdoc:4"}),
+    ({"not_doc_id": "} | *"}, ALL),
+    ({"not_doc_id": "*"}, ALL),
+    ({"tag": "hr", "not_doc_id": "doc-1"}, {"fdoc:5"}),
+    ({"doc_id": "doc-1", "not_doc_id": "doc-1"}, set()),
+    ({"text": "policy", "not_doc_id": "doc-5"}, {"fdoc:1"}),
     ({"tag": "hr", "source": "*"}, set()),
     ({"created": "2024-01-15"}, {"fdoc:1"}),
     ({"created": "2024"}, {"fdoc:1", "fdoc:2", "fdoc:4", "fdoc:5"}),

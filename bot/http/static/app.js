@@ -4,10 +4,12 @@
   const $ = (id) => document.getElementById(id);
   const form = $("ask-form"), input = $("question"), button = $("ask-button");
   const status = $("status"), result = $("result");
+  const MAX_LISTED = 5;
 
   async function ask(question, retried) {
     status.textContent = "Looking for an answer…";
     result.hidden = true;
+    $("closest").hidden = true;
     button.disabled = true;
     try {
       const response = await fetch("ask", {
@@ -41,24 +43,61 @@
   }
 
   function render(answer) {
+    const sources = answer.sources || [];
     if (answer.answer === null) {
       const why = (answer.explanation && answer.explanation.reason) || answer.reason;
       status.textContent = `No answer: ${why}.`;
+      renderList("Closest documents", sources);
       return;
     }
     status.textContent = "";
     $("answer").textContent = answer.answer;
     // The answer's passage, with the answer marked: offsets are into the passage's text.
     const best = answer.candidates[0];
-    const source = answer.sources[best.source_index || 0];
+    const source = sources[best.source_index || 0];
     // Offsets count code points (Python), not UTF-16 units: index an array of characters.
     const chars = Array.from(source.text);
     const mark = document.createElement("mark");
     mark.textContent = chars.slice(best.start, best.end).join("");
     $("context").replaceChildren(
       chars.slice(0, best.start).join(""), mark, chars.slice(best.end).join(""));
-    renderSource(source, mark.textContent);
+    $("source").replaceChildren("Source: ");
+    appendSourceName($("source"), source, mark.textContent);
     result.hidden = false;
+    renderList("Other sources", sources.filter((other) => other !== source));
+  }
+
+  // Under an answer, the other sources read; under a refusal, the closest documents: a
+  // refusal is not a dead end. One line per document, linked where possible.
+  function renderList(title, sources) {
+    const seen = new Set();
+    const items = [];
+    for (const source of sources) {
+      if (seen.has(source.doc_id) || items.length === MAX_LISTED) continue;
+      seen.add(source.doc_id);
+      const item = document.createElement("li");
+      appendSourceName(item, source, "");
+      items.push(item);
+    }
+    $("closest-title").textContent = title;
+    $("closest-list").replaceChildren(...items);
+    $("closest").hidden = items.length === 0;
+  }
+
+  function appendSourceName(where, source, quote) {
+    const name = source.title || source.source || source.doc_id || "source";
+    if (/^https?:\/\//i.test(source.url || "")) {
+      const link = document.createElement("a");
+      link.href = deepLink(source, quote);
+      link.rel = "noopener noreferrer";
+      link.textContent = name;
+      where.append(link);
+    } else {
+      where.append(name);
+    }
+    if (source.page) where.append(`, page ${source.page}`);
+    const copies = (source.also_in || []).map((c) => c.title || c.url || c.path || c.doc_id);
+    if (copies.length) where.append(` (also in ${copies.join(", ")})`);
   }
 
   // A text fragment (#:~:text=) makes the browser scroll to and highlight the answer;
@@ -74,24 +113,6 @@
     const part = words.length <= 8
       ? enc(words) : `${enc(words.slice(0, 4))},${enc(words.slice(-4))}`;
     return `${url}#:~:text=${part}`;
-  }
-
-  function renderSource(source, quote) {
-    const name = source.title || source.source || source.doc_id || "source";
-    const where = $("source");
-    where.replaceChildren("Source: ");
-    if (/^https?:\/\//i.test(source.url || "")) {
-      const link = document.createElement("a");
-      link.href = deepLink(source, quote);
-      link.rel = "noopener noreferrer";
-      link.textContent = name;
-      where.append(link);
-    } else {
-      where.append(name);
-    }
-    if (source.page) where.append(`, page ${source.page}`);
-    const copies = (source.also_in || []).map((c) => c.title || c.url || c.path || c.doc_id);
-    if (copies.length) where.append(` (also in ${copies.join(", ")})`);
   }
 
   form.addEventListener("submit", (event) => {

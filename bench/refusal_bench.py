@@ -1,0 +1,168 @@
+"""Knowing when not to answer, on a held-out half of COVID-QA, before and after `qa calibrate`.
+
+    .venv/bin/python -m bench.refusal_bench [--questions N] [--limit-questions N] [--data F]
+
+Every other article is ingested into a temporary index; every question is asked, so the
+questions about the left-out articles have no answer in the index and should be refused.
+First with today's fixed thresholds, then after `qa calibrate` on the index (synthetic
+questions only: the data set's questions and answers are never used to fit or choose).
+Per reader available: sentence, and `trained` where that index has a trained reader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as `python bench/refusal_bench.py` rather than with -m
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._env import bench_parser, bench_settings, data_path
+from bench._report import header, markdown_table, record_start, verdict, write_section
+from bot.evaluation import squad_index
+from retrieval.calibration.model import auroc
+from retrieval.calibration.run import DEFAULT_QUESTIONS, calibrate
+from retrieval.engine import QAEngine
+from retrieval.errors import InvalidQuestion, ModelUnavailable
+from retrieval.metrics import percentile
+from retrieval.squad import SquadSet, load_squad
+
+TARGETS = (0.03, 0.05, 0.10, 0.20)  # refusal targets read off the same calibrated answers
+
+
+@dataclass
+class Pass:
+    """Every question asked once: was it refused, its score, how long it took."""
+
+    answerable: list[bool]
+    refused: list[bool]
+    scores: list[float]
+    reasons: list[str | None]
+    ms: list[float]
+
+    def refused_below(self, threshold: float) -> list[bool]:
+        """Refusals had the confidence threshold been `threshold` (other reasons stay)."""
+        return [
+            (r not in (None, "low_confidence")) or s < threshold
+            for r, s in zip(self.reasons, self.scores, strict=True)
+        ]
+
+    def rates(self, refused: list[bool] | None = None) -> tuple[float, float]:
+        refused = self.refused if refused is None else refused
+        a = [r for r, ok in zip(refused, self.answerable, strict=True) if ok]
+        u = [r for r, ok in zip(refused, self.answerable, strict=True) if not ok]
+        return sum(u) / max(len(u), 1), sum(a) / max(len(a), 1)
+
+    def auroc(self) -> float:
+        pos = [s for s, ok in zip(self.scores, self.answerable, strict=True) if ok]
+        neg = [s for s, ok in zip(self.scores, self.answerable, strict=True) if not ok]
+        return auroc(pos, neg)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = bench_parser(__doc__)
+    parser.add_argument("--questions", type=int, default=DEFAULT_QUESTIONS,
+                        help="synthetic questions for the calibration")  # fmt: skip
+    parser.add_argument("--limit-questions", type=int, default=None, help="ask only N questions")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
+    args = parser.parse_args(argv)
+    record_start()
+    with bench_settings(args.redis_url) as settings:
+        squad = load_squad(data_path(args.data))
+        if args.limit_questions is not None:
+            squad = replace(squad, questions=squad.questions[: args.limit_questions])
+        kept = {c.article for c in squad.contexts if c.article % 2 == 0}
+        half = replace(squad, contexts=[c for c in squad.contexts if c.article in kept])
+        engine = QAEngine(settings).warm_up()
+        with squad_index(half, settings, engine) as built:
+            results = run(built.engine, squad, kept, args.questions)
+            chunks = built.engine.index.count_chunks()
+    if args.json_out:
+        with open(args.json_out, "w", encoding="utf-8") as f:
+            json.dump(results, f, default=asdict)
+    body = render(results, squad, kept, chunks)
+    print(body)
+    if not args.no_write:
+        write_section("refusal-bench", body)
+
+
+def run(engine: QAEngine, squad: SquadSet, kept: set[int], questions: int) -> dict:
+    readers = ["sentence"]
+    try:
+        engine.reader_for("trained")
+        readers.append("trained")
+    except ModelUnavailable:
+        pass
+    answerable = [squad.contexts[q.context].article in kept for q in squad.questions]
+    out: dict = {"readers": {}}
+    before = {r: ask_all(engine, squad, answerable, r) for r in readers}
+    t = time.perf_counter()
+    record = calibrate(engine, questions=questions, readers=readers)
+    out["calibration_minutes"] = (time.perf_counter() - t) / 60
+    out["synthetic_questions"] = record.questions
+    engine.calibration.refresh()
+    for r in readers:
+        after = ask_all(engine, squad, answerable, r)
+        cal = record.readers[r]
+        out["readers"][r] = {"before": before[r], "after": after, "synthetic_auroc": cal.auroc,
+                             "thresholds": {t: cal.threshold_for(t) for t in TARGETS}}  # fmt: skip
+        print(f"{r}: before {before[r].rates()} after {after.rates()}", file=sys.stderr)
+    return out
+
+
+def ask_all(engine: QAEngine, squad: SquadSet, answerable: list[bool], reader: str) -> Pass:
+    p = Pass([], [], [], [], [])
+    engine.ask(squad.questions[0].text, reader=reader)  # warm
+    for q, ok in zip(squad.questions, answerable, strict=True):
+        t = time.perf_counter()
+        try:
+            answer = engine.ask(q.text, reader=reader)
+        except InvalidQuestion:
+            continue
+        p.ms.append((time.perf_counter() - t) * 1000)
+        p.answerable.append(ok)
+        p.refused.append(answer.answer is None)
+        p.scores.append(answer.score)
+        p.reasons.append(answer.reason)
+    return p
+
+
+def render(results: dict, squad: SquadSet, kept: set[int], chunks: int) -> str:
+    rows = []
+    for reader, r in results["readers"].items():
+        before, after = r["before"], r["after"]
+        for name, p in (("today's rule", before), ("calibrated, target 0.10", after)):
+            u, a = p.rates()
+            ok = u >= 0.50 and a <= 0.10
+            rows.append([reader, name, f"{u:.3f}", f"{a:.3f}", f"{p.auroc():.3f}",
+                         f"{percentile(p.ms, 50):.1f}", verdict(ok)])  # fmt: skip
+        for target, threshold in r["thresholds"].items():
+            if target == 0.10:
+                continue
+            refused = after.refused_below(threshold)
+            u, a = after.rates(refused)
+            rows.append([reader, f"calibrated, target {target:.2f}", f"{u:.3f}", f"{a:.3f}",
+                         "", "", ""])  # fmt: skip
+    n_answerable = sum(results["readers"]["sentence"]["after"].answerable)
+    extra = [
+        f"Data: {squad.name}: {len(kept)} of {len({c.article for c in squad.contexts})} articles "
+        f"ingested (every other one), {chunks} chunks; {len(squad.questions)} questions asked, "
+        f"{n_answerable} about ingested articles (answerable), the rest unanswerable",
+        f"Calibration: {results['synthetic_questions']} synthetic questions, each asked twice, "
+        f"{results['calibration_minutes']:.2f} minutes (target: within 5); no label used",
+        "AUROC of the answers' `score` (answerable vs not). "
+        "Targets: unanswerable refused >= 0.50 while answerable refused <= 0.10, AUROC >= 0.92",
+        "ask p50: wall clock per question, uncalibrated (today's rule) vs calibrated index",
+    ]
+    lines = header(f"Refusals on a held-out half: {squad.name} (`bench/refusal_bench.py`)", extra)
+    lines += markdown_table(("reader", "rule", "unanswerable refused", "answerable refused",
+                             "AUROC", "ask ms p50", "target met"), rows)  # fmt: skip
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
