@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 import redis
 
-from retrieval.index import ChunkIndex, _s
+from retrieval.index import ChunkIndex
+from retrieval.replies import text
 from retrieval.sentences import sentence_spans
-from retrieval.text import STOPWORDS
+from retrieval.text import CONTENT_STOPWORDS
 
 DROP, NEIGHBOUR, FOREIGN = 0.25, 0.15, 0.15  # a word's chances to go, or to be swapped for a
 # word of another sentence of the chunk, or for a word the document may not hold at all
@@ -39,13 +40,13 @@ def sample_chunks(index: ChunkIndex, n: int, rng: random.Random) -> list[tuple[s
     """(doc_id, text) of up to n chunks drawn at random from the index."""
     client: redis.Redis = index.client
     keys = sorted(
-        _s(k) for k in client.scan_iter(match=index.schema.chunk_prefix + "*", count=1000)
+        text(k) for k in client.scan_iter(match=index.schema.chunk_prefix + "*", count=1000)
     )
     pipe = client.pipeline(transaction=False)
     picked = rng.sample(keys, n) if n <= len(keys) else rng.choices(keys, k=n) if keys else []
     for key in picked:  # a small index lends each chunk to several questions
         pipe.hmget(key, "doc_id", "text")
-    return [(_s(d), _s(t)) for d, t in pipe.execute() if d and t]
+    return [(text(d), text(t)) for d, t in pipe.execute() if d and t]
 
 
 def make_question(
@@ -87,7 +88,7 @@ def content_words(text: str) -> list[str]:
 
 
 def _content(sentence: str) -> list[str]:
-    return [w for w in _TOKEN.findall(sentence) if w.lower() not in STOPWORDS]
+    return [w for w in _TOKEN.findall(sentence) if w.lower() not in CONTENT_STOPWORDS]
 
 
 def _answer_position(words: list[str], rng: random.Random) -> int:

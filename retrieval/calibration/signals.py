@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 
-from retrieval.overlap import terms
 from retrieval.readers import Reading
 from retrieval.retriever import Retrieval
+from retrieval.text import terms
 
 BASE_FEATURES = (
     "has_answer",  # the reader found a span at all
