@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.commands import ask, documents, evaluate, ingest, serve, servers, slack
+from bot.commands import ask, documents, evaluate, ingest, serve, servers, slack, train
 from retrieval.errors import QAError
 from retrieval.settings import Settings
 
@@ -38,7 +38,7 @@ def cli(ctx: click.Context, redis_url: str | None, data_dir: Path | None) -> Non
     ctx.obj = Settings.from_env(**overrides)
 
 
-for _module in (ingest, documents, ask, evaluate, servers, slack, serve):
+for _module in (ingest, documents, ask, evaluate, train, servers, slack, serve):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -57,6 +57,7 @@ def build_answer(
                 "name": reader,
                 "best_score": round(reading.best_score, 4),
                 "threshold": reading.threshold,
+                **({"note": reading.note} if reading.note else {}),
             },
         },
     )

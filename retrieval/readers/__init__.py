@@ -19,6 +19,7 @@ class Reading:
     spans: list[Span] = field(default_factory=list)
     best_score: float = 0.0
     threshold: float = 0.0
+    note: str | None = None  # what the reader wants the explanation to say (e.g. a fallback)
 
     @property
     def confident(self) -> bool:
