@@ -59,6 +59,8 @@ class Settings:
     retrieval_threshold: float = 0.2  # best cosine below this, and no keyword match: refuse
     answers: int = 3
     train_minutes: float = 20.0  # `qa train-reader`'s default budget
+    train_threads: int = 0  # torch threads for `qa train-reader`; 0: every core
+    reader_check_s: float = 10.0  # how often servers look for a newly trained reader
 
     api_tokens: tuple[str, ...] = ()
     rate_limit: str = "60/minute"

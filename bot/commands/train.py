@@ -58,7 +58,7 @@ def train_reader_command(
         say = (lambda m: tqdm.write(m, file=sys.stderr)) if show else (lambda m: None)
         manifest = train_reader(
             index, settings.data_dir, minutes=minutes, seed=seed, squad=list(squad), base=base,
-            say=say, progress=progress,
+            say=say, progress=progress, threads=settings.train_threads,
         )  # fmt: skip
     if as_json:
         echo_json(manifest)

@@ -7,7 +7,7 @@ that ask for an explanation keep the whole sentence. Whether to answer at all is
 sentence reader's call, so abstaining behaves as before.
 
 `TrainedSource` finds the index's current model in Redis and notices a newly trained one
-within `CHECK_EVERY_S` (one small GET), so servers pick it up without a restart.
+within QA_READER_CHECK_S (one small GET), so servers pick it up without a restart.
 """
 
 from __future__ import annotations
@@ -105,22 +105,24 @@ class TrainedSource:
     """The index's current trained reader; looks for a newer one at most every CHECK_EVERY_S."""
 
     def __init__(
-        self, client: Callable[[], redis.Redis], prefix: str, data_dir: Path, sentences: Reader
-    ) -> None:
+        self, client: Callable[[], redis.Redis], prefix: str, data_dir: Path, sentences: Reader,
+        check_every_s: float = CHECK_EVERY_S,
+    ) -> None:  # fmt: skip
         self._client, self._prefix, self._data_dir = client, prefix, data_dir
+        self._every = check_every_s
         self._sentences = sentences
         self._reader: TrainedReader | None = None
         self._sha: str | None = None
         self._why = "this index has no trained reader: run `qa train-reader`"
-        self._checked = -CHECK_EVERY_S
+        self._checked = float("-inf")
         self._lock = threading.Lock()
 
     def current(self) -> TrainedReader:
         """The reader, or ModelUnavailable saying why there is none."""
         now = time.monotonic()
-        if now - self._checked >= CHECK_EVERY_S:
+        if now - self._checked >= self._every:
             with self._lock:
-                if now - self._checked >= CHECK_EVERY_S:
+                if now - self._checked >= self._every:
                     self._checked = now
                     self._refresh()
         if self._reader is None:

@@ -17,7 +17,7 @@ MONTHS = (
 )
 _DATE = re.compile(
     rf"\b(?:\d{{1,2}} (?:{MONTHS})(?: \d{{4}})?|(?:{MONTHS}) \d{{1,2}}(?:, \d{{4}})?|"
-    rf"(?:{MONTHS}) \d{{4}}|(?:1[0-9]|20)\d\d(?:s)?)\b"
+    rf"(?:{MONTHS}) \d{{4}}|(?:1[5-9]|20)\d\d(?:s)?)\b"
 )
 _PERCENT = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:%|percent\b|per cent\b)")
 _UNITS = (
@@ -35,12 +35,24 @@ _CAPS = re.compile(
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,40})[\"”]")
 _CODE = re.compile(r"`([^`\n]{1,40})`")
 _DEFAULT = re.compile(r"\b(?:[Dd]efault(?:s)?(?: value)?(?: is)?:?|=) ?`?([^\s`,;]{1,30})`?")
-_DEFINITION = re.compile(r"\b(?:is|was|are|were) (?:an?|the) ((?:[\w-]+ ){0,3}[\w-]+)")
-_LOCATIVE = re.compile(r"\b(?:in|at|near|from|to) $")
+_DEFINITION = re.compile(
+    r"\b(?:is|was|are|were) (?:an?|the) ((?:(?!(?:who|which|that|in|of|to|by|for|from|with|"
+    r"and|or|as|at|on)\b)[\w-]+ ?){1,4})"
+)
+_LOCATIVE = re.compile(r"\b(?:in|at|near|from) $")
 _STOP_CAPS = {
     "The", "A", "An", "This", "That", "These", "Those", "It", "In", "On", "At", "For", "He",
     "She", "They", "We", "I", "However", "But", "And", "Of", "As", "By", "If", "When", "Its",
     "His", "Her", "Their", "There", "To", "With", "After", "Since", "While", "During", "From",
+}  # fmt: skip
+
+
+_THINGS = {
+    "River", "University", "College", "School", "Tower", "Company", "Sea", "Ocean", "Island",
+    "Islands", "Mountains", "Church", "State", "States", "City", "Republic", "Empire", "Kingdom",
+    "Party", "Museum", "Park", "Bridge", "Street", "Lake", "Valley", "Council", "Association",
+    "War", "Act", "Prize", "Award", "Group", "Institute", "Organization", "Organisation",
+    "Department", "Ministry", "Agency", "Hospital", "Center", "Centre", "Province", "County",
 }  # fmt: skip
 
 
@@ -65,13 +77,13 @@ def candidates(sentence: str) -> list[Candidate]:
         found.append(Candidate(m.start(), m.end(), "measure"))
     for m in _COUNT.finditer(sentence):
         found.append(Candidate(m.start(1), m.end(1), "count", m.group(2)))
-    for rx, kind in ((_QUOTED, "term"), (_CODE, "term"), (_DEFAULT, "default")):
+    for rx, kind in ((_DEFAULT, "default"), (_QUOTED, "term"), (_CODE, "term")):
         for m in rx.finditer(sentence):
             found.append(Candidate(m.start(1), m.end(1), kind))
     found += _names(sentence)
     for m in _DEFINITION.finditer(sentence):
         found.append(Candidate(m.start(1), m.end(1), "definition"))
-    return _without_overlaps(found)
+    return _without_overlaps([_trimmed(sentence, c) for c in found])
 
 
 def _names(sentence: str) -> list[Candidate]:
@@ -90,7 +102,9 @@ def _names(sentence: str) -> list[Candidate]:
         words = text.split()
         if _LOCATIVE.search(sentence[max(0, start - 6) : start]):
             kind = "place"
-        elif 2 <= len(words) <= 3 and all(w[:1].isupper() for w in words):
+        elif 2 <= len(words) <= 3 and words[-1] not in _THINGS and all(
+            w[:1].isupper() for w in words
+        ):
             kind = "person"
         else:
             kind = "term"
@@ -105,3 +119,9 @@ def _without_overlaps(found: list[Candidate]) -> list[Candidate]:
             continue
         kept.append(c)
     return sorted(kept, key=lambda c: c.start)
+
+
+def _trimmed(sentence: str, c: Candidate) -> Candidate:
+    text = sentence[c.start : c.end]
+    start = c.start + len(text) - len(text.lstrip())
+    return Candidate(start, start + len(text.strip()), c.kind, c.unit)

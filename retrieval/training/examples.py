@@ -23,7 +23,7 @@ from retrieval.sentences import sentence_spans
 from retrieval.training.candidates import candidates
 from retrieval.training.questions import make_question
 
-WINDOW_CHARS = 480  # about 110 tokens: the context the reader reads around one sentence
+WINDOW_CHARS = 320  # about 75 tokens: the context the reader reads around one sentence
 PER_SENTENCE = 2  # questions made from one sentence at most
 UNANSWERABLE_SHARE = 0.2
 HELD_OUT_SHARE = 0.05

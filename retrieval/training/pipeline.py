@@ -58,7 +58,7 @@ def fingerprint(index: ChunkIndex) -> dict[str, Any]:
 def train_reader(
     index: ChunkIndex, data_dir: Path, *, minutes: float, seed: int = 0,
     squad: list[Path] | None = None, base: str = DEFAULT_BASE, say: Say = print,
-    progress: trainer.Progress | None = None,
+    progress: trainer.Progress | None = None, threads: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
     """Train, export, score and publish a reader for `index`; returns its manifest."""
     began, budget = time.monotonic(), minutes * 60
@@ -72,10 +72,12 @@ def train_reader(
         f" (+{len(held)} held out), {len(labelled)} labelled, in {time.monotonic() - began:.0f}s")  # fmt: skip
     tokenizer, model = trainer.load_base(resolve_model_path(base))
     feats = trainer.features(tokenizer, labelled + examples)
-    seconds = budget - (time.monotonic() - began) - EXPORT_RESERVE_S
-    if seconds < 10:
+    seconds = budget - (time.monotonic() - began) - min(EXPORT_RESERVE_S, budget / 4)
+    if seconds <= 1:
         raise ValueError(f"{minutes} minutes leave no time to train: give --minutes more")
-    result = trainer.train(model, feats, seconds, seed, progress or (lambda p: None))
+    result = trainer.train(
+        model, feats, seconds, seed, progress or (lambda p: None), threads=threads
+    )
     with tempfile.TemporaryDirectory(prefix="qa-reader-", dir=_scratch(data_dir)) as tmp:
         folder, scores = _export(model, tokenizer, Path(tmp), held[:HELD_OUT_SCORED])
         manifest = {

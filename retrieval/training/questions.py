@@ -26,8 +26,9 @@ WH = {
     "definition": ("what", "what kind of thing"),
 }
 _CLAUSE_END = re.compile(r"[;:()\[\]]|, (?:and|but|which|while|whereas|although) ")
-_WORD = re.compile(r"[\w'’.-]+|[^\w\s]")
+_WORD = re.compile(r"\d[\d,.]*\d\w*|[\w'’-]+(?:\.\w+)*")
 MAX_SIDE_WORDS = 9
+REORDERED = 0.2  # share of questions whose clause halves swap places
 FILLERS = ("the", "a", "of", "that", "this", "it", "there", "one", "some", "was", "is")
 
 
@@ -44,10 +45,10 @@ def make_question(sentence: str, c: Candidate, rng: random.Random) -> str | None
         right_words = right_words[1:] if right_words[:1] == [c.unit] else right_words
     if _is_subject(left_words):
         body = right_words  # "X did Y" -> "who did Y"
-    elif rng.random() < 0.5:
+    elif rng.random() < REORDERED:
         body = right_words + left_words
     else:
-        body = left_words + right_words
+        body = left_words + right_words  # the cloze in its own order, wh-word first
     body = _noised(body, rng)
     answer = sentence[c.start : c.end].lower()
     question = " ".join([wh, *body]).strip(" ,.") + "?"
@@ -67,7 +68,7 @@ def _clause_right(text: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text) if w not in (",", ".", "!", "?", '"', "“", "”")]
+    return _WORD.findall(text)
 
 
 def _is_subject(left: list[str]) -> bool:
@@ -76,11 +77,11 @@ def _is_subject(left: list[str]) -> bool:
 
 def _noised(words: list[str], rng: random.Random) -> list[str]:
     """Drop about a tenth of the words, replace a few, swap some neighbours."""
-    out = [w for w in words if rng.random() > 0.12 or len(words) < 5]
+    out = [w for w in words if rng.random() > 0.1 or len(words) < 5]
     for i in range(len(out)):
-        if rng.random() < 0.05:
+        if rng.random() < 0.04:
             out[i] = rng.choice(FILLERS)
     for i in range(len(out) - 1):
-        if rng.random() < 0.08:
+        if rng.random() < 0.04:
             out[i], out[i + 1] = out[i + 1], out[i]
     return out

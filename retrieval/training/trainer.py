@@ -19,8 +19,8 @@ from retrieval.metrics import exact_match, f1
 from retrieval.readers.spans import MAX_LENGTH, decode, encode
 from retrieval.training.examples import Example
 
-BATCH = 32
-LEARNING_RATE = 1e-4
+BATCH = 16
+LEARNING_RATE = 1.5e-4
 WARMUP_SHARE = 0.05
 Progress = Callable[[dict[str, float]], None]
 
@@ -84,15 +84,16 @@ def _targets(enc: Any, row: int, e: Example) -> tuple[int, int] | None:
 
 
 def train(
-    model: Any, feats: list[dict[str, Any]], seconds: float, seed: int, progress: Progress
-) -> TrainResult:
-    """Epochs over shuffled batches until the time budget is spent."""
+    model: Any, feats: list[dict[str, Any]], seconds: float, seed: int, progress: Progress,
+    max_steps: int | None = None, learning_rate: float = LEARNING_RATE, threads: int = 0,
+) -> TrainResult:  # fmt: skip
+    """Epochs over shuffled batches until the time budget (or `max_steps`) is spent."""
     import torch
 
     torch.manual_seed(seed)
-    torch.set_num_threads(len(os.sched_getaffinity(0)) or 1)
+    torch.set_num_threads(threads or len(os.sched_getaffinity(0)) or 1)
     rng = random.Random(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
     model.train()
     began, seen, steps, loss_value = time.monotonic(), 0, 0, float("nan")
     while feats:
@@ -100,11 +101,11 @@ def train(
         rng.shuffle(order)
         for b in range(0, len(order), BATCH):
             elapsed = time.monotonic() - began
-            if elapsed >= seconds:
+            if elapsed >= seconds or steps == max_steps:
                 model.eval()
                 return TrainResult(seen, steps, elapsed, loss_value)
             for group in optimizer.param_groups:
-                group["lr"] = LEARNING_RATE * _schedule(elapsed / seconds)
+                group["lr"] = learning_rate * _schedule(_spent(elapsed, seconds, steps, max_steps))
             batch = _batch([feats[i] for i in order[b : b + BATCH]])
             loss = model(**batch).loss
             loss.backward()
@@ -118,6 +119,11 @@ def train(
             )  # fmt: skip
     model.eval()
     return TrainResult(0, 0, 0.0, loss_value)
+
+
+def _spent(elapsed: float, seconds: float, steps: int, max_steps: int | None) -> float:
+    """The share of the budget used: of the time, or of the steps when those end first."""
+    return max(elapsed / seconds, steps / max_steps if max_steps else 0.0)
 
 
 def _schedule(fraction: float) -> float:
