@@ -123,6 +123,7 @@ def _candidate(span: Span, ordered: list[Hit]) -> dict[str, Any]:
         "start": span.start,
         "end": span.end,
         "context": span.hit.text[span.context_start : span.context_end],
+        "heading": span.hit.heading,  # an answer from under a heading is shown with it
         "context_start": span.context_start,
         "context_end": span.context_end,
     }

@@ -123,7 +123,10 @@ class QAEngine:
             if self._trained is None:
                 s = self.settings
                 self._trained = TrainedSource(
-                    lambda: self.index.client, s.key_prefix, s.data_dir, self.sentence_reader,
+                    lambda: self.index.client,
+                    s.key_prefix,
+                    s.data_dir,
+                    self.sentence_reader,
                     s.reader_check_s,
                 )
         return self._trained.current()

@@ -33,6 +33,8 @@ CHECK_EVERY_S = 10.0
 SHORTLIST = 3  # sentences whose windows the span model reads
 RANK_PENALTY = 1.0  # logits a lower-ranked sentence's span must win by
 MIN_MARGIN = 0.0  # span logits over "no answer": below it, the whole sentence is the answer
+HEADING_PENALTY = 3.0  # a title or bare signature is context, not an answer
+_SIGNATURE = re.compile(r"^[\w.$#:<>-]+\s*\([^)]*\)\s*(?:->\s*\S+)?$")
 _EXPLAIN = re.compile(
     r"^\s*(why|how(?! (many|much|long|old|far|often|large|big|high|tall))|describe|explain|"
     r"what (is|are|was|were) the (role|effect|mechanism|reason|difference|purpose|function)s?)\b",
@@ -73,7 +75,8 @@ class TrainedReader:
             return shortlist
         found = self._spans(question, top)
         rank, (span, margin) = max(
-            enumerate(found), key=lambda rm: rm[1][1] - RANK_PENALTY * rm[0]
+            enumerate(found),
+            key=lambda rm: rm[1][1] - RANK_PENALTY * rm[0] - HEADING_PENALTY * _heading(top[rm[0]]),
         )
         if span is None or margin < MIN_MARGIN:
             shortlist.note = "weak span: the whole sentence is the answer"
@@ -88,7 +91,7 @@ class TrainedReader:
         feed = {k: enc[k].astype(np.int64) for k in self._inputs}
         starts, ends = self.session.run(["start_logits", "end_logits"], feed)
         out: list[tuple[Span | None, float]] = []
-        for s, (window, offset), d in zip(top, cuts, decode(enc, starts, ends), strict=True):
+        for s, (_, offset), d in zip(top, cuts, decode(enc, starts, ends), strict=True):
             base = s.start - offset  # the window's offset in the chunk
             a, b = base + d.start, base + d.end
             text = s.hit.text[a:b].strip() if d.start >= 0 else ""
@@ -99,6 +102,14 @@ class TrainedReader:
             span = Span(text, s.score, s.hit, a, a + len(text), s.start, s.end)
             out.append((span, d.margin))
         return out
+
+
+def _heading(span: Span) -> bool:
+    """A title line or a bare signature: no sentence punctuation, few words, or `f(x)`."""
+    text = span.text.strip()
+    if _SIGNATURE.match(text) or text == span.hit.heading.split(" > ")[-1]:
+        return True
+    return not text.endswith((".", "!", "?", ":")) and len(text.split()) <= 6
 
 
 class TrainedSource:

@@ -102,8 +102,10 @@ def _names(sentence: str) -> list[Candidate]:
         words = text.split()
         if _LOCATIVE.search(sentence[max(0, start - 6) : start]):
             kind = "place"
-        elif 2 <= len(words) <= 3 and words[-1] not in _THINGS and all(
-            w[:1].isupper() for w in words
+        elif (
+            2 <= len(words) <= 3
+            and words[-1] not in _THINGS
+            and all(w[:1].isupper() for w in words)
         ):
             kind = "person"
         else:

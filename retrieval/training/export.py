@@ -14,7 +14,6 @@ from retrieval.model_files import INT8_OPERATORS, session_options
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-
 def export_fp32(model: Any, tokenizer: Any, folder: Path) -> Path:
     """model.onnx plus the tokenizer files, in `folder`."""
     import torch
@@ -52,9 +51,7 @@ def quantize(source: Path, target: Path) -> Path:
 def onnx_predictor(path: Path) -> Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
     import onnxruntime as ort
 
-    session = ort.InferenceSession(
-        str(path), session_options(), providers=["CPUExecutionProvider"]
-    )
+    session = ort.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
     wanted = {i.name for i in session.get_inputs()}
 
     def predict(inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

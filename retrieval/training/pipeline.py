@@ -68,8 +68,10 @@ def train_reader(
     sentences = corpus_sentences(chunks)
     examples, held = split_held_out(synthesize(sentences, seed, MAX_EXAMPLES))
     labelled = [e for path in squad or [] for e in squad_examples(path)]
-    say(f"{len(chunks)} chunks, {len(sentences)} sentences: {len(examples)} synthetic examples"
-        f" (+{len(held)} held out), {len(labelled)} labelled, in {time.monotonic() - began:.0f}s")  # fmt: skip
+    say(
+        f"{len(chunks)} chunks, {len(sentences)} sentences: {len(examples)} synthetic examples "
+        f"(+{len(held)} held out), {len(labelled)} labelled, in {time.monotonic() - began:.0f}s"
+    )
     tokenizer, model = trainer.load_base(resolve_model_path(base))
     feats = trainer.features(tokenizer, labelled + examples)
     seconds = budget - (time.monotonic() - began) - min(EXPORT_RESERVE_S, budget / 4)

@@ -19,6 +19,7 @@ from retrieval.metrics import exact_match, f1
 from retrieval.readers.spans import MAX_LENGTH, decode, encode
 from retrieval.training.examples import Example
 
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 BATCH = 16
 LEARNING_RATE = 1.5e-4
 WARMUP_SHARE = 0.05
@@ -162,7 +163,7 @@ def score(
     for b in range(0, len(answerable), 64):
         part = answerable[b : b + 64]
         enc = encode(tokenizer, [e.question for e in part], [e.context for e in part])
-        inputs = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+        inputs = {k: enc[k].astype(np.int64) for k in INPUTS}
         starts, ends = predict(inputs)
         for e, d in zip(part, decode(enc, starts, ends), strict=True):
             guess = e.context[d.start : d.end] if d.start >= 0 else ""

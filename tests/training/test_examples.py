@@ -69,9 +69,7 @@ def test_unanswerable_contexts_lack_the_answer_of_their_question() -> None:
 
 
 def test_candidates_cover_numbers_dates_percentages_names_and_defaults() -> None:
-    sentence = (
-        "In March 1889 about 45% of the 12,000 visitors met Gustave Eiffel; Default: `1024`."
-    )
+    sentence = "In March 1889 about 45% of the 12,000 visitors met Gustave Eiffel; Default: `1024`."
     found = {c.kind: sentence[c.start : c.end] for c in candidates(sentence)}
     assert found["date"] == "March 1889"
     assert found["percent"] == "45%"

@@ -54,7 +54,7 @@ def test_the_exported_onnx_gives_the_torch_models_spans(span_model: str, tmp_pat
     tokenizer, model = trainer.load_base(span_model)
     examples = _examples(8)
     enc = encode(tokenizer, [e.question for e in examples], [e.context for e in examples])
-    inputs = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+    inputs = {k: enc[k].astype(np.int64) for k in trainer.INPUTS}
     from_torch = decode(enc, *trainer.torch_predictor(model)(inputs))
     from_onnx = decode(enc, *onnx_predictor(export_fp32(model, tokenizer, tmp_path))(inputs))
     assert [(d.start, d.end) for d in from_onnx] == [(d.start, d.end) for d in from_torch]
@@ -99,7 +99,7 @@ def test_a_corrupt_model_falls_back_to_the_sentence_reader_with_the_reason(
     publish(articles.client, fast_settings.key_prefix, folder, {"base": "test"})
     engine = QAEngine(fast_settings, embedder=embedder)
     assert engine.reader_for("auto").name == "sentence"
-    with pytest.raises(ModelUnavailable, match="does not load.*qa train-reader"):
+    with pytest.raises(ModelUnavailable, match=r"does not load.*qa train-reader"):
         engine.reader_for("trained")
 
 
