@@ -39,6 +39,15 @@ _DEFINITION = re.compile(
     r"\b(?:is|was|are|were) (?:an?|the) ((?:(?!(?:who|which|that|in|of|to|by|for|from|with|"
     r"and|or|as|at|on)\b)[\w-]+ ?){1,4})"
 )
+# "<subject> is/are <what it is>": long answers to "what is <subject>?" (SQuAD and COVID-QA
+# ask those), and "because <reason>" for "why" questions.
+_PREDICATE = re.compile(
+    r"^(?:The |An? )?((?:[\w-]+ ){0,4}[\w-]+) (is|are|was|were|refers to|means|consists of) "
+    r"((?:(?:also )?(?:an?|the|one) )(?:[^,;:()\[\]]+ ){2,24}[^,;:()\[\] ]*[^,;:()\[\]. ])"
+)
+_REASON = re.compile(
+    r"\b(?:because(?: of)?|due to|as a result of) ((?:[^\s,;]+ ){2,20}[^\s,;.]*[^\s,;.\]])"
+)
 _LOCATIVE = re.compile(r"\b(?:in|at|near|from) $")
 _STOP_CAPS = {
     "The", "A", "An", "This", "That", "These", "Those", "It", "In", "On", "At", "For", "He",
@@ -61,7 +70,7 @@ class Candidate:
     start: int  # offsets in the sentence
     end: int
     kind: str  # date | percent | measure | count | money | person | place | term | definition
-    unit: str = ""  # the counted noun, for "how many <unit>"
+    unit: str = ""  # the counted noun ("how many <unit>"), the subject ("what is <unit>")
 
 
 def candidates(sentence: str) -> list[Candidate]:
@@ -81,9 +90,21 @@ def candidates(sentence: str) -> list[Candidate]:
         for m in rx.finditer(sentence):
             found.append(Candidate(m.start(1), m.end(1), kind))
     found += _names(sentence)
+    found += long_answers(sentence)
     for m in _DEFINITION.finditer(sentence):
         found.append(Candidate(m.start(1), m.end(1), "definition"))
     return _without_overlaps([_trimmed(sentence, c) for c in found])
+
+
+def long_answers(sentence: str) -> list[Candidate]:
+    """What a sentence says its subject is, and the reason it gives: answers of many words."""
+    out = []
+    m = _PREDICATE.match(sentence)
+    if m and m.group(1).split()[0] not in _STOP_CAPS:
+        out.append(Candidate(m.start(3), m.end(3), "predicate", f"{m.group(2)} {m.group(1)}"))
+    for m in _REASON.finditer(sentence):
+        out.append(Candidate(m.start(1), m.end(1), "reason"))
+    return out
 
 
 def _names(sentence: str) -> list[Candidate]:

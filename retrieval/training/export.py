@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -39,12 +40,18 @@ def quantize(source: Path, target: Path) -> Path:
     """Dynamic int8 weights for the matrix multiplications (the embedder's recipe)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        quantize_dynamic(
-            str(source), str(target), op_types_to_quantize=list(INT8_OPERATORS),
-            weight_type=QuantType.QInt8,
-        )  # fmt: skip
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # "consider pre-processing": advice for image models
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantize_dynamic(
+                str(source), str(target), op_types_to_quantize=list(INT8_OPERATORS),
+                weight_type=QuantType.QInt8,
+            )  # fmt: skip
+    finally:
+        root.setLevel(level)
     return target
 
 

@@ -24,6 +24,7 @@ WH = {
     "term": ("what", "which", "what name"),
     "default": ("what is the default", "what default value", "what"),
     "definition": ("what", "what kind of thing"),
+    "reason": ("why",),
 }
 _CLAUSE_END = re.compile(r"[;:()\[\]]|, (?:and|but|which|while|whereas|although) ")
 _WORD = re.compile(r"\d[\d,.]*\d\w*|[\w'’-]+(?:\.\w+)*")
@@ -34,6 +35,8 @@ FILLERS = ("the", "a", "of", "that", "this", "it", "there", "one", "some", "was"
 
 def make_question(sentence: str, c: Candidate, rng: random.Random) -> str | None:
     """A question whose answer is sentence[c.start:c.end], or None when too little is left."""
+    if c.kind == "predicate":
+        return _predicate_question(c, rng)
     left = _clause_left(sentence[: c.start])
     right = _clause_right(sentence[c.end :])
     left_words, right_words = _words(left)[-MAX_SIDE_WORDS:], _words(right)[:MAX_SIDE_WORDS]
@@ -55,6 +58,14 @@ def make_question(sentence: str, c: Candidate, rng: random.Random) -> str | None
     if answer in question.lower() or len(body) < 2:
         return None
     return question[0].upper() + question[1:]
+
+
+def _predicate_question(c: Candidate, rng: random.Random) -> str:
+    """ "X is Y" asks "what is X?" (the subject and its verb are kept in `unit`)."""
+    verb, subject = c.unit.split(" ", 1) if " " in c.unit else ("is", c.unit)
+    verb = verb if verb in ("is", "are", "was", "were") else "is"
+    words = _noised(_words(subject), rng) or _words(subject)
+    return f"What {verb} {' '.join(words)}?"
 
 
 def _clause_left(text: str) -> str:
