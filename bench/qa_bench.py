@@ -92,7 +92,7 @@ def run(
         if train_minutes:
             manifest = train_reader(
                 built.engine.index, settings.data_dir, minutes=train_minutes,
-                say=lambda m: print(m, file=sys.stderr),
+                say=lambda m: print(m, file=sys.stderr), threads=settings.train_threads,
             )  # fmt: skip
             print(f"trained: {manifest['examples']} {manifest['held_out']}", file=sys.stderr)
             reports[TRAINED] = _measure(built, squad, k, "trained", "hybrid")
@@ -164,13 +164,13 @@ def render(
         f"{load_start:.1f} (the machine is shared; latencies are noisy)",
     ]
     if manifest is not None:
-        extra += _trained_lines(manifest, reports)
+        extra += _trained_lines(manifest, reports, settings.train_threads or os.cpu_count() or 1)
     lines = header(f"QA quality and latency: {first.dataset} (`bench/qa_bench.py`)", extra)
     lines += markdown_table(("metric", *modes, "target"), rows)
     return "\n".join(lines)
 
 
-def _trained_lines(manifest: dict, reports: dict[str, EvalReport]) -> list[str]:
+def _trained_lines(manifest: dict, reports: dict[str, EvalReport], threads: int) -> list[str]:
     ex, held = manifest["examples"], manifest["held_out"]
     trained, sentence = reports[TRAINED], reports["hybrid"]
     checks = ", ".join(
@@ -182,7 +182,7 @@ def _trained_lines(manifest: dict, reports: dict[str, EvalReport]) -> list[str]:
         f"({manifest['train_seconds']}s training, {manifest['steps']} steps), "
         f"{ex['trained_on']} examples read of {ex['synthetic']} synthetic made from the "
         f"articles' texts, {manifest['precision']}; held-out synthetic EM {held['em']:.3f} "
-        f"F1 {held['f1']:.3f}; base {manifest['base']}",
+        f"F1 {held['f1']:.3f}; base {manifest['base']}; {threads} torch thread(s)",
         f"Trained-reader targets: {checks}",
     ]
 

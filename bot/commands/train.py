@@ -63,10 +63,10 @@ def train_reader_command(
     if as_json:
         echo_json(manifest)
     else:
-        click.echo(_describe(manifest))
+        click.echo(describe(manifest))
 
 
-def _describe(m: dict[str, Any]) -> str:
+def describe(m: dict[str, Any]) -> str:
     ex, held = m["examples"], m["held_out"]
     return (
         f"trained reader {m['sha']} for index {m['index']['name']} "
@@ -85,7 +85,7 @@ def _status(manifest: dict[str, Any] | None, now: dict[str, Any], as_json: bool)
     if as_json:
         echo_json({**manifest, "index_now": now})
         return
-    click.echo(_describe(manifest))
+    click.echo(describe(manifest))
     then = manifest["index"]["chunks"] or 1
     change = abs(now["chunks"] - then) / then
     if change > CHANGED_A_LOT or (now["documents"] != manifest["index"]["documents"] and change):

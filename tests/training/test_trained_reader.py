@@ -119,3 +119,23 @@ def test_interrupted_training_leaves_the_previous_model_in_use(
                      seed=1, say=lambda m: None, progress=interrupt)  # fmt: skip
     assert read_manifest(articles.client, fast_settings.key_prefix)["sha"] == first["sha"]
     assert engine.reader_for(None).manifest["sha"] == first["sha"]
+
+
+def test_status_says_when_the_index_has_no_trained_reader_and_shows_one_that_exists(
+    cli_env: dict[str, str], settings: Settings, articles: ChunkIndex, span_model: str
+) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    def status():
+        return CliRunner().invoke(cli, ["train-reader", "--status"], env=cli_env)
+
+    result = status()
+    assert result.exit_code == 1
+    assert "has no trained reader yet: run `qa train-reader`" in result.output
+    train_reader(articles, settings.data_dir, minutes=0.1, base=span_model, say=lambda m: None)
+    result = status()
+    assert result.exit_code == 0, result.output
+    assert f"{articles.count_chunks()} chunks" in result.output
+    assert "held-out synthetic questions: EM" in result.output
