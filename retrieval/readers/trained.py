@@ -2,9 +2,9 @@
 
 The sentence reader shortlists; the span model reads a short window around each of the top
 sentences (one batch) and the answer is the best span, its sentence the context. A weak
-span (not clearly better than "no answer") falls back to the whole sentence, and questions
-that ask for an explanation keep the whole sentence. Whether to answer at all is the
-sentence reader's call, so abstaining behaves as before.
+span (not clearly better than "no answer") falls back to the whole sentence; questions that
+ask for an explanation, and spans the model marks long, keep the whole sentence. Whether to
+answer at all is the sentence reader's call, so abstaining behaves as before.
 
 `TrainedSource` finds the index's current model in Redis and notices a newly trained one
 within QA_READER_CHECK_S (one small GET), so servers pick it up without a restart.
@@ -33,6 +33,7 @@ CHECK_EVERY_S = 10.0
 SHORTLIST = 3  # sentences whose windows the span model reads
 RANK_PENALTY = 1.0  # logits a lower-ranked sentence's span must win by
 MIN_MARGIN = 0.0  # span logits over "no answer": below it, the whole sentence is the answer
+LONG_SPAN_WORDS = 8  # a span the model marks longer than this keeps its whole sentence
 HEADING_PENALTY = 3.0  # a title or bare signature is context, not an answer
 _SIGNATURE = re.compile(r"^[\w.$#:<>-]+\s*\([^)]*\)\s*(?:->\s*\S+)?$")
 _EXPLAIN = re.compile(
@@ -81,6 +82,10 @@ class TrainedReader:
         if span is None or margin < MIN_MARGIN:
             shortlist.note = "weak span: the whole sentence is the answer"
             return shortlist
+        if len(span.text.split()) > LONG_SPAN_WORDS:  # a long answer: the whole sentence
+            sentence = top[rank]
+            a, b = min(span.start, sentence.start), max(span.end, sentence.end)
+            span = Span(span.hit.text[a:b], span.score, span.hit, a, b, a, b)
         rest = [s for i, s in enumerate(shortlist.spans) if i != rank]
         return Reading([span, *rest][:n], shortlist.best_score, self.threshold)
 
@@ -154,3 +159,6 @@ class TrainedSource:
             self._sha = sha
         except ModelUnavailable as e:
             self._reader, self._sha, self._why = None, sha, str(e)
+        except OSError as e:  # e.g. a read-only data directory
+            self._reader, self._sha = None, sha
+            self._why = f"cannot unpack the trained reader into {self._data_dir}: {e}"
