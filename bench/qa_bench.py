@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     body = render(reports, settings, ingest_s, load_start, manifest)
     print(body)
     if not args.no_write:
-        write_section("qa-bench", body)
+        write_section("qa-bench-trained" if args.train_minutes else "qa-bench", body)
 
 
 def run(
