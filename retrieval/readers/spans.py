@@ -25,7 +25,7 @@ class Decoded:
 def encode(tokenizer: Any, questions: list[str], contexts: list[str]) -> Any:
     """Question first, then the context, truncated to MAX_LENGTH, with character offsets."""
     return tokenizer(
-        questions, contexts, truncation="only_second", max_length=MAX_LENGTH,
+        questions, contexts, truncation="longest_first", max_length=MAX_LENGTH,
         return_offsets_mapping=True, padding=True, return_tensors="np",
     )  # fmt: skip
 

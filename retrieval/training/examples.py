@@ -171,7 +171,14 @@ def squad_examples(path: Path) -> list[Example]:
         for p in article["paragraphs"]:
             for qa in p["qas"]:
                 for a in qa.get("answers", [])[:1]:
-                    out.append(Example(qa["question"], p["context"], a["answer_start"], a["text"]))
+                    start, text = a["answer_start"], a["text"]
+                    out.append(_windowed(qa["question"], p["context"], start, text))
                 if qa.get("is_impossible"):
-                    out.append(Example(qa["question"], p["context"], -1, ""))
+                    out.append(Example(qa["question"], p["context"][: WINDOW_CHARS * 2], -1, ""))
     return out
+
+
+def _windowed(question: str, context: str, start: int, answer: str) -> Example:
+    """A labelled answer inside a window of the size the reader reads, not the whole paragraph."""
+    window, offset = windows(context, start, start + len(answer))
+    return Example(question, window, offset, answer)

@@ -49,7 +49,7 @@ def features(tokenizer: Any, examples: list[Example]) -> list[dict[str, Any]]:
     """Token ids with start/end token targets; examples whose answer was cut off are dropped."""
     enc = tokenizer(
         [e.question for e in examples], [e.context for e in examples],
-        truncation="only_second", max_length=MAX_LENGTH, return_offsets_mapping=True,
+        truncation="longest_first", max_length=MAX_LENGTH, return_offsets_mapping=True,
     )  # fmt: skip
     out = []
     for row, e in enumerate(examples):

@@ -98,3 +98,23 @@ def test_held_out_examples_come_from_documents_kept_out_of_training() -> None:
     train, held = split_held_out(synthesize(sentences, 0, 100_000))
     assert held and train
     assert not {e.group for e in train} & {e.group for e in held}
+
+
+def test_labelled_squad_answers_keep_their_offsets_inside_a_short_window(tmp_path) -> None:
+    import json
+
+    from retrieval.training.examples import WINDOW_CHARS, squad_examples
+
+    context = " ".join(text for _, text in ARTICLES[:3])
+    answer = "Gustave Eiffel"
+    data = {"data": [{"paragraphs": [{"context": context, "qas": [
+        {"question": "Who designed the tower?", "answers": [
+            {"text": answer, "answer_start": context.index(answer)}]},
+        {"question": "Who built the moon?", "answers": [], "is_impossible": True},
+    ]}]}]}  # fmt: skip
+    path = tmp_path / "team.json"
+    path.write_text(json.dumps(data))
+    labelled, unanswerable = squad_examples(path)
+    assert len(labelled.context) <= WINDOW_CHARS < len(context)
+    assert labelled.context[labelled.answer_start :].startswith(answer)
+    assert unanswerable.answer_start == -1
