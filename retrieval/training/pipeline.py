@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from retrieval.errors import ConfigError, IndexMissing
 from retrieval.index import ChunkIndex
 from retrieval.model_files import resolve_model_path
 from retrieval.training import trainer
@@ -64,7 +65,7 @@ def train_reader(
     began, budget = time.monotonic(), minutes * 60
     chunks = list(index_chunks(index))
     if not chunks:
-        raise ValueError("the index is empty: `qa ingest` some documents first")
+        raise IndexMissing(f"index {index.schema.name} is empty: `qa ingest` documents first")
     sentences = corpus_sentences(chunks)
     examples, held = split_held_out(synthesize(sentences, seed, MAX_EXAMPLES))
     labelled = [e for path in squad or [] for e in squad_examples(path)]
@@ -76,7 +77,7 @@ def train_reader(
     feats = trainer.features(tokenizer, labelled + examples)
     seconds = budget - (time.monotonic() - began) - min(EXPORT_RESERVE_S, budget / 4)
     if seconds <= 1:
-        raise ValueError(f"{minutes} minutes leave no time to train: give --minutes more")
+        raise ConfigError(f"{minutes} minutes leave no time to train: give --minutes more")
     result = trainer.train(
         model, feats, seconds, seed, progress or (lambda p: None), threads=threads
     )
