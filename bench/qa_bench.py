@@ -1,9 +1,12 @@
 """End-to-end quality and latency on COVID-QA, per retrieval mode, with the sentence reader.
 
     .venv/bin/python -m bench.qa_bench [--limit-questions N] [--data COVID-QA.json]
+        [--modes hybrid,vector,keyword] [--train-minutes 20]
 
 The articles are ingested once into a temporary index; each mode (hybrid, vector, keyword)
-then asks every question against it (see `bot.evaluation`). Latencies are warm.
+then asks every question against it (see `bot.evaluation`). Latencies are warm. With
+--train-minutes, a reader is then trained on the index's own texts (as `qa train-reader`
+does; the questions and answers are never seen) and hybrid is asked again with it.
 """
 
 from __future__ import annotations
@@ -21,13 +24,21 @@ if __package__ in (None, ""):  # run as `python bench/qa_bench.py` rather than w
 
 from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, verdict, write_section
-from bot.evaluation import EvalReport, evaluate_on, squad_index
+from bot.evaluation import EvalIndex, EvalReport, evaluate_on, squad_index
 from retrieval.choices import MODES
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
-from retrieval.squad import load_squad
+from retrieval.squad import SquadSet, load_squad
+from retrieval.training.pipeline import train_reader
 
 READER = "sentence"
+TRAINED = "hybrid, trained"
+TRAINED_TARGETS = {  # the trained reader's, against the sentence reader in the same run
+    "F1": (">= 0.40", lambda r, s: r.f1 >= 0.40),
+    "EM": (">= 0.10", lambda r, s: r.exact_match >= 0.10),
+    "containment": ("not below sentence", lambda r, s: r.containment >= s.containment),
+    "ask ms": ("p50 <= 70", lambda r, s: (r.latency_ms["ask"]["p50"] or 0) <= 70),
+}
 TARGETS = {  # checked on the default configuration: hybrid retrieval, sentence reader
     "hit@5": (">= 0.85", lambda r: r.hit_at[5] >= 0.85),
     "containment": (">= 0.60", lambda r: r.containment >= 0.60),
@@ -41,24 +52,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit-questions", type=int, default=None, help="ask only N questions")
     parser.add_argument("--k", type=int, default=5, help="chunks each answer reads")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
+    parser.add_argument("--modes", default=",".join(MODES), help="retrieval modes to measure")
+    parser.add_argument(
+        "--train-minutes", type=float, default=0, help="also train a reader and measure it"
+    )
     args = parser.parse_args(argv)
     load_start = os.getloadavg()[0]
     record_start()
     with bench_settings(args.redis_url) as settings:
-        reports, ingest_s = run(settings, args.data, args.limit_questions, args.k)
+        modes = ["hybrid", *(m for m in args.modes.split(",") if m in MODES and m != "hybrid")]
+        reports, ingest_s, manifest = run(
+            settings, args.data, args.limit_questions, args.k, modes, args.train_minutes
+        )
     if args.json_out:
         with open(args.json_out, "w", encoding="utf-8") as f:
             json.dump({m: r.to_dict() for m, r in reports.items()}, f, indent=2)
-    body = render(reports, settings, ingest_s, load_start)
+    body = render(reports, settings, ingest_s, load_start, manifest)
     print(body)
     if not args.no_write:
-        write_section("qa-bench", body)
+        write_section("qa-bench-trained" if args.train_minutes else "qa-bench", body)
 
 
 def run(
-    settings: Settings, data: str | None, limit: int | None, k: int
-) -> tuple[dict[str, EvalReport], float]:
-    """One ingestion, then every mode against the same temporary index."""
+    settings: Settings, data: str | None, limit: int | None, k: int,
+    modes: list[str] | tuple[str, ...] = MODES, train_minutes: float = 0,
+) -> tuple[dict[str, EvalReport], float, dict | None]:  # fmt: skip
+    """One ingestion, then every mode against the same temporary index (then trained)."""
     squad = load_squad(data_path(data))
     if limit is not None:
         squad = replace(squad, questions=squad.questions[:limit])
@@ -66,20 +85,33 @@ def run(
     reports: dict[str, EvalReport] = {}
     with squad_index(squad, settings, engine) as built:
         print(f"ingested {built.ingest.summary()}", file=sys.stderr)
-        for mode in MODES:
-            with tqdm(total=len(squad.questions), desc=mode, unit="q", file=sys.stderr,
-                      disable=not sys.stderr.isatty()) as bar:  # fmt: skip
-                reports[mode] = evaluate_on(
-                    built.engine, squad, k=k, reader=READER, mode=mode, ingest=built.ingest,
-                    progress=lambda done, total: bar.update(done - bar.n),
-                )  # fmt: skip
+        for mode in modes:
+            reports[mode] = _measure(built, squad, k, READER, mode)
             print(f"{mode}: hit@5 {reports[mode].hit_at[5]:.3f}", file=sys.stderr)
-        return reports, built.ingest.seconds
+        manifest = None
+        if train_minutes:
+            manifest = train_reader(
+                built.engine.index, settings.data_dir, minutes=train_minutes,
+                say=lambda m: print(m, file=sys.stderr), threads=settings.train_threads,
+            )  # fmt: skip
+            print(f"trained: {manifest['examples']} {manifest['held_out']}", file=sys.stderr)
+            reports[TRAINED] = _measure(built, squad, k, "trained", "hybrid")
+        return reports, built.ingest.seconds, manifest
+
+
+def _measure(built: EvalIndex, squad: SquadSet, k: int, reader: str, mode: str) -> EvalReport:
+    with tqdm(total=len(squad.questions), desc=f"{mode} {reader}", unit="q", file=sys.stderr,
+              disable=not sys.stderr.isatty()) as bar:  # fmt: skip
+        return evaluate_on(
+            built.engine, squad, k=k, reader=reader, mode=mode, ingest=built.ingest,
+            progress=lambda done, total: bar.update(done - bar.n),
+        )  # fmt: skip
 
 
 def render(
-    reports: dict[str, EvalReport], settings: Settings, ingest_s: float, load_start: float
-) -> str:
+    reports: dict[str, EvalReport], settings: Settings, ingest_s: float, load_start: float,
+    manifest: dict | None = None,
+) -> str:  # fmt: skip
     first = next(iter(reports.values()))
     default = reports["hybrid"]
     modes = list(reports)
@@ -131,9 +163,28 @@ def render(
         f"Hybrid ask latency p50 / p95: {lat('ask')} ms; load average at the start "
         f"{load_start:.1f} (the machine is shared; latencies are noisy)",
     ]
+    if manifest is not None:
+        extra += _trained_lines(manifest, reports, settings.train_threads or os.cpu_count() or 1)
     lines = header(f"QA quality and latency: {first.dataset} (`bench/qa_bench.py`)", extra)
     lines += markdown_table(("metric", *modes, "target"), rows)
     return "\n".join(lines)
+
+
+def _trained_lines(manifest: dict, reports: dict[str, EvalReport], threads: int) -> list[str]:
+    ex, held = manifest["examples"], manifest["held_out"]
+    trained, sentence = reports[TRAINED], reports["hybrid"]
+    checks = ", ".join(
+        f"{name} {text}: {verdict(check(trained, sentence))}"
+        for name, (text, check) in TRAINED_TARGETS.items()
+    )
+    return [
+        f"Trained reader (`{TRAINED}` column): {manifest['minutes']} minutes in all "
+        f"({manifest['train_seconds']}s training, {manifest['steps']} steps), "
+        f"{ex['trained_on']} examples read of {ex['synthetic']} synthetic made from the "
+        f"articles' texts, {manifest['precision']}; held-out synthetic EM {held['em']:.3f} "
+        f"F1 {held['f1']:.3f}; base {manifest['base']}; {threads} torch thread(s)",
+        f"Trained-reader targets: {checks}",
+    ]
 
 
 if __name__ == "__main__":

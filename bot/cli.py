@@ -6,7 +6,18 @@ from pathlib import Path
 
 import click
 
-from bot.commands import ask, calibrate, documents, evaluate, ingest, serve, servers, slack, sync
+from bot.commands import (
+    ask,
+    calibrate,
+    documents,
+    evaluate,
+    ingest,
+    serve,
+    servers,
+    slack,
+    sync,
+    train,
+)
 from retrieval.errors import QAError
 from retrieval.settings import Settings
 
@@ -38,7 +49,7 @@ def cli(ctx: click.Context, redis_url: str | None, data_dir: Path | None) -> Non
     ctx.obj = Settings.from_env(**overrides)
 
 
-for _module in (ingest, sync, documents, ask, calibrate, evaluate, servers, slack, serve):
+for _module in (ingest, sync, documents, ask, train, calibrate, evaluate, servers, slack, serve):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

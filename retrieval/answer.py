@@ -69,6 +69,7 @@ def build_answer(
                 "name": reader,
                 "best_score": round(reading.best_score, 4),
                 "threshold": reading.threshold,
+                **({"note": reading.note} if reading.note else {}),
             },
             "confidence": _confidence(confidence),
         },
@@ -163,6 +164,7 @@ def _candidate(span: Span, ordered: list[Hit], keeper: dict[str, str]) -> dict[s
         "start": span.start,
         "end": span.end,
         "context": span.hit.text[span.context_start : span.context_end],
+        "heading": span.hit.heading,  # an answer from under a heading is shown with it
         "context_start": span.context_start,
         "context_end": span.context_end,
     }

@@ -46,6 +46,7 @@ class QAEngine:
         self._calibration: LiveCalibration | None = None
         self._optional: dict[str, Reader] = {}  # readers that need a model file: span, trained
         self._unavailable: dict[str, str] = {}  # why one could not load
+        self._trained: Any = None  # the TrainedSource, made on first use
         self._lock = threading.Lock()
 
     # -- components, built on first use ------------------------------------------------------
@@ -116,13 +117,29 @@ class QAEngine:
         if name == "span":
             return self.span_reader(download=True)
         if name == "trained":
-            raise ModelUnavailable(
-                "this index has no trained reader: run `qa train-reader`, or ask with --reader auto"
-            )
-        try:
-            return self.span_reader()
-        except ModelUnavailable:
-            return self.sentence_reader
+            return self.trained_reader()
+        for optional in (self.trained_reader, self.span_reader):
+            try:
+                return optional()
+            except ModelUnavailable:
+                pass
+        return self.sentence_reader
+
+    def trained_reader(self) -> Reader:
+        """The reader `qa train-reader` made for this index (a newer one is noticed in ~10 s)."""
+        from retrieval.readers.trained import TrainedSource
+
+        with self._lock:
+            if self._trained is None:
+                s = self.settings
+                self._trained = TrainedSource(
+                    lambda: self.index.client,
+                    s.key_prefix,
+                    s.data_dir,
+                    self.sentence_reader,
+                    s.reader_check_s,
+                )
+        return self._trained.current()
 
     # -- asking ------------------------------------------------------------------------------
 

@@ -52,13 +52,16 @@ class Settings:
     rrf_k: int = 60
     max_question_chars: int = 1000
 
-    reader: str = "auto"  # auto | span | sentence
+    reader: str = "auto"  # auto | trained | span | sentence
     span_model: str = DEFAULT_SPAN_MODEL
     span_threshold: float = 0.1
     sentence_threshold: float = 0.35
     retrieval_threshold: float = 0.2  # best cosine below this, and no keyword match: refuse
     answers: int = 3
     refusal_target: float = 0.10  # calibrated index: share of answerable questions refused
+    train_minutes: float = 20.0  # `qa train-reader`'s default budget
+    train_threads: int = 0  # torch threads for `qa train-reader`; 0: every core
+    reader_check_s: float = 10.0  # how often servers look for a newly trained reader
 
     api_tokens: tuple[str, ...] = ()
     rate_limit: str = "60/minute"

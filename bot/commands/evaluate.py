@@ -9,8 +9,12 @@ import click
 from tqdm import tqdm
 
 from bot.commands.common import echo_json, settings_of
-from bot.evaluation import evaluate
+from bot.commands.train import describe
+from bot.evaluation import EvalReport, evaluate, evaluate_on, squad_index
 from retrieval.choices import MODES, READERS
+from retrieval.settings import Settings
+from retrieval.squad import load_squad
+from retrieval.training.pipeline import train_reader
 
 
 @click.command(name="eval")
@@ -22,6 +26,9 @@ from retrieval.choices import MODES, READERS
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Ask only the first N questions (every context is still ingested).")  # fmt: skip
 @click.option("--keep-index", is_flag=True, help="Keep the temporary qa-eval-* index.")
+@click.option("--train-minutes", type=click.FloatRange(min=1), default=None,
+              help="Also train a reader on the contexts (never the questions) and report it "
+                   "beside the sentence reader.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def eval_command(
@@ -32,6 +39,7 @@ def eval_command(
     mode: str | None,
     limit: int | None,
     keep_index: bool,
+    train_minutes: float | None,
     as_json: bool,
 ) -> None:
     """Ingest DATASET's contexts into a temporary index, ask its questions, report scores.
@@ -39,6 +47,13 @@ def eval_command(
     DATASET is a SQuAD-format JSON file. Your own index is not touched.
     """
     show = sys.stderr.isatty()
+    if train_minutes:
+        reports = compare_trained(dataset, settings_of(ctx), train_minutes, k, mode, limit)
+        if as_json:
+            echo_json({name: r.to_dict() for name, r in reports.items()})
+        else:
+            click.echo("\n\n".join(r.table() for r in reports.values()))
+        return
     if show:
         click.echo(f"ingesting the contexts of {dataset.name} into a temporary index...", err=True)
     with tqdm(unit="question", disable=not show, file=sys.stderr) as bar:
@@ -58,6 +73,24 @@ def eval_command(
     if keep_index:
         click.echo(f"kept index '{report.index}' (drop it with QA_INDEX_NAME={report.index} "
                    f"QA_KEY_PREFIX={report.index} qa index drop --yes)", err=True)  # fmt: skip
+
+
+def compare_trained(
+    dataset: Path, settings: Settings, minutes: float, k: int, mode: str | None,
+    limit: int | None,
+) -> dict[str, EvalReport]:  # fmt: skip
+    """The sentence reader, then a reader trained on the contexts, on one temporary index."""
+    squad = load_squad(dataset, limit)
+    say = (lambda m: click.echo(m, err=True)) if sys.stderr.isatty() else (lambda m: None)
+    with squad_index(squad, settings) as built:
+        sentence = evaluate_on(built.engine, squad, k=k, reader="sentence", mode=mode)
+        manifest = train_reader(
+            built.engine.index, settings.data_dir, minutes=minutes, say=say,
+            threads=settings.train_threads,
+        )  # fmt: skip
+        click.echo(describe(manifest), err=True)
+        trained = evaluate_on(built.engine, squad, k=k, reader="trained", mode=mode)
+    return {"sentence": sentence, "trained": trained}
 
 
 COMMANDS = [eval_command]

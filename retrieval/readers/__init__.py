@@ -23,6 +23,7 @@ class Reading:
     # model's no-answer score, and any other numbers a reader knows about its best answer.
     no_answer_score: float | None = None
     signals: dict[str, float] = field(default_factory=dict)
+    note: str | None = None  # what the reader wants the explanation to say (e.g. a fallback)
 
     @property
     def confident(self) -> bool:

@@ -1,0 +1,1 @@
+"""Training the extractive reader on the indexed documents themselves (`qa train-reader`)."""

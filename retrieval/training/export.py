@@ -1,0 +1,69 @@
+"""ONNX export of a trained span model, fp32 and dynamic int8, and an onnxruntime predictor."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.model_files import INT8_OPERATORS, session_options
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def export_fp32(model: Any, tokenizer: Any, folder: Path) -> Path:
+    """model.onnx plus the tokenizer files, in `folder`."""
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    sample = tokenizer(["a question?"], ["a short context."], return_tensors="pt")
+    args = tuple(sample[k] for k in INPUTS)
+    axes = {k: {0: "batch", 1: "tokens"} for k in (*INPUTS, "start_logits", "end_logits")}
+    path = folder / "model.onnx"
+    model.eval()
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model, args, str(path), input_names=list(INPUTS),
+            output_names=["start_logits", "end_logits"], dynamic_axes=axes, opset_version=17,
+            dynamo=False,
+        )  # fmt: skip
+    tokenizer.save_pretrained(str(folder))
+    return path
+
+
+def quantize(source: Path, target: Path) -> Path:
+    """Dynamic int8 weights for the matrix multiplications (the embedder's recipe)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # "consider pre-processing": advice for image models
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantize_dynamic(
+                str(source), str(target), op_types_to_quantize=list(INT8_OPERATORS),
+                weight_type=QuantType.QInt8,
+            )  # fmt: skip
+    finally:
+        root.setLevel(level)
+    return target
+
+
+def onnx_predictor(path: Path) -> Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
+    wanted = {i.name for i in session.get_inputs()}
+
+    def predict(inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        feed = {k: v.astype(np.int64) for k, v in inputs.items() if k in wanted}
+        start, end = session.run(["start_logits", "end_logits"], feed)
+        return start, end
+
+    return predict

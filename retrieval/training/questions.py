@@ -1,0 +1,98 @@
+"""Questions from sentences: the clause around an answer, the answer taken out, wh-word first.
+
+A rule-based cloze translation (Lewis et al. 2019): the question word comes from the
+answer's type, the words come from the answer's own clause, shortened to a question's
+length and noised (words dropped, replaced, neighbours swapped) so that a model cannot
+solve it by copying the sentence word for word.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from retrieval.training.candidates import Candidate
+
+WH = {
+    "date": ("when", "what year", "in what year"),
+    "percent": ("what percentage", "what percent", "how much"),
+    "measure": ("how much", "how long", "how far", "what"),
+    "money": ("how much", "how much money", "what amount"),
+    "count": ("how many",),
+    "person": ("who", "who", "which person"),
+    "place": ("where", "where", "in what place"),
+    "term": ("what", "which", "what name"),
+    "default": ("what is the default", "what default value", "what"),
+    "definition": ("what", "what kind of thing"),
+    "reason": ("why",),
+}
+_CLAUSE_END = re.compile(r"[;:()\[\]]|, (?:and|but|which|while|whereas|although) ")
+_WORD = re.compile(r"\d[\d,.]*\d\w*|[\w'’-]+(?:\.\w+)*")
+MAX_SIDE_WORDS = 9
+REORDERED = 0.2  # share of questions whose clause halves swap places
+FILLERS = ("the", "a", "of", "that", "this", "it", "there", "one", "some", "was", "is")
+
+
+def make_question(sentence: str, c: Candidate, rng: random.Random) -> str | None:
+    """A question whose answer is sentence[c.start:c.end], or None when too little is left."""
+    if c.kind == "predicate":
+        return _predicate_question(c, rng)
+    left = _clause_left(sentence[: c.start])
+    right = _clause_right(sentence[c.end :])
+    left_words, right_words = _words(left)[-MAX_SIDE_WORDS:], _words(right)[:MAX_SIDE_WORDS]
+    if len(left_words) + len(right_words) < 3:
+        return None
+    wh = rng.choice(WH[c.kind])
+    if c.kind == "count" and c.unit:
+        wh = f"how many {c.unit}"
+        right_words = right_words[1:] if right_words[:1] == [c.unit] else right_words
+    if _is_subject(left_words):
+        body = right_words  # "X did Y" -> "who did Y"
+    elif rng.random() < REORDERED:
+        body = right_words + left_words
+    else:
+        body = left_words + right_words  # the cloze in its own order, wh-word first
+    body = _noised(body, rng)
+    answer = sentence[c.start : c.end].lower()
+    question = " ".join([wh, *body]).strip(" ,.") + "?"
+    if answer in question.lower() or len(body) < 2:
+        return None
+    return question[0].upper() + question[1:]
+
+
+def _predicate_question(c: Candidate, rng: random.Random) -> str:
+    """ "X is Y" asks "what is X?" (the subject and its verb are kept in `unit`)."""
+    verb, subject = c.unit.split(" ", 1) if " " in c.unit else ("is", c.unit)
+    verb = verb if verb in ("is", "are", "was", "were") else "is"
+    words = _noised(_words(subject), rng) or _words(subject)
+    return f"What {verb} {' '.join(words)}?"
+
+
+def _clause_left(text: str) -> str:
+    cut = list(_CLAUSE_END.finditer(text))
+    return text[cut[-1].end() :] if cut else text
+
+
+def _clause_right(text: str) -> str:
+    m = _CLAUSE_END.search(text)
+    return text[: m.start()] if m else text
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def _is_subject(left: list[str]) -> bool:
+    return len(left) <= 1
+
+
+def _noised(words: list[str], rng: random.Random) -> list[str]:
+    """Drop about a tenth of the words, replace a few, swap some neighbours."""
+    out = [w for w in words if rng.random() > 0.1 or len(words) < 5]
+    for i in range(len(out)):
+        if rng.random() < 0.04:
+            out[i] = rng.choice(FILLERS)
+    for i in range(len(out) - 1):
+        if rng.random() < 0.04:
+            out[i], out[i + 1] = out[i + 1], out[i]
+    return out
