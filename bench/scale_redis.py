@@ -18,7 +18,8 @@ import redis
 
 from bench.scale_data import Corpus
 from retrieval.filters import escape_text
-from retrieval.index import _chunk_fields, _pairs, _s
+from retrieval.index import _chunk_fields
+from retrieval.replies import pairs, text
 from retrieval.schema import HIT_FIELDS, IndexSchema
 from retrieval.text import content_words
 from retrieval.types import Chunk, DocMeta
@@ -42,7 +43,7 @@ def used_memory(client: redis.Redis) -> int:
 
 def drop_everything(client: redis.Redis) -> None:
     for name in client.execute_command("FT._LIST"):
-        client.execute_command("FT.DROPINDEX", _s(name), "DD")
+        client.execute_command("FT.DROPINDEX", text(name), "DD")
     client.flushall()
 
 
@@ -125,11 +126,11 @@ def _send(client: redis.Redis, commands: list[tuple[str, dict[str, Any]]]) -> No
 
 
 def index_info(client: redis.Redis, name: str) -> dict[str, Any]:
-    info = _pairs(client.execute_command("FT.INFO", name))
+    info = pairs(client.execute_command("FT.INFO", name))
     keys = ("num_docs", "vector_index_sz_mb", "inverted_sz_mb", "doc_table_size_mb",
             "key_table_size_mb", "offset_vectors_sz_mb", "indexing",
             "hash_indexing_failures")  # fmt: skip
-    return {k: _s(info.get(k, "")) for k in keys}
+    return {k: text(info.get(k, "")) for k in keys}
 
 
 def knn(
@@ -147,7 +148,7 @@ def knn(
     out = []
     for i in range(1, len(reply), 2):
         values = dict(zip(map(_s, reply[i + 1][::2]), map(_s, reply[i + 1][1::2]), strict=True))
-        out.append((_s(reply[i]), float(values["distance"])))
+        out.append((text(reply[i]), float(values["distance"])))
     return out
 
 
@@ -161,7 +162,7 @@ def keyword(client: redis.Redis, schema: IndexSchema, question: str, k: int) -> 
         "FT.SEARCH", schema.name, query, "WITHSCORES", "SCORER", "BM25STD",
         "RETURN", len(HIT_FIELDS), *HIT_FIELDS, "LIMIT", 0, k, "DIALECT", 2,
     )  # fmt: skip
-    return [_s(reply[i]) for i in range(1, len(reply), 3)]
+    return [text(reply[i]) for i in range(1, len(reply), 3)]
 
 
 def hybrid(client, schema: IndexSchema, question: str, vector: np.ndarray, ef: int) -> list[str]:

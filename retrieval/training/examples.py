@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.overlap import terms
 from retrieval.sentences import sentence_spans
+from retrieval.text import terms
 from retrieval.training.candidates import candidates
 from retrieval.training.questions import make_question
 
