@@ -147,7 +147,7 @@ def knn(
     )  # fmt: skip
     out = []
     for i in range(1, len(reply), 2):
-        values = dict(zip(map(_s, reply[i + 1][::2]), map(_s, reply[i + 1][1::2]), strict=True))
+        values = dict(zip(map(text, reply[i + 1][::2]), map(text, reply[i + 1][1::2]), strict=True))
         out.append((text(reply[i]), float(values["distance"])))
     return out
 
