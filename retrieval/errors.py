@@ -50,6 +50,17 @@ class ModelUnavailable(QAError):
     status = 503
 
 
+class ReaderNotTrained(ModelUnavailable):
+    """The trained reader was asked for by name, but nobody has trained one for this index.
+
+    A state of the index the caller can change (`qa train-reader`, or another reader), not an
+    outage: 409, where a model that fails to load is a 503.
+    """
+
+    code = "reader_not_trained"
+    status = 409
+
+
 class ConcurrentUpdate(QAError):
     code = "concurrent_update"
     status = 409

@@ -251,6 +251,8 @@ def _ask_operation(settings: Settings) -> dict[str, Any]:
                          _ref("Answer")),
         "400": _problem("Bad JSON, a missing or empty question, k out of range, an unknown "
                         "field or filter, a malformed filter value."),
+        "409": _problem("`reader` is `trained`, but no reader has been trained for this index "
+                        "yet: run `qa train-reader`, or ask with another reader."),
         "413": _problem(f"The body is over {settings.max_body_bytes} bytes."),
         "415": _problem("The body is not sent as application/json."),
         "429": _problem(f"Over the rate limit ({settings.rate_limit} per client).",

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import redis
 
-from retrieval.errors import ModelUnavailable
+from retrieval.errors import ModelUnavailable, ReaderNotTrained
 from retrieval.readers import Reader, Reading
 from retrieval.readers.spans import decode, encode
 from retrieval.training.examples import windows
@@ -142,7 +142,7 @@ class TrainedSource:
                     self._checked = now
                     self._refresh()
         if self._reader is None:
-            raise ModelUnavailable(self._why)
+            raise (ReaderNotTrained if self._sha is None else ModelUnavailable)(self._why)
         return self._reader
 
     def _refresh(self) -> None:

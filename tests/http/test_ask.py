@@ -76,6 +76,16 @@ def test_the_sentence_reader_can_be_chosen(client) -> None:
     assert answer.get_json()["reader"] == "sentence"
 
 
+def test_asking_for_the_trained_reader_before_training_is_a_409_that_says_what_to_run(
+    client,
+) -> None:
+    response = ask(client, question=KEY_QUESTION, reader="trained")
+    assert response.status_code == 409
+    problem = response.get_json()
+    assert problem["code"] == "reader_not_trained" and "qa train-reader" in problem["detail"]
+    assert ask(client, question=KEY_QUESTION, reader="auto").get_json()["reader"] == "sentence"
+
+
 def test_null_optional_fields_mean_their_defaults(client) -> None:
     response = ask(client, question=KEY_QUESTION, k=None, filters=None, reader=None, mode=None)
     assert response.status_code == 200
