@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import redis
@@ -13,7 +15,7 @@ from retrieval.answer import build_answer
 from retrieval.calibration.live import LiveCalibration
 from retrieval.choices import MODES, READERS, check_choice, normalize_question
 from retrieval.embedder import Embedder
-from retrieval.errors import InvalidQuestion, ModelUnavailable
+from retrieval.errors import IndexMissing, InvalidQuestion, ModelUnavailable
 from retrieval.filters import Filters, parse_filters
 from retrieval.index import ChunkIndex
 from retrieval.readers import Reader, Reading
@@ -47,6 +49,7 @@ class QAEngine:
         self._optional: dict[str, Reader] = {}  # readers that need a model file: span, trained
         self._unavailable: dict[str, str] = {}  # why one could not load
         self._trained: Any = None  # the TrainedSource, made on first use
+        self._channel_field: bool | None = None  # can the index hide private captures?
         self._lock = threading.Lock()
 
     # -- components, built on first use ------------------------------------------------------
@@ -212,7 +215,7 @@ class QAEngine:
     ) -> Retrieval:
         k = k or self.settings.top_k
         mode = mode or self.settings.retrieval_mode
-        filters = filters if isinstance(filters, Filters) else parse_filters(filters)
+        filters = self._visible(filters if isinstance(filters, Filters) else parse_filters(filters))
         t = time.perf_counter()
         qvec = self.embedder.embed_query(question) if mode != "keyword" else None
         embed_ms = _ms(t)
@@ -220,6 +223,17 @@ class QAEngine:
         retrieval = self.retriever.retrieve(question, qvec, k, filters, mode, ef_runtime)
         retrieval.timings = {"embed": embed_ms, "retrieve": _ms(t), **retrieval.timings}
         return retrieval
+
+    def _visible(self, filters: Filters) -> Filters:
+        """Private Slack captures are searched only from their channel (`visible_in`): never
+        over HTTP, the CLI or another channel. Where the server cannot index the channel field
+        (RediSearch < 2.10), Slack refuses private captures, so there is nothing to hide."""
+        if self._channel_field is None:  # an index made before private captures: add it once
+            with contextlib.suppress(IndexMissing):  # the search itself will say so
+                self._channel_field = self.index.add_channel_field()
+        if not self._channel_field:
+            return replace(filters, visible_in=None)
+        return filters if filters.visible_in is not None else replace(filters, visible_in="")
 
     def validate(self, question: str, k: int | None, mode: str | None) -> str:
         """The question with white space folded; InvalidQuestion says what to send instead."""

@@ -6,7 +6,6 @@ apology for the asker and one full log line (with a reference to match the two).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import replace
 from typing import Any
@@ -23,7 +22,6 @@ from bot.slack.scope import ChannelScopes, describe
 from bot.slack.state import SlackState
 from bot.slack.text import clip, escape, plain_question
 from retrieval.engine import QAEngine
-from retrieval.errors import IndexMissing
 from retrieval.filters import Filters, parse_filters, split_inline_filters
 from retrieval.settings import Settings
 from retrieval.types import Answer
@@ -48,7 +46,6 @@ class Responder:
         self.ephemeral = settings.slack_ephemeral
         self.state = SlackState(lambda: engine.index.client, settings.key_prefix)
         self.scopes = ChannelScopes(lambda: engine.index.client, settings)
-        self._channel_field: bool | None = None
 
     # -- events ------------------------------------------------------------------------------
 
@@ -147,13 +144,8 @@ class Responder:
         return message, used or question
 
     def _ask(self, query: str, filters: Filters, channel: str) -> Answer:
-        """Ask, hiding other channels' private captures (where the index can hold them)."""
-        if self._channel_field is None:  # an index made before private captures: add it once
-            with contextlib.suppress(IndexMissing):  # the engine says "nothing is indexed yet"
-                self._channel_field = self.engine.index.add_channel_field()
-        # False: the server cannot hold the field, and the capturer refused private captures.
-        visible = None if self._channel_field is False else channel
-        return self.engine.ask(query, filters=replace(filters, visible_in=visible))
+        """Ask from this channel: its own private captures are searched, no other channel's."""
+        return self.engine.ask(query, filters=replace(filters, visible_in=channel))
 
     def answer_command(self, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """`/ask question` (or the form, for `/ask` alone; help was shown by the ack)."""

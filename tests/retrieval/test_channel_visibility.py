@@ -74,3 +74,29 @@ def test_an_older_index_gets_the_channel_field_and_hides_private_chunks(old_inde
     assert visible(old_index, "C0000099") == ["public"]
     assert visible(old_index, "") == ["public"]
     assert visible(old_index, None) == ["private", "public"]
+
+
+def test_http_cli_and_other_channels_never_see_a_private_capture(engine, pipeline, cli_env):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from ingest.document import Document
+
+    text = "The private parking permit code for the north garage is PX-4471."
+    pipeline.ingest([
+        Document(DocMeta("private", title="Garage", channel="C0000061"), text),
+        Document(DocMeta("public", title="Lunch"), "Lunch is served at noon in the canteen."),
+    ])  # fmt: skip
+    question = "What is the parking permit code for the north garage?"
+
+    def sources(answer) -> set[str]:  # type: ignore[no-untyped-def]
+        return {s["doc_id"] for s in answer.sources}
+
+    assert "private" not in sources(engine.ask(question))  # HTTP and the CLI ask like this
+    assert "private" not in sources(engine.ask(question, filters={"doc_id": "private"}))
+    elsewhere = replace(Filters(), visible_in="C0000099")
+    assert "private" not in sources(engine.ask(question, filters=elsewhere))
+    here = replace(Filters(), visible_in="C0000061")
+    assert "PX-4471" in (engine.ask(question, filters=here).answer or "")
+    result = CliRunner().invoke(cli, ["ask", "--json", question], env=cli_env)
+    assert result.exit_code == 0 and "PX-4471" not in result.output
