@@ -10,27 +10,34 @@ import click
 from tqdm import tqdm
 
 from bot.commands.common import echo_json, index_of, settings_of
+from retrieval.calibration.run import calibrate as run_calibration
+from retrieval.engine import QAEngine
 from retrieval.training.pipeline import DEFAULT_BASE, fingerprint, train_reader
 from retrieval.training.store import read_manifest
 
+# `auto` answers with the trained reader now; `sentence` stays available per request.
+CALIBRATED = ("trained", "sentence")
 CHANGED_A_LOT = 0.2  # share of chunks added or removed since training that calls for retraining
 
 
 @click.command(name="train-reader")
 @click.option("--minutes", type=click.FloatRange(min=1), default=None,
-              help="Time budget, everything included [default: QA_TRAIN_MINUTES, 20].")  # fmt: skip
+              help="Training's time budget, export included [default: QA_TRAIN_MINUTES, 20]; "
+                   "the refusal calibration after it adds a minute or two.")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--squad", "squad", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Add labelled SQuAD-format examples (repeatable).")  # fmt: skip
 @click.option("--base", default=DEFAULT_BASE, show_default=True,
               help="Encoder to fine-tune: the packaged model or a folder on disk.")  # fmt: skip
+@click.option("--calibrate/--no-calibrate", default=True, show_default=True,
+              help="Then calibrate refusals for the new reader (as `qa calibrate`).")  # fmt: skip
 @click.option("--status", is_flag=True, help="Show the current trained reader and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @click.pass_context
 def train_reader_command(
     ctx: click.Context, minutes: float | None, seed: int, squad: tuple[Path, ...], base: str,
-    status: bool, as_json: bool,
+    calibrate: bool, status: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Train the extractive reader for this index (QA_READER=auto then answers with it).
 
@@ -64,6 +71,13 @@ def train_reader_command(
         echo_json(manifest)
     else:
         click.echo(describe(manifest))
+    if calibrate:  # a new reader's scores mean something new: refit when to refuse
+        record = run_calibration(QAEngine(settings).warm_up(), readers=CALIBRATED, seed=seed)
+        click.echo(
+            f"calibrated refusals for the {' and '.join(CALIBRATED)} readers from "
+            f"{record.questions} synthetic questions in {record.seconds:.0f}s",
+            err=as_json,
+        )
 
 
 def describe(m: dict[str, Any]) -> str:

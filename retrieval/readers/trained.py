@@ -72,13 +72,17 @@ class TrainedReader:
     ) -> Reading:
         shortlist = self.sentences.read(question, hits, max(n, SHORTLIST), question_vector)
         top = shortlist.spans[:SHORTLIST]
-        if not top or _EXPLAIN.search(question):
+        if not top:
             return shortlist
         found = self._spans(question, top)
         rank, (span, margin) = max(
             enumerate(found),
             key=lambda rm: rm[1][1] - RANK_PENALTY * rm[0] - HEADING_PENALTY * _heading(top[rm[0]]),
         )
+        # The span model's doubt, for the calibrated confidence (also when the sentence answers).
+        shortlist.no_answer_score = float(np.clip(-margin, -50.0, 50.0))
+        if _EXPLAIN.search(question):
+            return shortlist
         if span is None or margin < MIN_MARGIN:
             shortlist.note = "weak span: the whole sentence is the answer"
             return shortlist
@@ -87,7 +91,10 @@ class TrainedReader:
             a, b = min(span.start, sentence.start), max(span.end, sentence.end)
             span = Span(span.hit.text[a:b], span.score, span.hit, a, b, a, b)
         rest = [s for i, s in enumerate(shortlist.spans) if i != rank]
-        return Reading([span, *rest][:n], shortlist.best_score, self.threshold)
+        return Reading(
+            [span, *rest][:n], shortlist.best_score, self.threshold,
+            no_answer_score=shortlist.no_answer_score, signals=shortlist.signals,
+        )  # fmt: skip
 
     def _spans(self, question: str, top: list[Span]) -> list[tuple[Span | None, float]]:
         """Each shortlisted sentence's best span inside its window, with its margin."""
