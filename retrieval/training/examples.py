@@ -10,7 +10,6 @@ the target is "no answer" ([CLS]).
 
 from __future__ import annotations
 
-import json
 import random
 import zlib
 from collections import defaultdict
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.sentences import sentence_spans
+from retrieval.squad import load_squad
 from retrieval.text import terms
 from retrieval.training.candidates import candidates
 from retrieval.training.questions import make_question
@@ -164,17 +164,17 @@ def split_held_out(examples: list[Example]) -> tuple[list[Example], list[Example
 
 
 def squad_examples(path: Path) -> list[Example]:
-    """Labelled examples from a SQuAD-format file (its unanswerables included)."""
-    data = json.loads(path.read_text(encoding="utf-8"))
+    """Labelled examples from a SQuAD-format file (its unanswerables included); a file that
+    is not SQuAD is a clear error, and mis-anchored answers are re-anchored (`load_squad`)."""
+    squad = load_squad(path)
     out = []
-    for article in data["data"]:
-        for p in article["paragraphs"]:
-            for qa in p["qas"]:
-                for a in qa.get("answers", [])[:1]:
-                    start, text = a["answer_start"], a["text"]
-                    out.append(_windowed(qa["question"], p["context"], start, text))
-                if qa.get("is_impossible"):
-                    out.append(Example(qa["question"], p["context"][: WINDOW_CHARS * 2], -1, ""))
+    for q in squad.questions:
+        context = squad.contexts[q.context].text
+        if q.answers:
+            gold = q.answers[0]
+            out.append(_windowed(q.text, context, gold.start, gold.text))
+        elif q.impossible:
+            out.append(Example(q.text, context[: WINDOW_CHARS * 2], -1, ""))
     return out
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from retrieval.training.candidates import candidates
 from retrieval.training.examples import corpus_sentences, split_held_out, synthesize
 from retrieval.training.questions import make_question
@@ -118,3 +120,13 @@ def test_labelled_squad_answers_keep_their_offsets_inside_a_short_window(tmp_pat
     assert len(labelled.context) <= WINDOW_CHARS < len(context)
     assert labelled.context[labelled.answer_start :].startswith(answer)
     assert unanswerable.answer_start == -1
+
+
+def test_a_file_that_is_not_squad_is_a_clear_error_not_a_crash(tmp_path) -> None:
+    from retrieval.errors import ConfigError
+    from retrieval.training.examples import squad_examples
+
+    path = tmp_path / "notes.json"
+    path.write_text('{"rows": [1, 2]}', encoding="utf-8")
+    with pytest.raises(ConfigError, match="SQuAD"):
+        squad_examples(path)
