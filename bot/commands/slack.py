@@ -9,7 +9,7 @@ from typing import TextIO
 import click
 
 from bot.commands.common import settings_of
-from retrieval.feedback import FeedbackStore
+from bot.slack.feedback import FeedbackStore
 from retrieval.settings import Settings
 from retrieval.store import connect
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import redis
 
+from bot.slack.feedback import FeedbackStore
 from retrieval.errors import QAError
-from retrieval.feedback import FeedbackStore
 from retrieval.types import Answer
 
 log = logging.getLogger(__name__)

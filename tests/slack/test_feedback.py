@@ -10,9 +10,9 @@ import redis
 from click.testing import CliRunner
 
 from bot.cli import cli
+from bot.slack.feedback import FeedbackStore
 from retrieval import feedback
 from retrieval.errors import InvalidQuestion
-from retrieval.feedback import FeedbackStore
 from retrieval.settings import Settings
 
 SOURCES = [

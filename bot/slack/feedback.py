@@ -1,6 +1,7 @@
-"""Users' votes on answers, kept in a capped Redis stream so they can be exported and studied.
+"""Users' votes on answers (Slack's 👍/👎), kept in a capped Redis stream for `qa feedback`.
 
-Not tied to any front end: Slack records votes today, the HTTP API could tomorrow.
+Only Slack records votes, so the store lives with the Slack code; it needs nothing of Slack,
+should another front end collect votes too.
 """
 
 from __future__ import annotations
