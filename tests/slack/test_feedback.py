@@ -10,8 +10,8 @@ import redis
 from click.testing import CliRunner
 
 from bot.cli import cli
+from bot.slack import feedback
 from bot.slack.feedback import FeedbackStore
-from retrieval import feedback
 from retrieval.errors import InvalidQuestion
 from retrieval.settings import Settings
 
