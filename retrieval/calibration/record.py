@@ -45,8 +45,24 @@ class ReaderCalibration:
     auroc: float
 
     def threshold_for(self, target: float) -> float:
-        """The confidence below which `target` of the answerable questions fall."""
-        return float(np.quantile(self.answerable, target)) if self.answerable else 0.5
+        """The confidence to refuse below: one that refuses at most `target` of the answerable
+        questions and, among those, the most unanswerable ones for the answerable ones it
+        costs (the largest difference of the two shares; the lower threshold on a tie).
+
+        The target is a ceiling, not a quota: where the two kinds separate well, refusing
+        more answerable questions would buy almost no refusals of the others.
+        """
+        if not self.answerable:
+            return 0.5
+        k = int(np.floor(target * len(self.answerable) + 1e-9))  # answerable ones it may refuse
+        cap = self.answerable[k] if k < len(self.answerable) else 1.0 + 1e-6
+        unanswerable = np.asarray(self.unanswerable)
+        # The best thresholds lie just above an unanswerable confidence (refusing it).
+        candidates = np.unique(np.append(np.minimum(unanswerable[unanswerable < cap] + 1e-6, cap),
+                                         [0.0, cap]))  # fmt: skip
+        a = np.searchsorted(self.answerable, candidates, side="left") / len(self.answerable)
+        u = np.searchsorted(unanswerable, candidates, side="left") / max(len(unanswerable), 1)
+        return float(candidates[int(np.argmax(u - a))])  # argmax: the first, i.e. the lowest
 
     def refused(self, threshold: float) -> tuple[float, float]:
         """(share of answerable refused, share of unanswerable refused) at a threshold."""

@@ -76,9 +76,15 @@ def test_the_calibrated_threshold_moves_when_the_target_moves(
     settings: Settings, embedder: Embedder, calibrated: CalibrationRecord
 ) -> None:
     cal = calibrated.readers["sentence"]
-    assert cal.threshold_for(0.05) < cal.threshold_for(0.5)
+    best = cal.threshold_for(1.0)  # no ceiling: the threshold that separates best
+    costs = cal.refused(best)[0]
+    assert costs > 0, "the fixture's two kinds overlap: the best threshold refuses some"
+    tight, loose = costs / 2, 0.9  # settings take a target below 1
+    for target in (0.0, 0.02, tight, 0.1, 0.3, 0.5, 1.0):  # the target is a ceiling
+        assert cal.refused(cal.threshold_for(target))[0] <= target
+    assert cal.threshold_for(0.0) <= cal.threshold_for(tight) < cal.threshold_for(loose)
     thresholds = []
-    for target in (0.05, 0.5):
+    for target in (tight, loose):
         answer = engine_with(settings, embedder, refusal_target=target).ask("Who descales it?")
         thresholds.append(answer.explanation["confidence"]["threshold"])
         assert answer.explanation["confidence"]["refusal_target"] == target
