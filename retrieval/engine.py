@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -15,7 +14,7 @@ from retrieval.answer import build_answer
 from retrieval.calibration.live import LiveCalibration
 from retrieval.choices import MODES, READERS, check_choice, normalize_question
 from retrieval.embedder import Embedder
-from retrieval.errors import IndexMissing, InvalidQuestion, ModelUnavailable
+from retrieval.errors import InvalidQuestion, ModelUnavailable
 from retrieval.filters import Filters, parse_filters
 from retrieval.index import ChunkIndex
 from retrieval.readers import Reader, Reading
@@ -49,7 +48,7 @@ class QAEngine:
         self._optional: dict[str, Reader] = {}  # readers that need a model file: span, trained
         self._unavailable: dict[str, str] = {}  # why one could not load
         self._trained: Any = None  # the TrainedSource, made on first use
-        self._channel_field: bool | None = None  # can the index hide private captures?
+        self._private = False  # does the index hold private captures? (true stays true)
         self._lock = threading.Lock()
 
     # -- components, built on first use ------------------------------------------------------
@@ -226,12 +225,13 @@ class QAEngine:
 
     def _visible(self, filters: Filters) -> Filters:
         """Private Slack captures are searched only from their channel (`visible_in`): never
-        over HTTP, the CLI or another channel. Where the server cannot index the channel field
-        (RediSearch < 2.10), Slack refuses private captures, so there is nothing to hide."""
-        if self._channel_field is None:  # an index made before private captures: add it once
-            with contextlib.suppress(IndexMissing):  # the search itself will say so
-                self._channel_field = self.index.add_channel_field()
-        if not self._channel_field:
+        over HTTP, the CLI or another channel. Until the index holds one, no clause at all (it
+        costs ranking quality); once it does, always (the flag is written before the chunks,
+        and is never cleared). Where the server cannot index the channel field (RediSearch <
+        2.10), Slack refuses private captures, so the flag is never set."""
+        if not self._private:
+            self._private = self.index.holds_private()
+        if not self._private:
             return replace(filters, visible_in=None)
         return filters if filters.visible_in is not None else replace(filters, visible_in="")
 

@@ -23,6 +23,7 @@ from retrieval.types import Chunk, DocMeta
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 256
+PRIVATE_FLAG = "private"  # in the index's meta record, once a channel-bound document is written
 SWITCH_ATTEMPTS = 5
 
 
@@ -143,6 +144,15 @@ class ChunkIndex:
                 ) from e
             raise
 
+    def holds_private(self) -> bool:
+        """Has a document restricted to one channel (a private Slack capture) ever been stored?
+
+        Until one has, questions need no visibility clause, which also costs ranking quality
+        (hit@5 0.866 -> 0.856 on 25 COVID-QA articles).
+        """
+        with reachable():
+            return bool(self.client.hexists(self.schema.meta_key, PRIVATE_FLAG))
+
     def drop(self) -> int:
         """Delete the index, every chunk and every document record. Returns documents removed."""
         docs = list(self.documents())
@@ -184,6 +194,8 @@ class ChunkIndex:
         The record is WATCHed from before the writes: if another ingester switches the same
         document meanwhile (its switch may have deleted our new chunks), ours is redone.
         """
+        if meta.channel:  # before its chunks exist: from now on questions filter on channels
+            self.client.hset(self.schema.meta_key, PRIVATE_FLAG, 1)
         generation = content_hash[:12]
         keys = [self.schema.chunk_key(meta.doc_id, generation, c.position) for c in chunks]
         dtype = np.float16 if self.schema.vector_type == "FLOAT16" else np.float32

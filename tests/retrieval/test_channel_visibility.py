@@ -100,3 +100,18 @@ def test_http_cli_and_other_channels_never_see_a_private_capture(engine, pipelin
     assert "PX-4471" in (engine.ask(question, filters=here).answer or "")
     result = CliRunner().invoke(cli, ["ask", "--json", question], env=cli_env)
     assert result.exit_code == 0 and "PX-4471" not in result.output
+
+
+def test_the_visibility_clause_appears_only_once_the_index_holds_a_private_capture(
+    engine, pipeline
+):
+    from ingest.document import Document
+
+    pipeline.ingest([Document(DocMeta("public", title="Lunch"), "Lunch is served at noon.")])
+    assert engine.retrieve("When is lunch?").query == "*"  # ranking exactly as without Slack
+    slack = replace(Filters(), visible_in="C0000061")
+    assert engine.retrieve("When is lunch?", filters=slack).query == "*"
+
+    private = DocMeta("private", title="Garage", channel="C0000061")
+    pipeline.ingest([Document(private, "The garage code is PX-4471.")])
+    assert engine.retrieve("When is lunch?").query == "((ismissing(@channel)))"
