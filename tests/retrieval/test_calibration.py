@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 import random
 
+import numpy as np
 import pytest
 
 from ingest.document import Document
@@ -75,21 +77,26 @@ def test_calibration_stores_a_model_whose_confidence_is_in_0_1(
 def test_the_calibrated_threshold_moves_when_the_target_moves(
     settings: Settings, embedder: Embedder, calibrated: CalibrationRecord
 ) -> None:
-    cal = calibrated.readers["sentence"]
-    best = cal.threshold_for(1.0)  # no ceiling: the threshold that separates best
-    costs = cal.refused(best)[0]
-    assert costs > 0, "the fixture's two kinds overlap: the best threshold refuses some"
-    tight, loose = costs / 2, 0.9  # settings take a target below 1
-    for target in (0.0, 0.02, tight, 0.1, 0.3, 0.5, 1.0):  # the target is a ceiling
-        assert cal.refused(cal.threshold_for(target))[0] <= target
-    assert cal.threshold_for(0.0) <= cal.threshold_for(tight) < cal.threshold_for(loose)
+    # The policy on known confidences that overlap: answerable 0.3..1, unanswerable 0..0.6.
+    cal = dataclasses.replace(
+        calibrated.readers["sentence"],
+        answerable=tuple(np.linspace(0.3, 1.0, 50)),
+        unanswerable=tuple(np.linspace(0.0, 0.6, 50)),
+    )
+    chosen = [cal.threshold_for(t) for t in (0.0, 0.1, 0.3, 0.9)]
+    assert chosen == sorted(set(chosen)), "a looser ceiling, a higher threshold"
+    for target, threshold in zip((0.0, 0.1, 0.3, 0.9), chosen, strict=True):
+        assert cal.refused(threshold)[0] <= target  # the target is a ceiling...
+    assert cal.refused(chosen[-1])[0] < 0.5  # ...not a quota: past 0.6 refusing more buys nothing
+    # The engine reads the threshold for its settings' target off the stored record.
     thresholds = []
-    for target in (tight, loose):
+    for target in (0.05, 0.5):
         answer = engine_with(settings, embedder, refusal_target=target).ask("Who descales it?")
         thresholds.append(answer.explanation["confidence"]["threshold"])
         assert answer.explanation["confidence"]["refusal_target"] == target
-    assert thresholds[0] < thresholds[1]
-    assert cal.refused(thresholds[0])[0] < cal.refused(thresholds[1])[0]
+    stored = calibrated.readers["sentence"]
+    assert thresholds == [round(stored.threshold_for(t), 4) for t in (0.05, 0.5)]
+    assert thresholds[0] <= thresholds[1]
 
 
 def test_an_uncalibrated_index_keeps_todays_rule_and_says_so(
