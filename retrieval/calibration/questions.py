@@ -57,16 +57,16 @@ def make_question(
     `foreign`: words of other documents, standing in for a question's own wording.
     """
     sentences = [text[s:e] for s, e in sentence_spans(text)]
-    usable = [i for i, s in enumerate(sentences) if 6 <= len(_content(s)) <= 80]
+    usable = [i for i, s in enumerate(sentences) if 6 <= len(content_words(s)) <= 80]
     if not usable:
         return None
     i = rng.choice(usable)
-    words = _content(sentences[i])
+    words = content_words(sentences[i])
     answer = _answer_position(words, rng)
     wh = "how many" if words[answer][0].isdigit() else "what"
     start = max(0, min(answer - MAX_WORDS // 2, len(words) - MAX_WORDS - 1))
     window = [w for j, w in enumerate(words[start : start + MAX_WORDS + 1]) if j + start != answer]
-    others = [w for j, s in enumerate(sentences) if j != i for w in _content(s)]
+    others = [w for j, s in enumerate(sentences) if j != i for w in content_words(s)]
     kept = []
     for word in window:
         roll = rng.random()
@@ -82,12 +82,8 @@ def make_question(
     return SyntheticQuestion(f"{wh} {' '.join(kept)}?", doc_id)
 
 
-def content_words(text: str) -> list[str]:
-    """The words a question is made of (stop words left out), in order."""
-    return _content(text)
-
-
-def _content(sentence: str) -> list[str]:
+def content_words(sentence: str) -> list[str]:
+    """The words a question is made of (stop words left out), in order, case kept."""
     return [w for w in _TOKEN.findall(sentence) if w.lower() not in CONTENT_STOPWORDS]
 
 
