@@ -23,6 +23,7 @@ MAX_OTHER_ANSWERS = 8
 QUOTE_WINDOW = 300  # characters of context kept on each side of the answer
 MAX_ANSWER_CHARS = 1500
 SNIPPET_CHARS = 200
+MAX_HEADING_CHARS = 150
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -115,7 +116,15 @@ def _quote(candidate: dict[str, Any]) -> str:
     if len(after) > QUOTE_WINDOW:
         after = clip(after, QUOTE_WINDOW)
     line = escape(before) + bold(escape(middle)) + escape(after)
-    return clip_mrkdwn("> " + line.strip(), MAX_SECTION_CHARS)
+    return clip_mrkdwn(_under(candidate.get("heading") or "") + "> " + line.strip(),
+                       MAX_SECTION_CHARS)  # fmt: skip
+
+
+def _under(heading: str) -> str:
+    """The section an answer comes from ("fs.existsSync(path)" above "Returns true if ..."):
+    headings and signatures are context, shown with the answer, never the answer itself."""
+    last = heading.split(" > ")[-1].strip()
+    return f"_From_ {bold(escape(clip(last, MAX_HEADING_CHARS)))}\n" if last else ""
 
 
 def _confidence(answer: Answer) -> str:

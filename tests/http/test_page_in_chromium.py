@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.serving import make_server
 
+from ingest.loaders import markdown
 from tests.http.cdp import Browser, find_chromium
 from tests.http.conftest import KEY_QUESTION
 
@@ -70,3 +71,23 @@ def test_a_refused_question_shows_the_reason(live_url, browser):
         " document.getElementById('status').textContent : null"
     )
     assert "the limit is 1000" in status
+
+
+def test_an_answer_from_under_a_heading_is_shown_with_that_heading(
+    live_url, browser, pipeline, tmp_path
+):
+    page = tmp_path / "fs.md"
+    page.write_text(
+        "# File system\n\n## fs.existsSync(path)\n\n"
+        "Returns true if the path exists, false otherwise. It blocks the event loop.\n"
+    )
+    pipeline.ingest(markdown.load(page))
+    question = urllib.parse.quote("Which call checks synchronously whether a path exists?")
+    browser.send("Page.navigate", url=f"{live_url}/?q={question}")
+    shown = browser.wait_for(
+        "document.getElementById('result').hidden ? null : {"
+        " answer: document.getElementById('answer').textContent,"
+        " heading: document.getElementById('heading').textContent }"
+    )
+    assert "Returns true if the path exists" in shown["answer"]
+    assert shown["heading"] == "From fs.existsSync(path)"

@@ -292,3 +292,13 @@ def test_modal_submission_reads_back_question_filters_and_where_to_answer() -> N
         {"source": ["handbook"]},
         {"channel": "C9", "user": "U9"},
     )
+
+
+def test_an_answer_from_under_a_heading_is_quoted_below_that_heading() -> None:
+    cand = _candidate(heading="fs > Synchronous API > fs.existsSync(path)")
+    message = answer_message(_answer(candidates=[cand]), answer_id="a1")
+
+    quote = message["blocks"][1]["text"]["text"]
+    assert quote == (
+        "_From_ *fs.existsSync(path)*\n> To rotate it, *open Settings and click Rotate*."
+    )

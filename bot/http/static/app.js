@@ -61,6 +61,10 @@
     mark.textContent = chars.slice(best.start, best.end).join("");
     $("context").replaceChildren(
       chars.slice(0, best.start).join(""), mark, chars.slice(best.end).join(""));
+    // The section it comes from: a heading or signature is context, shown with the answer.
+    const heading = (best.heading || "").split(" > ").pop().trim();
+    $("heading").textContent = heading ? `From ${heading}` : "";
+    $("heading").hidden = !heading;
     $("source").replaceChildren("Source: ");
     appendSourceName($("source"), source, mark.textContent);
     result.hidden = false;
