@@ -32,25 +32,31 @@ def encode(tokenizer: Any, questions: list[str], contexts: list[str]) -> Any:
 
 def decode(enc: Any, start_logits: np.ndarray, end_logits: np.ndarray) -> list[Decoded]:
     """The best span of each row's context, and how far it beats "no answer"."""
+    return [best[0] for best in decode_top(enc, start_logits, end_logits, 1)]
+
+
+def decode_top(
+    enc: Any, start_logits: np.ndarray, end_logits: np.ndarray, k: int
+) -> list[list[Decoded]]:
+    """The k best spans of each row's context, best first (one Decoded(-1, -1) if none fits)."""
     out = []
     for row in range(len(start_logits)):
-        ids = enc.sequence_ids(row)
-        context = [i for i, s in enumerate(ids) if s == 1]
+        context = [i for i, s in enumerate(enc.sequence_ids(row)) if s == 1]
         if not context:
-            out.append(Decoded(-1, -1, float("-inf")))
+            out.append([Decoded(-1, -1, float("-inf"))])
             continue
         lo, hi = context[0], context[-1] + 1
         s, e = start_logits[row][lo:hi], end_logits[row][lo:hi]
-        scores = s[:, None] + e[None, :]
         n = len(s)
         allowed = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(
             np.ones((n, n), dtype=bool), MAX_ANSWER_TOKENS
         )
-        scores = np.where(allowed, scores, -np.inf)
-        i, j = divmod(int(np.argmax(scores)), n)
+        scores = np.where(allowed, s[:, None] + e[None, :], -np.inf).ravel()
+        best = np.argsort(-scores, kind="stable")[: min(k, int(allowed.sum()))]
         offsets = enc["offset_mapping"][row]
         null = float(start_logits[row][0] + end_logits[row][0])
-        out.append(
-            Decoded(int(offsets[lo + i][0]), int(offsets[lo + j][1]), float(scores[i, j]) - null)
-        )
+        out.append([
+            Decoded(int(offsets[lo + i][0]), int(offsets[lo + j][1]), float(scores[f]) - null)
+            for f in best for i, j in [divmod(int(f), n)]
+        ])  # fmt: skip
     return out

@@ -1,7 +1,8 @@
 """The trained reader: the span model `qa train-reader` made from this index's documents.
 
-The sentence reader shortlists; the span model reads a short window around each of the top
-sentences (one batch) and the answer is the best span, its sentence the context. A weak
+The sentence reader shortlists; the span model reads a short window around its best
+sentence (the first that is not a heading) and the answer is the best span there, of the
+kind the question asks for where one nearly ties, its sentence the context. A weak
 span (not clearly better than "no answer") falls back to the whole sentence; questions that
 ask for an explanation, and spans the model marks long, keep the whole sentence. Whether to
 answer at all is the sentence reader's call, so abstaining behaves as before.
@@ -24,17 +25,18 @@ import redis
 
 from retrieval.errors import ModelUnavailable, ReaderNotTrained
 from retrieval.readers import Reader, Reading
-from retrieval.readers.spans import decode, encode
+from retrieval.readers.answer_types import asked_kind, fits
+from retrieval.readers.spans import Decoded, decode_top, encode
 from retrieval.training.examples import windows
 from retrieval.training.store import MODEL_FILE, local_copy, read_manifest
 from retrieval.types import Hit, Span
 
 CHECK_EVERY_S = 10.0
-SHORTLIST = 3  # sentences whose windows the span model reads
-RANK_PENALTY = 1.0  # logits a lower-ranked sentence's span must win by
+SHORTLIST = 3  # sentences looked through for the first that is not a heading
 MIN_MARGIN = 0.0  # span logits over "no answer": below it, the whole sentence is the answer
 LONG_SPAN_WORDS = 8  # a span the model marks longer than this keeps its whole sentence
-HEADING_PENALTY = 3.0  # a title or bare signature is context, not an answer
+TOP_SPANS = 8  # near-best spans looked at for one of the kind the question asks for
+KIND_SLACK = 3.0  # logits a span of the asked kind may trail the model's best by
 _SIGNATURE = re.compile(r"^[\w.$#:<>-]+\s*\([^)]*\)\s*(?:->\s*\S+)?$")
 _EXPLAIN = re.compile(
     r"^\s*(why|how(?! (many|much|long|old|far|often|large|big|high|tall))|describe|explain|"
@@ -71,14 +73,16 @@ class TrainedReader:
         self, question: str, hits: list[Hit], n: int, question_vector: np.ndarray | None = None
     ) -> Reading:
         shortlist = self.sentences.read(question, hits, max(n, SHORTLIST), question_vector)
-        top = shortlist.spans[:SHORTLIST]
-        if not top:
+        if not shortlist.spans:
             return shortlist
-        found = self._spans(question, top)
-        rank, (span, margin) = max(
-            enumerate(found),
-            key=lambda rm: rm[1][1] - RANK_PENALTY * rm[0] - HEADING_PENALTY * _heading(top[rm[0]]),
-        )
+        # The span model reads one window: around the sentence reader's best sentence that is
+        # not a heading. Letting spans of lower-ranked windows compete lost more than it won:
+        # span logits of different windows do not compare (COVID-QA: F1 0.229 -> 0.263).
+        top = shortlist.spans[:SHORTLIST]
+        rank = next((i for i, s in enumerate(top) if not _heading(s)), 0)
+        sentence = shortlist.spans.pop(rank)
+        shortlist.spans.insert(0, sentence)  # a heading is context: never the answer first
+        span, margin = self._span(question, sentence)
         # The span model's doubt, for the calibrated confidence (also when the sentence answers).
         shortlist.no_answer_score = float(np.clip(-margin, -50.0, 50.0))
         if _EXPLAIN.search(question):
@@ -87,33 +91,39 @@ class TrainedReader:
             shortlist.note = "weak span: the whole sentence is the answer"
             return shortlist
         if len(span.text.split()) > LONG_SPAN_WORDS:  # a long answer: the whole sentence
-            sentence = top[rank]
             a, b = min(span.start, sentence.start), max(span.end, sentence.end)
             span = Span(span.hit.text[a:b], span.score, span.hit, a, b, a, b)
-        rest = [s for i, s in enumerate(shortlist.spans) if i != rank]
         return Reading(
-            [span, *rest][:n], shortlist.best_score, self.threshold,
+            [span, *shortlist.spans[1:]][:n], shortlist.best_score, self.threshold,
             no_answer_score=shortlist.no_answer_score, signals=shortlist.signals,
         )  # fmt: skip
 
-    def _spans(self, question: str, top: list[Span]) -> list[tuple[Span | None, float]]:
-        """Each shortlisted sentence's best span inside its window, with its margin."""
-        cuts = [windows(s.hit.text, s.start, s.end) for s in top]
-        enc = encode(self.tokenizer, [question] * len(top), [w for w, _ in cuts])
+    def _span(self, question: str, sentence: Span) -> tuple[Span | None, float]:
+        """The best span in the window around `sentence`, and its margin over "no answer"."""
+        window, offset = windows(sentence.hit.text, sentence.start, sentence.end)
+        enc = encode(self.tokenizer, [question], [window])
         feed = {k: enc[k].astype(np.int64) for k in self._inputs}
         starts, ends = self.session.run(["start_logits", "end_logits"], feed)
-        out: list[tuple[Span | None, float]] = []
-        for s, (_, offset), d in zip(top, cuts, decode(enc, starts, ends), strict=True):
-            base = s.start - offset  # the window's offset in the chunk
-            a, b = base + d.start, base + d.end
-            text = s.hit.text[a:b].strip() if d.start >= 0 else ""
-            if not text:
-                out.append((None, d.margin))
-                continue
-            a = s.hit.text.index(text, a)
-            span = Span(text, s.score, s.hit, a, a + len(text), s.start, s.end)
-            out.append((span, d.margin))
-        return out
+        d = _of_kind(asked_kind(question), window, decode_top(enc, starts, ends, TOP_SPANS)[0])
+        base = sentence.start - offset  # the window's offset in the chunk
+        a, b = base + d.start, base + d.end
+        text = sentence.hit.text[a:b].strip() if d.start >= 0 else ""
+        if not text:
+            return None, d.margin
+        a = sentence.hit.text.index(text, a)
+        span = Span(text, sentence.score, sentence.hit, a, a + len(text), sentence.start,
+                    sentence.end)  # fmt: skip
+        return span, d.margin
+
+
+def _of_kind(kind: str | None, window: str, best: list[Decoded]) -> Decoded:
+    """The best span of the kind the question asks for, if the model nearly prefers it."""
+    for d in best:
+        if d.start < 0 or d.margin < best[0].margin - KIND_SLACK:
+            break
+        if fits(kind, window[d.start : d.end]):
+            return d
+    return best[0]
 
 
 def _heading(span: Span) -> bool:
