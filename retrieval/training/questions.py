@@ -2,8 +2,10 @@
 
 A rule-based cloze translation (Lewis et al. 2019): the question word comes from the
 answer's type, the words come from the answer's own clause, shortened to a question's
-length and noised (words dropped, replaced, neighbours swapped) so that a model cannot
-solve it by copying the sentence word for word.
+length, moved into a question's order where a rule can ("the tower was completed in 1889"
+asks "When was the tower completed?": the auxiliary follows the question word, the
+preposition that pointed at the answer goes) and noised (words dropped, neighbours swapped)
+so that a model cannot solve it by copying the sentence word for word.
 """
 
 from __future__ import annotations
@@ -26,11 +28,25 @@ WH = {
     "definition": ("what", "what kind of thing"),
     "reason": ("why",),
 }
-_CLAUSE_END = re.compile(r"[;:()\[\]]|, (?:and|but|which|while|whereas|although) ")
+_CLAUSE_END = re.compile(r"[;:()\[\]]|,? (?:and|but|which|while|whereas|although) ")
 _WORD = re.compile(r"\d[\d,.]*\d\w*|[\w'’-]+(?:\.\w+)*")
 MAX_SIDE_WORDS = 9
-REORDERED = 0.2  # share of questions whose clause halves swap places
-FILLERS = ("the", "a", "of", "that", "this", "it", "there", "one", "some", "was", "is")
+REORDERED = 0.1  # share of questions whose clause halves swap places
+AUXILIARIES = {
+    "is", "are", "was", "were", "has", "have", "had", "can", "could", "will", "would", "may",
+    "might", "should", "must", "does", "do", "did",
+}  # fmt: skip
+# Words that point at the answer ("in 1889", "about 6,400 km"): the question word replaces them.
+POINTERS = {
+    "date": {"in", "on", "at", "during", "since", "by", "until", "from", "of", "around"},
+    "place": {"in", "at", "near", "on", "into"},
+    "percent": {"about", "approximately", "around", "nearly", "almost", "over", "of", "by"},
+    "measure": {"about", "approximately", "around", "nearly", "almost", "over", "of", "for"},
+    "money": {"about", "approximately", "around", "nearly", "almost", "over", "of", "for"},
+    "count": {"about", "approximately", "around", "nearly", "almost", "over", "of"},
+}
+ARTICLES = {"the", "a", "an"}
+LOWER_FIRST = ARTICLES | {"this", "that", "these", "those", "it", "they", "he", "she", "its"}
 
 
 def make_question(sentence: str, c: Candidate, rng: random.Random) -> str | None:
@@ -46,12 +62,13 @@ def make_question(sentence: str, c: Candidate, rng: random.Random) -> str | None
     if c.kind == "count" and c.unit:
         wh = f"how many {c.unit}"
         right_words = right_words[1:] if right_words[:1] == [c.unit] else right_words
+    left_words = _without_pointer(left_words, c.kind)
     if _is_subject(left_words):
         body = right_words  # "X did Y" -> "who did Y"
     elif rng.random() < REORDERED:
         body = right_words + left_words
     else:
-        body = left_words + right_words  # the cloze in its own order, wh-word first
+        body = _inverted(left_words) + right_words  # "when was the tower completed"
     body = _noised(body, rng)
     answer = sentence[c.start : c.end].lower()
     question = " ".join([wh, *body]).strip(" ,.") + "?"
@@ -86,12 +103,28 @@ def _is_subject(left: list[str]) -> bool:
     return len(left) <= 1
 
 
+def _without_pointer(left: list[str], kind: str) -> list[str]:
+    """The clause before the answer without the article or preposition that led into it."""
+    pointers = POINTERS.get(kind, set()) | ARTICLES
+    while left and left[-1].lower() in pointers:
+        left = left[:-1]
+    return left
+
+
+def _inverted(left: list[str]) -> list[str]:
+    """ "the tower was completed" -> "was the tower completed": an auxiliary after a short
+    subject moves in front of it, as in a question."""
+    for i, w in enumerate(left[1:6], start=1):
+        if w.lower() in AUXILIARIES:
+            first = left[0].lower() if left[0].lower() in LOWER_FIRST else left[0]
+            return [w.lower(), first, *left[1:i], *left[i + 1 :]]
+    return left
+
+
 def _noised(words: list[str], rng: random.Random) -> list[str]:
-    """Drop about a tenth of the words, replace a few, swap some neighbours."""
+    """Drop about a tenth of the words and swap some neighbours: real questions leave words
+    out and reorder them, they rarely add unrelated ones."""
     out = [w for w in words if rng.random() > 0.1 or len(words) < 5]
-    for i in range(len(out)):
-        if rng.random() < 0.04:
-            out[i] = rng.choice(FILLERS)
     for i in range(len(out) - 1):
         if rng.random() < 0.04:
             out[i], out[i + 1] = out[i + 1], out[i]

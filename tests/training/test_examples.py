@@ -130,3 +130,11 @@ def test_a_file_that_is_not_squad_is_a_clear_error_not_a_crash(tmp_path) -> None
     path.write_text('{"rows": [1, 2]}', encoding="utf-8")
     with pytest.raises(ConfigError, match="SQuAD"):
         squad_examples(path)
+
+
+def test_questions_take_a_questions_order_without_the_word_that_pointed_at_the_answer() -> None:
+    sentence = "The tower was completed in 1889."
+    date = next(c for c in candidates(sentence) if c.kind == "date")
+    asked = {make_question(sentence, date, random.Random(seed)) for seed in range(60)}
+    assert "When was the tower completed?" in asked
+    assert not [q for q in asked if q and q.endswith(" in?")]
