@@ -14,13 +14,14 @@ import random
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from retrieval.sentences import sentence_spans
 from retrieval.squad import load_squad
 from retrieval.text import terms
 from retrieval.training.candidates import candidates
+from retrieval.training.paraphrase import Paraphraser
 from retrieval.training.questions import make_question
 
 WINDOW_CHARS = 320  # about 75 tokens: the context the reader reads around one sentence
@@ -101,6 +102,18 @@ def synthesize(sentences: list[_Sentence], seed: int, limit: int) -> list[Exampl
             break
     rng.shuffle(out)
     return out[:limit]
+
+
+def reworded(examples: list[Example], paraphraser: Paraphraser, seed: int) -> list[Example]:
+    """The questions with some words swapped for synonyms; contexts and answers unchanged."""
+    rng = random.Random(seed + 1)
+    paraphraser.prepare(e.question for e in examples)
+    out = []
+    for e in examples:
+        question = paraphraser.rewrite(e.question, rng)
+        gives_away = e.answer and e.answer.lower() in question.lower()
+        out.append(e if gives_away else replace(e, question=question))
+    return out
 
 
 def _from_sentence(

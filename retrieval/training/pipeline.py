@@ -20,11 +20,13 @@ from retrieval.training import trainer
 from retrieval.training.examples import (
     Example,
     corpus_sentences,
+    reworded,
     split_held_out,
     squad_examples,
     synthesize,
 )  # fmt: skip
 from retrieval.training.export import export_fp32, onnx_predictor, quantize
+from retrieval.training.paraphrase import Paraphraser
 from retrieval.training.store import MODEL_FILE, publish
 
 DEFAULT_BASE = "packaged:all-MiniLM-L6-v2"
@@ -66,14 +68,17 @@ def train_reader(
     chunks = list(index_chunks(index))
     if not chunks:
         raise IndexMissing(f"index {index.schema.name} is empty: `qa ingest` documents first")
+    tokenizer, model = trainer.load_base(resolve_model_path(base))
     sentences = corpus_sentences(chunks)
-    examples, held = split_held_out(synthesize(sentences, seed, MAX_EXAMPLES))
+    synthetic = synthesize(sentences, seed, MAX_EXAMPLES)
+    examples, held = split_held_out(
+        reworded(synthetic, Paraphraser.from_model(tokenizer, model), seed)
+    )
     labelled = [e for path in squad or [] for e in squad_examples(path)]
     say(
         f"{len(chunks)} chunks, {len(sentences)} sentences: {len(examples)} synthetic examples "
         f"(+{len(held)} held out), {len(labelled)} labelled, in {time.monotonic() - began:.0f}s"
     )
-    tokenizer, model = trainer.load_base(resolve_model_path(base))
     feats = trainer.features(tokenizer, labelled + examples)
     seconds = budget - (time.monotonic() - began) - min(EXPORT_RESERVE_S, budget / 4)
     if seconds <= 1:
