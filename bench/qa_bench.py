@@ -6,7 +6,8 @@
 The articles are ingested once into a temporary index; each mode (hybrid, vector, keyword)
 then asks every question against it (see `bot.evaluation`). Latencies are warm. With
 --train-minutes, a reader is then trained on the index's own texts (as `qa train-reader`
-does; the questions and answers are never seen) and hybrid is asked again with it.
+does; the questions and answers are never seen) and hybrid is asked again with it, then
+both readers on the short-answer questions alone.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from retrieval.training.pipeline import train_reader
 
 READER = "sentence"
 TRAINED = "hybrid, trained"
+SHORT_WORDS = 3
+SHORT, SHORT_TRAINED = f"answers <= {SHORT_WORDS} words", f"answers <= {SHORT_WORDS} words, trained"
 TRAINED_TARGETS = {  # the trained reader's, against the sentence reader in the same run
     "F1": (">= 0.40", lambda r, s: r.f1 >= 0.40),
     "EM": (">= 0.10", lambda r, s: r.exact_match >= 0.10),
@@ -96,7 +99,17 @@ def run(
             )  # fmt: skip
             print(f"trained: {manifest['examples']} {manifest['held_out']}", file=sys.stderr)
             reports[TRAINED] = _measure(built, squad, k, "trained", "hybrid")
+            short = _short_answers(squad)  # factoid questions, as encyclopedic QA sets ask
+            reports[SHORT] = _measure(built, short, k, READER, "hybrid")
+            reports[SHORT_TRAINED] = _measure(built, short, k, "trained", "hybrid")
         return reports, built.ingest.seconds, manifest
+
+
+def _short_answers(squad: SquadSet) -> SquadSet:
+    questions = [
+        q for q in squad.questions if q.answers and len(q.answers[0].text.split()) <= SHORT_WORDS
+    ]
+    return replace(squad, questions=questions)
 
 
 def _measure(built: EvalIndex, squad: SquadSet, k: int, reader: str, mode: str) -> EvalReport:
@@ -184,6 +197,8 @@ def _trained_lines(manifest: dict, reports: dict[str, EvalReport], threads: int)
         f"articles' texts, {manifest['precision']}; held-out synthetic EM {held['em']:.3f} "
         f"F1 {held['f1']:.3f}; base {manifest['base']}; {threads} torch thread(s)",
         f"Trained-reader targets: {checks}",
+        f"Short-answer columns: the {reports[SHORT].questions} questions whose gold answer has at "
+        f"most {SHORT_WORDS} words, each reader (factoid questions, like encyclopedic QA sets')",
     ]
 
 
