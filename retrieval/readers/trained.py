@@ -77,7 +77,7 @@ class TrainedReader:
             return shortlist
         # The span model reads one window: around the sentence reader's best sentence that is
         # not a heading. Letting spans of lower-ranked windows compete lost more than it won:
-        # span logits of different windows do not compare (COVID-QA: F1 0.229 -> 0.263).
+        # span logits of different windows do not compare (COVID-QA: F1 0.229 -> 0.265).
         top = shortlist.spans[:SHORTLIST]
         rank = next((i for i, s in enumerate(top) if not _heading(s)), 0)
         sentence = shortlist.spans.pop(rank)
