@@ -13,11 +13,11 @@ from __future__ import annotations
 import random
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from retrieval.sentences import sentence_spans
+from retrieval.sentences import sentence_spans, sentences_of
 from retrieval.squad import load_squad
 from retrieval.text import terms
 from retrieval.training.candidates import candidates
@@ -48,13 +48,14 @@ class _Sentence:
 
 
 def windows(
-    text: str, start: int, end: int, spans: list[tuple[int, int]] | None = None
+    text: str, start: int, end: int, spans: Sequence[tuple[int, int]] | None = None
 ) -> tuple[str, int]:
     """The sentence text[start:end] with neighbours either side, up to WINDOW_CHARS.
 
-    Returns the window and the sentence's offset inside it; `spans` are text's sentences.
+    Returns the window and the sentence's offset inside it; `spans` are text's sentences
+    (by default its cached split: the reader has already split a retrieved chunk).
     """
-    spans = sentence_spans(text) if spans is None else spans
+    spans = sentences_of(text) if spans is None else spans
     i = next((n for n, (s, e) in enumerate(spans) if s <= start and end <= e), None)
     lo, hi = start, end
     if i is not None:
