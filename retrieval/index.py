@@ -183,6 +183,21 @@ class ChunkIndex:
                 if raw:
                     yield _stored_doc(raw)
 
+    def every_chunk_key(self) -> list[str]:
+        """Every chunk's key, sorted (one SCAN: what training and calibration sample from)."""
+        pattern = f"{self.schema.chunk_prefix}*"
+        return sorted(text(k) for k in self.client.scan_iter(match=pattern, count=1000))
+
+    def chunk_texts(self, keys: Iterable[str]) -> Iterator[tuple[str, str]]:
+        """(doc_id, text) of those chunks, in order, pipelined; gone or empty ones skipped."""
+        for batch in _batched(keys, 500):
+            pipe = self.client.pipeline(transaction=False)
+            for key in batch:
+                pipe.hmget(key, "doc_id", "text")
+            for doc_id, body in pipe.execute():
+                if body:
+                    yield text(doc_id or b""), text(body)
+
     def replace(
         self, meta: DocMeta, content_hash: str, chunks: Sequence[Chunk], vectors: np.ndarray
     ) -> None:

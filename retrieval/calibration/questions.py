@@ -17,10 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import redis
-
 from retrieval.index import ChunkIndex
-from retrieval.replies import text
 from retrieval.sentences import sentence_spans
 from retrieval.text import CONTENT_STOPWORDS
 
@@ -38,15 +35,10 @@ class SyntheticQuestion:
 
 def sample_chunks(index: ChunkIndex, n: int, rng: random.Random) -> list[tuple[str, str]]:
     """(doc_id, text) of up to n chunks drawn at random from the index."""
-    client: redis.Redis = index.client
-    keys = sorted(
-        text(k) for k in client.scan_iter(match=index.schema.chunk_prefix + "*", count=1000)
-    )
-    pipe = client.pipeline(transaction=False)
+    keys = index.every_chunk_key()
     picked = rng.sample(keys, n) if n <= len(keys) else rng.choices(keys, k=n) if keys else []
-    for key in picked:  # a small index lends each chunk to several questions
-        pipe.hmget(key, "doc_id", "text")
-    return [(text(d), text(t)) for d, t in pipe.execute() if d and t]
+    # A small index lends each chunk to several questions.
+    return [(d, t) for d, t in index.chunk_texts(picked) if d]
 
 
 def make_question(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +37,6 @@ INT8_TOLERANCE = 0.01  # int8 is kept when its held-out F1 is within 1 point of 
 Say = Callable[[str], None]
 
 
-def index_chunks(index: ChunkIndex) -> Iterator[tuple[str, str]]:
-    """(doc_id, text) of every chunk of the index."""
-    client, pattern = index.client, f"{index.schema.chunk_prefix}*"
-    keys = list(client.scan_iter(match=pattern, count=1000))
-    for b in range(0, len(keys), 500):
-        pipe = client.pipeline(transaction=False)
-        for key in keys[b : b + 500]:
-            pipe.hmget(key, "doc_id", "text")
-        for doc_id, text in pipe.execute():
-            if text:
-                yield (doc_id or b"").decode(), text.decode()
-
-
 def fingerprint(index: ChunkIndex) -> dict[str, Any]:
     return {
         "name": index.schema.name,
@@ -65,7 +52,7 @@ def train_reader(
 ) -> dict[str, Any]:  # fmt: skip
     """Train, export, score and publish a reader for `index`; returns its manifest."""
     began, budget = time.monotonic(), minutes * 60
-    chunks = list(index_chunks(index))
+    chunks = list(index.chunk_texts(index.every_chunk_key()))
     if not chunks:
         raise IndexMissing(f"index {index.schema.name} is empty: `qa ingest` documents first")
     tokenizer, model = trainer.load_base(resolve_model_path(base))
