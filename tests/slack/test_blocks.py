@@ -302,3 +302,13 @@ def test_an_answer_from_under_a_heading_is_quoted_below_that_heading() -> None:
     assert quote == (
         "_From_ *fs.existsSync(path)*\n> To rotate it, *open Settings and click Rotate*."
     )
+
+
+def test_a_hostile_heading_cannot_ping_or_break_the_quote() -> None:
+    cand = _candidate(heading="Docs > <!channel> & <https://evil.example|click>")
+    quote = answer_message(_answer(candidates=[cand]), answer_id="a1")["blocks"][1]["text"]["text"]
+
+    assert "<!channel>" not in quote and "<https://evil" not in quote
+    assert quote.startswith(
+        "_From_ *&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;*\n> "
+    )
