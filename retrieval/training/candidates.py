@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from retrieval.text import CONTENT_STOPWORDS
+
 MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December|"
     "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
@@ -49,6 +51,21 @@ _REASON = re.compile(
     r"\b(?:because(?: of)?|due to|as a result of) ((?:[^\s,;]+ ){2,20}[^\s,;.]*[^\s,;.\]])"
 )
 _LOCATIVE = re.compile(r"\b(?:in|at|near|from) $")
+# Common noun phrases, which most "what" questions ask for: one to three content words after
+# a preposition ("produced by the liver"), or a sentence's subject before its verb ("Calf
+# septicemia is the main cause ..."). Without a tagger, the phrase must end where punctuation
+# or a function word begins; a longer run of content words has no boundary to trust.
+_TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
+_LEADS = {
+    "by", "of", "from", "with", "as", "into", "than", "like", "via", "through", "against", "for",
+    "on", "in", "about", "among", "between", "within", "without", "under", "including",
+}  # fmt: skip
+_DETERMINERS = {"the", "a", "an", "its", "their", "his", "her", "our"}
+_VERBS = {
+    "is", "are", "was", "were", "has", "have", "had", "can", "could", "may", "might", "will",
+    "would", "remains", "remain", "causes", "cause", "caused", "plays", "play", "played",
+}  # fmt: skip
+PHRASE_WORDS = 3
 _STOP_CAPS = {
     "The", "A", "An", "This", "That", "These", "Those", "It", "In", "On", "At", "For", "He",
     "She", "They", "We", "I", "However", "But", "And", "Of", "As", "By", "If", "When", "Its",
@@ -70,6 +87,7 @@ class Candidate:
     start: int  # offsets in the sentence
     end: int
     kind: str  # date | percent | measure | count | money | person | place | term | definition
+    # | phrase | predicate | reason | default
     unit: str = ""  # the counted noun ("how many <unit>"), the subject ("what is <unit>")
 
 
@@ -93,6 +111,7 @@ def candidates(sentence: str) -> list[Candidate]:
     found += long_answers(sentence)
     for m in _DEFINITION.finditer(sentence):
         found.append(Candidate(m.start(1), m.end(1), "definition"))
+    found += _phrases(sentence)
     return _without_overlaps([_trimmed(sentence, c) for c in found])
 
 
@@ -133,6 +152,42 @@ def _names(sentence: str) -> list[Candidate]:
             kind = "term"
         out.append(Candidate(start, start + len(text), kind))
     return out
+
+
+def _phrases(sentence: str) -> list[Candidate]:
+    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(sentence)]
+    out = []
+    for i, (_, _, lead) in enumerate(tokens):
+        subject = i == 0 and _plain(lead, first=True)
+        if not subject and lead.lower() not in _LEADS:
+            continue
+        j = i if subject else i + 1
+        if j < len(tokens) and tokens[j][2].lower() in _DETERMINERS:
+            j += 1
+        k = j
+        while k < len(tokens) and k - j <= PHRASE_WORDS and _plain(tokens[k][2], first=k == 0):
+            k += 1
+        if not 0 < k - j <= PHRASE_WORDS:
+            continue
+        after = tokens[k][2].lower() if k < len(tokens) else "."
+        ends = after in _VERBS if subject else not after[0].isalnum() or after in CONTENT_STOPWORDS
+        if ends:
+            out.append(Candidate(tokens[j][0], tokens[k - 1][1], "phrase"))
+    return out
+
+
+def _plain(word: str, first: bool = False) -> bool:
+    """A lower-case content word (a sentence's first word may be capitalised)."""
+    lower = word.lower()
+    return (
+        len(word) >= 3
+        and (word[0].islower() or (first and word[1:].islower()))
+        and lower not in CONTENT_STOPWORDS
+        and lower not in _VERBS
+        and lower not in _DETERMINERS
+        and not lower.endswith("ly")
+        and word[0].isalpha()
+    )
 
 
 def _without_overlaps(found: list[Candidate]) -> list[Candidate]:

@@ -26,6 +26,7 @@ WH = {
     "term": ("what", "which", "what name"),
     "default": ("what is the default", "what default value", "what"),
     "definition": ("what", "what kind of thing"),
+    "phrase": ("what", "what", "which"),
     "reason": ("why",),
 }
 _CLAUSE_END = re.compile(r"[;:()\[\]]|,? (?:and|but|which|while|whereas|although) ")

@@ -80,6 +80,18 @@ def test_candidates_cover_numbers_dates_percentages_names_and_defaults() -> None
     assert found["default"] == "1024"
 
 
+def test_candidates_include_common_noun_phrases_with_a_trustworthy_boundary() -> None:
+    def phrases(sentence: str) -> list[str]:
+        return [sentence[c.start : c.end] for c in candidates(sentence) if c.kind == "phrase"]
+
+    assert "liver" in phrases("It is produced by the liver as a first response to inflammation.")
+    assert phrases("All sampling procedures were performed by veterinarians.") == ["veterinarians"]
+    assert "Calf septicemia" in phrases("Calf septicemia is the main cause of death in calves.")
+    assert "human urine" in phrases("Hepcidin was first discovered in human urine.")
+    # four content words in a row: where the phrase ends is a guess, so it is no candidate
+    assert not phrases("It lives in large grey mountain forests.")
+
+
 def test_questions_start_with_the_answer_types_question_word() -> None:
     sentence = "The tower was designed by the engineering company of Gustave Eiffel in 1887."
     by_kind = {c.kind: c for c in candidates(sentence)}
