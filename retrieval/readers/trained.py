@@ -3,7 +3,8 @@
 The sentence reader shortlists; the span model reads a short window around its best
 sentence (the first that is not a heading) and the answer is the best span there, of the
 kind the question asks for where one nearly ties, its sentence the context. A weak
-span (not clearly better than "no answer") falls back to the whole sentence; questions that
+span (not clearly better than "no answer"), or none of the kind asked for ("how many"
+answered by a name), falls back to the whole sentence; questions that
 ask for an explanation, and spans the model marks long, keep the whole sentence. Whether to
 answer at all is the sentence reader's call, so abstaining behaves as before.
 
@@ -88,7 +89,10 @@ class TrainedReader:
         if _EXPLAIN.search(question):
             return shortlist
         if span is None or margin < MIN_MARGIN:
-            shortlist.note = "weak span: the whole sentence is the answer"
+            shortlist.note = (
+                "weak span: the whole sentence is the answer" if margin < MIN_MARGIN else
+                "no span of the kind asked for: the whole sentence is the answer"
+            )  # fmt: skip
             return shortlist
         if len(span.text.split()) > LONG_SPAN_WORDS:  # a long answer: the whole sentence
             a, b = min(span.start, sentence.start), max(span.end, sentence.end)
@@ -104,7 +108,10 @@ class TrainedReader:
         enc = encode(self.tokenizer, [question], [window])
         feed = {k: enc[k].astype(np.int64) for k in self._inputs}
         starts, ends = self.session.run(["start_logits", "end_logits"], feed)
-        d = _of_kind(asked_kind(question), window, decode_top(enc, starts, ends, TOP_SPANS)[0])
+        best = decode_top(enc, starts, ends, TOP_SPANS)[0]
+        d = _of_kind(asked_kind(question), window, best)
+        if d is None:  # "how many" answered by a name: a wrong span, the sentence is safer
+            return None, best[0].margin
         base = sentence.start - offset  # the window's offset in the chunk
         a, b = base + d.start, base + d.end
         text = sentence.hit.text[a:b].strip() if d.start >= 0 else ""
@@ -116,14 +123,15 @@ class TrainedReader:
         return span, d.margin
 
 
-def _of_kind(kind: str | None, window: str, best: list[Decoded]) -> Decoded:
-    """The best span of the kind the question asks for, if the model nearly prefers it."""
+def _of_kind(kind: str | None, window: str, best: list[Decoded]) -> Decoded | None:
+    """The best span of the kind the question asks for, if the model nearly prefers it;
+    None when the question asks for a kind and no near-best span is of it."""
     for d in best:
         if d.start < 0 or d.margin < best[0].margin - KIND_SLACK:
             break
         if fits(kind, window[d.start : d.end]):
             return d
-    return best[0]
+    return best[0] if kind is None or best[0].start < 0 else None
 
 
 def _heading(span: Span) -> bool:
