@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from retrieval.calibration.model import auroc, fit, out_of_fold
 from retrieval.calibration.questions import (
     SyntheticQuestion,
-    content_words,
-    make_question,
+    question_about,
+    reworded,
     sample_chunks,
 )
 from retrieval.calibration.record import (
@@ -23,6 +23,8 @@ from retrieval.calibration.signals import extract
 from retrieval.engine import QAEngine
 from retrieval.errors import QAError
 from retrieval.filters import Filters
+from retrieval.training.paraphrase import Paraphraser
+from retrieval.training.pipeline import DEFAULT_BASE
 
 DEFAULT_QUESTIONS = 300  # 600 asks: 2.6 minutes on 2 busy cores (BENCHMARKS.md, refusal-bench)
 MIN_QUESTIONS = 10
@@ -64,11 +66,9 @@ def calibrate(
 
 
 def synthetic_questions(engine: QAEngine, n: int, rng: random.Random) -> list[SyntheticQuestion]:
-    chunks = sample_chunks(engine.index, 2 * n, rng)
     made = []
-    for doc_id, text in chunks:
-        other = next((t for d, t in (rng.choice(chunks) for _ in range(5)) if d != doc_id), "")
-        if (q := make_question(doc_id, text, rng, content_words(other))) is not None:
+    for doc_id, text in sample_chunks(engine.index, 2 * n, rng):
+        if (q := question_about(doc_id, text, rng)) is not None:
             made.append(q)
         if len(made) == n:
             break
@@ -77,7 +77,7 @@ def synthetic_questions(engine: QAEngine, n: int, rng: random.Random) -> list[Sy
             f"only {len(made)} synthetic questions could be made from this index (at least "
             f"{MIN_QUESTIONS} needed): ingest more documents, then run `qa calibrate` again"
         )
-    return made
+    return reworded(made, Paraphraser.from_base(DEFAULT_BASE), rng)
 
 
 def fit_reader(rows: list[dict[str, float]], labels: list[int], seed: int) -> ReaderCalibration:

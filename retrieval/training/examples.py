@@ -109,12 +109,7 @@ def reworded(examples: list[Example], paraphraser: Paraphraser, seed: int) -> li
     """The questions with some words swapped for synonyms; contexts and answers unchanged."""
     rng = random.Random(seed + 1)
     paraphraser.prepare(e.question for e in examples)
-    out = []
-    for e in examples:
-        question = paraphraser.rewrite(e.question, rng)
-        gives_away = e.answer and e.answer.lower() in question.lower()
-        out.append(e if gives_away else replace(e, question=question))
-    return out
+    return [replace(e, question=paraphraser.reword(e.question, e.answer, rng)) for e in examples]
 
 
 def _from_sentence(

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.model_files import resolve_model_path
 from retrieval.text import CONTENT_STOPWORDS
 
 SWAP = 0.3  # a content word's chance to be replaced
@@ -34,6 +35,15 @@ class Paraphraser:
         self._vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
         self._whole = np.array([bool(_WORD.fullmatch(w)) for w in vocab])  # no ##pieces
         self._near: dict[str, list[str]] = {}
+
+    @classmethod
+    def from_base(cls, base: str) -> Paraphraser:
+        """From an encoder on disk (`packaged:<name>` or a folder), without a task head."""
+        from transformers import AutoModel, AutoTokenizer
+
+        path = resolve_model_path(base)
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        return cls.from_model(tokenizer, AutoModel.from_pretrained(path, local_files_only=True))
 
     @classmethod
     def from_model(cls, tokenizer: Any, model: Any) -> Paraphraser:
@@ -76,6 +86,11 @@ class Paraphraser:
             return rng.choice(near) if near else word
 
         return _WORD.sub(replace, question)
+
+    def reword(self, question: str, answer: str, rng: random.Random) -> str:
+        """`rewrite`, unless a swapped-in word would give the answer away."""
+        changed = self.rewrite(question, rng)
+        return question if answer and answer.lower() in changed.lower() else changed
 
 
 def _swappable(text: str) -> set[str]:
