@@ -174,8 +174,7 @@ def render(results: dict, squad: SquadSet, kept: set[int], chunks: int) -> str:
     if trained := results.get("trained"):
         extra.append(
             f"Trained reader: {trained['minutes']} minutes on the ingested half's texts "
-            f"({trained['examples']['trained_on']} examples read, {trained['precision']}); "
-            "its span margin joins the calibration as `no_answer_score`"
+            f"({trained['examples']['trained_on']} examples read, {trained['precision']})"
         )
     lines = header(f"Refusals on a held-out half: {squad.name} (`bench/refusal_bench.py`)", extra)
     lines += markdown_table(("reader", "rule", "unanswerable refused", "answerable refused",

@@ -3,7 +3,7 @@
 The same function runs at calibration and on every question, so the model sees at ask time
 exactly what it was fitted on. Cheap by design (well under a millisecond): substring tests of
 the question's words in the top-k chunks, ranks and scores already at hand. A reader's own
-signals (`Reading.signals`, a span model's `no_answer_score`) join as optional features.
+signals (`Reading.signals`) join as optional features.
 """
 
 from __future__ import annotations
@@ -62,8 +62,6 @@ def extract(retrieval: Retrieval, reading: Reading) -> dict[str, float]:
         out["answer_keyword_rank"] = 1.0 / hit.keyword_rank if hit.keyword_rank else 0.0
         out["answer_chunk_coverage"] = _share(asked, lowered.get(hit.key, ""))
     out |= {f"reader_{name}": float(v) for name, v in reading.signals.items()}
-    if reading.no_answer_score is not None:
-        out["no_answer_score"] = float(reading.no_answer_score)
     return out
 
 
