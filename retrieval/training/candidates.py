@@ -52,8 +52,8 @@ _REASON = re.compile(
 )
 _LOCATIVE = re.compile(r"\b(?:in|at|near|from) $")
 # Common noun phrases, which most "what" questions ask for: one to three content words after
-# a preposition ("produced by the liver"), or a sentence's subject before its verb ("Calf
-# septicemia is the main cause ..."). Without a tagger, the phrase must end where punctuation
+# a preposition ("produced by the pancreas"), or a sentence's subject before its verb ("Limestone
+# erosion is the main cause ..."). Without a tagger, the phrase must end where punctuation
 # or a function word begins; a longer run of content words has no boundary to trust.
 _TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
 _LEADS = {

@@ -84,10 +84,10 @@ def test_candidates_include_common_noun_phrases_with_a_trustworthy_boundary() ->
     def phrases(sentence: str) -> list[str]:
         return [sentence[c.start : c.end] for c in candidates(sentence) if c.kind == "phrase"]
 
-    assert "liver" in phrases("It is produced by the liver as a first response to inflammation.")
-    assert phrases("All sampling procedures were performed by veterinarians.") == ["veterinarians"]
-    assert "Calf septicemia" in phrases("Calf septicemia is the main cause of death in calves.")
-    assert "human urine" in phrases("Hepcidin was first discovered in human urine.")
+    assert "pancreas" in phrases("Insulin is produced by the pancreas after a meal.")
+    assert phrases("All repairs were carried out by volunteers.") == ["volunteers"]
+    assert "Limestone erosion" in phrases("Limestone erosion is the main cause of caves here.")
+    assert "coastal sediment" in phrases("Amber was first found in coastal sediment.")
     # four content words in a row: where the phrase ends is a guess, so it is no candidate
     assert not phrases("It lives in large grey mountain forests.")
 
