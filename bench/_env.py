@@ -55,7 +55,9 @@ def bench_settings(redis_url: str | None) -> Iterator[Settings]:
     server = EmbeddedRedis(folder)
     server.start()
     try:
-        yield Settings.from_env(redis_url=server.url, data_dir=folder)
+        # QA_DATA_DIR, when set, keeps the reader's general stage between runs (trained once).
+        data_dir = Path(os.environ["QA_DATA_DIR"]) if os.environ.get("QA_DATA_DIR") else folder
+        yield Settings.from_env(redis_url=server.url, data_dir=data_dir)
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)

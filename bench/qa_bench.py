@@ -26,21 +26,20 @@ if __package__ in (None, ""):  # run as `python bench/qa_bench.py` rather than w
 from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, verdict, write_section
 from bot.evaluation import EvalIndex, EvalReport, evaluate_on, squad_index
+from bot.training import train
 from retrieval.choices import MODES
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
 from retrieval.squad import SquadSet, load_squad
-from retrieval.training.pipeline import train_reader
 
 READER = "sentence"
 TRAINED = "hybrid, trained"
 SHORT_WORDS = 3
 SHORT, SHORT_TRAINED = f"answers <= {SHORT_WORDS} words", f"answers <= {SHORT_WORDS} words, trained"
-TRAINED_TARGETS = {  # the trained reader's, against the sentence reader in the same run
-    "F1": (">= 0.40", lambda r, s: r.f1 >= 0.40),
+TRAINED_TARGETS = {  # the trained reader's (COVID-QA's, from the reader issue)
+    "F1": (">= 0.35", lambda r, s: r.f1 >= 0.35),
     "EM": (">= 0.10", lambda r, s: r.exact_match >= 0.10),
-    "containment": ("not below sentence", lambda r, s: r.containment >= s.containment),
-    "ask ms": ("p50 <= 70", lambda r, s: (r.latency_ms["ask"]["p50"] or 0) <= 70),
+    "context holds gold": (">= 0.48", lambda r, s: r.context >= 0.48),
 }
 TARGETS = {  # checked on the default configuration: hybrid retrieval, sentence reader
     "hit@5": (">= 0.85", lambda r: r.hit_at[5] >= 0.85),
@@ -93,10 +92,8 @@ def run(
             print(f"{mode}: hit@5 {reports[mode].hit_at[5]:.3f}", file=sys.stderr)
         manifest = None
         if train_minutes:
-            manifest = train_reader(
-                built.engine.index, settings.data_dir, minutes=train_minutes,
-                say=lambda m: print(m, file=sys.stderr), threads=settings.train_threads,
-            )  # fmt: skip
+            manifest = train(built.engine, minutes=train_minutes,
+                             say=lambda m: print(m, file=sys.stderr))  # fmt: skip
             print(f"trained: {manifest['examples']} {manifest['held_out']}", file=sys.stderr)
             reports[TRAINED] = _measure(built, squad, k, "trained", "hybrid")
             short = _short_answers(squad)  # factoid questions, as encyclopedic QA sets ask
@@ -151,6 +148,7 @@ def render(
         row("retrieval hit@5", lambda r: r.hit_at[5], target="hit@5"),
         row("retrieval hit@10", lambda r: r.hit_at[10]),
         row(f"answer containment (k={first.k})", lambda r: r.containment, target="containment"),
+        row("context holds gold", lambda r: r.context),
         row("exact match", lambda r: r.exact_match),
         row("F1", lambda r: r.f1),
         row("abstention", lambda r: r.abstention),
@@ -190,11 +188,15 @@ def _trained_lines(manifest: dict, reports: dict[str, EvalReport], threads: int)
         f"{name} {text}: {verdict(check(trained, sentence))}"
         for name, (text, check) in TRAINED_TARGETS.items()
     )
+    stage = manifest["general"]
     return [
-        f"Trained reader (`{TRAINED}` column): {manifest['minutes']} minutes in all "
-        f"({manifest['train_seconds']}s training, {manifest['steps']} steps), "
-        f"{ex['trained_on']} examples read of {ex['synthetic']} synthetic made from the "
-        f"articles' texts, {manifest['precision']}; held-out synthetic EM {held['em']:.3f} "
+        f"Trained reader (`{TRAINED}` column): general stage {stage['key']} ({stage['minutes']} "
+        f"minutes, {stage['questions']} real questions; held out, through retrieval: "
+        f"EM {stage['held_out']['em']:.3f} F1 {stage['held_out']['f1']:.3f}); index stage "
+        f"{manifest['minutes']} minutes ({manifest['train_seconds']}s training, "
+        f"{manifest['steps']} steps): {ex['trained_on']} questions read of {ex['generated']} "
+        f"generated ({ex['generator']}, {ex['generation_seconds']}s) and {ex['real']} real, "
+        f"{manifest['precision']}; held-out generated EM {held['em']:.3f} "
         f"F1 {held['f1']:.3f}; base {manifest['base']}; {threads} torch thread(s)",
         f"Trained-reader targets: {checks}",
         f"Short-answer columns: the {reports[SHORT].questions} questions whose gold answer has at "

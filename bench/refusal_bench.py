@@ -26,13 +26,13 @@ if __package__ in (None, ""):  # run as `python bench/refusal_bench.py` rather t
 from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, verdict, write_section
 from bot.evaluation import squad_index
+from bot.training import train
 from retrieval.calibration.model import auroc
 from retrieval.calibration.run import DEFAULT_QUESTIONS, calibrate
 from retrieval.engine import QAEngine
 from retrieval.errors import InvalidQuestion, ModelUnavailable
 from retrieval.metrics import percentile
 from retrieval.squad import SquadSet, load_squad
-from retrieval.training.pipeline import train_reader
 
 TARGETS = (0.03, 0.05, 0.10, 0.20)  # refusal targets read off the same calibrated answers
 
@@ -87,10 +87,8 @@ def main(argv: list[str] | None = None) -> None:
         with squad_index(half, settings, engine) as built:
             manifest = None
             if args.train_minutes:
-                manifest = train_reader(
-                    built.engine.index, settings.data_dir, minutes=args.train_minutes,
-                    say=lambda m: print(m, file=sys.stderr), threads=settings.train_threads,
-                )  # fmt: skip
+                manifest = train(built.engine, minutes=args.train_minutes,
+                                 say=lambda m: print(m, file=sys.stderr))  # fmt: skip
             results = run(built.engine, squad, kept, args.questions)
             results["trained"] = manifest
             chunks = built.engine.index.count_chunks()

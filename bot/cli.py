@@ -11,6 +11,7 @@ from bot.commands import (
     calibrate,
     documents,
     evaluate,
+    feedback,
     ingest,
     serve,
     servers,
@@ -49,7 +50,19 @@ def cli(ctx: click.Context, redis_url: str | None, data_dir: Path | None) -> Non
     ctx.obj = Settings.from_env(**overrides)
 
 
-for _module in (ingest, sync, documents, ask, train, calibrate, evaluate, servers, slack, serve):
+for _module in (
+    ingest,
+    sync,
+    documents,
+    ask,
+    train,
+    calibrate,
+    evaluate,
+    feedback,
+    servers,
+    slack,
+    serve,
+):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

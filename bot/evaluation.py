@@ -52,6 +52,7 @@ class EvalReport:
     ingest_seconds: float | None = None
     hit_at: dict[int, float] = field(default_factory=dict)
     containment: float = 0.0
+    context: float = 0.0  # the sentence shown around the answer holds the gold answer
     exact_match: float = 0.0
     f1: float = 0.0
     abstention: float = 0.0
@@ -75,7 +76,8 @@ class EvalReport:
         ]
         rows: list[tuple[str, float | None]] = [
             *((f"hit@{n}", v) for n, v in self.hit_at.items()),
-            ("containment", self.containment), ("exact match", self.exact_match),
+            ("containment", self.containment), ("context holds gold", self.context),
+            ("exact match", self.exact_match),
             ("F1", self.f1), ("abstention", self.abstention),
             ("mean answer words", self.mean_answer_words),
         ]  # fmt: skip
@@ -202,6 +204,7 @@ def _summarise(
         ingest_seconds=round(ingest.seconds, 2) if ingest else None,
         hit_at={n: _mean([0 < o.rank <= n for o in answerable]) for n in RETRIEVAL_KS},
         containment=_mean([o.contains for o in outcomes]),
+        context=_mean([o.context for o in outcomes]),
         exact_match=_mean([o.exact_match for o in outcomes]),
         f1=_mean([o.f1 for o in outcomes]),
         abstention=_mean([o.words is None for o in outcomes]),
@@ -221,6 +224,7 @@ class _Outcome:
 
     rank: int
     contains: float
+    context: float
     exact_match: float
     f1: float
     words: int | None  # None when the engine abstained
@@ -243,11 +247,13 @@ def _ask_one(
     words = None if answer.answer is None else len(answer.answer.split())
     if question.impossible:  # SQuAD 2.0: abstaining is the right answer
         right = float(answer.answer is None)
-        return _Outcome(_UNANSWERABLE, right, right, right, words, answer.reader, latency)
+        return _Outcome(_UNANSWERABLE, right, right, right, right, words, answer.reader, latency)
     prediction, golds = answer.answer or "", [g.text for g in question.answers]
+    shown = (answer.context or {}).get("text", "")
     return _Outcome(
         rank=gold_rank(retrieval.hits, doc_id, question) or _MISSED,
         contains=best_over(contains, prediction, golds),
+        context=best_over(contains, shown, golds),
         exact_match=best_over(exact_match, prediction, golds),
         f1=best_over(f1, prediction, golds),
         words=words, reader=answer.reader, latency=latency,

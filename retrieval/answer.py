@@ -10,7 +10,7 @@ from retrieval.copies import also_in, collapse
 from retrieval.filters import Filters
 from retrieval.readers import Reading
 from retrieval.retriever import Retrieval
-from retrieval.sentences import sentences_of
+from retrieval.sentences import context_of
 from retrieval.settings import Settings
 from retrieval.types import Answer, Hit, Span
 
@@ -57,6 +57,7 @@ def build_answer(
         candidates=_unique([_candidate(s, ordered, keeper) for s in spans]),
         timings=timings,
         reason=reason,
+        context=_context(best),
         explanation={
             "reason": REASONS.get(reason or ""),
             "filters": filters.to_dict(),
@@ -109,14 +110,20 @@ def _confidence(confidence: Confidence) -> dict[str, Any]:
 
 def _with_context(span: Span) -> Span:
     """Widen the displayed context to whole sentences around the answer."""
-    sentences = sentences_of(span.hit.text)
-    inside = [(s, e) for s, e in sentences if s < span.end and e > span.start]
-    if inside:
-        span.context_start = min(span.start, inside[0][0])
-        span.context_end = max(span.end, inside[-1][1])
-    else:
-        span.context_start, span.context_end = span.start, span.end
+    span.context_start, span.context_end = context_of(span.hit.text, span.start, span.end)
     return span
+
+
+def _context(best: Span | None) -> dict[str, Any] | None:
+    """The answer in its sentence, as shown: the text and where the answer is inside it."""
+    if best is None:
+        return None
+    a = best.context_start
+    return {
+        "text": best.hit.text[a : best.context_end],
+        "answer_start": best.start - a,
+        "answer_end": best.end - a,
+    }
 
 
 def _answer_source_first(hits: list[Hit], best: Span | None) -> list[Hit]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -138,7 +138,6 @@ class QAEngine:
                     lambda: self.index.client,
                     s.key_prefix,
                     s.data_dir,
-                    self.sentence_reader,
                     s.reader_check_s,
                 )
         return self._trained.current()
@@ -203,6 +202,18 @@ class QAEngine:
     ) -> Retrieval:
         """The top-k chunks for a question, in rank order, without reading them."""
         return self._retrieve(self.validate(question, k, mode), k, filters, mode, ef_runtime)
+
+    def retrieve_many(
+        self, questions: Sequence[str], k: int | None = None, filters: Filters | None = None,
+        batch: int = 64,
+    ) -> Iterator[Retrieval]:  # fmt: skip
+        """Hybrid retrieval of many questions, embedded in batches (training asks thousands)."""
+        k = k or self.settings.top_k
+        filters = self._visible(filters or Filters())
+        for b in range(0, len(questions), batch):
+            part = list(questions[b : b + batch])
+            for question, vector in zip(part, self.embedder.embed(part), strict=True):
+                yield self.retriever.retrieve(question, vector, k, filters, "hybrid")
 
     def _retrieve(
         self,

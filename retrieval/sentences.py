@@ -58,3 +58,11 @@ def _append_trimmed(spans: list[tuple[int, int]], text: str, start: int, stop: i
         stop -= 1
     if stop > start:
         spans.append((start, stop))
+
+
+def context_of(text: str, start: int, end: int) -> tuple[int, int]:
+    """The whole sentence(s) of text that text[start:end] lies in: what an answer is shown in."""
+    inside = [(s, e) for s, e in sentences_of(text) if s < end and e > start]
+    if not inside:
+        return start, end
+    return min(start, inside[0][0]), max(end, inside[-1][1])

@@ -92,3 +92,29 @@ def locate(context: str, answer: str, start: int) -> Gold:
         return Gold(text, start, start + len(answer))
     best = min(found, key=lambda i: abs(i - start))
     return Gold(text, best, best + len(text))
+
+
+def by_article(squad: SquadSet, titles: set[str] | None = None, keep: bool = True) -> SquadSet:
+    """One context per article, its paragraphs joined by blank lines (a document as a team
+    would have it), answers moved along; `titles` keeps (or with keep=False, drops) those."""
+    contexts: list[Context] = []
+    questions: list[Question] = []
+    articles: dict[int, list[int]] = {}
+    for n, c in enumerate(squad.contexts):
+        if titles is None or (c.title in titles) == keep:
+            articles.setdefault(c.article, []).append(n)
+    moved: dict[int, tuple[int, int]] = {}  # old context -> (new context, offset)
+    for paragraphs in articles.values():
+        text, title = "", squad.contexts[paragraphs[0]].title
+        for n in paragraphs:
+            offset = len(text) + (2 if text else 0)
+            text = f"{text}\n\n{squad.contexts[n].text}" if text else squad.contexts[n].text
+            moved[n] = (len(contexts), offset)
+        article = squad.contexts[paragraphs[0]].article  # kept: ids stay unique across subsets
+        contexts.append(Context(article, 0, title.replace("_", " "), text))
+    for q in squad.questions:
+        if q.context in moved:
+            new, offset = moved[q.context]
+            golds = tuple(Gold(g.text, g.start + offset, g.end + offset) for g in q.answers)
+            questions.append(Question(q.text, new, golds, q.impossible))
+    return SquadSet(squad.name, contexts, questions)

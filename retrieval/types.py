@@ -100,6 +100,8 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     reason: str | None = None
     explanation: dict[str, Any] = field(default_factory=dict)
+    # the sentence (at most two) around the answer, as shown: {text, answer_start, answer_end}
+    context: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; shares its lists with the answer (asdict's deep copy cost ~1 ms)."""

@@ -11,10 +11,10 @@ from tqdm import tqdm
 from bot.commands.common import echo_json, settings_of
 from bot.commands.train import describe
 from bot.evaluation import EvalReport, evaluate, evaluate_on, squad_index
+from bot.training import train
 from retrieval.choices import MODES, READERS
 from retrieval.settings import Settings
 from retrieval.squad import load_squad
-from retrieval.training.pipeline import train_reader
 
 
 @click.command(name="eval")
@@ -84,10 +84,7 @@ def compare_trained(
     say = (lambda m: click.echo(m, err=True)) if sys.stderr.isatty() else (lambda m: None)
     with squad_index(squad, settings) as built:
         sentence = evaluate_on(built.engine, squad, k=k, reader="sentence", mode=mode)
-        manifest = train_reader(
-            built.engine.index, settings.data_dir, minutes=minutes, say=say,
-            threads=settings.train_threads,
-        )  # fmt: skip
+        manifest = train(built.engine, minutes=minutes, say=say)
         click.echo(describe(manifest), err=True)
         trained = evaluate_on(built.engine, squad, k=k, reader="trained", mode=mode)
     return {"sentence": sentence, "trained": trained}

@@ -1,17 +1,13 @@
-"""`qa slack` (the Slack bot over Socket Mode) and `qa feedback` (export the votes)."""
+"""`qa slack`: the Slack bot over Socket Mode."""
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import TextIO
 
 import click
 
 from bot.commands.common import settings_of
-from bot.slack.feedback import FeedbackStore
 from retrieval.settings import Settings
-from retrieval.store import connect
 
 
 @click.command()
@@ -57,29 +53,4 @@ def _require_tokens(settings: Settings) -> None:
         )
 
 
-@click.command()
-@click.option(
-    "--output",
-    "-o",
-    type=click.File("w", encoding="utf-8"),
-    default="-",
-    help="Write the JSONL here instead of standard output.",
-)
-@click.pass_context
-def feedback(ctx: click.Context, output: TextIO) -> None:
-    """Export the 👍/👎 votes given in Slack as JSON Lines, oldest first."""
-    settings = settings_of(ctx)
-    count = export_feedback(FeedbackStore(connect(settings), settings.key_prefix), output)
-    click.echo(f"exported {count} votes", err=True)
-
-
-def export_feedback(store: FeedbackStore, output: TextIO) -> int:
-    """Write one JSON object per vote; returns how many were written."""
-    count = 0
-    for entry in store.export():
-        output.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        count += 1
-    return count
-
-
-COMMANDS = [slack, feedback]
+COMMANDS = [slack]

@@ -9,10 +9,14 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from bot.commands.common import echo_json, index_of, settings_of
+from bot.commands.common import echo_json, settings_of
+from bot.training import train
 from retrieval.calibration.run import calibrate as run_calibration
 from retrieval.engine import QAEngine
-from retrieval.training.pipeline import DEFAULT_BASE, fingerprint, train_reader
+from retrieval.feedback import FeedbackStore
+from retrieval.training import general
+from retrieval.training.labels import usable
+from retrieval.training.pipeline import DEFAULT_BASE, fingerprint
 from retrieval.training.store import read_manifest
 
 # `auto` answers with the trained reader now; `sentence` stays available per request.
@@ -41,13 +45,15 @@ def train_reader_command(
 ) -> None:  # fmt: skip
     """Train the extractive reader for this index (QA_READER=auto then answers with it).
 
-    Makes questions from the indexed documents themselves, fine-tunes a span model on CPU
-    within the budget, and publishes it for every server on this index.
+    First (once per machine, ~10 minutes) it learns to read from a bundled sample of real
+    questions; then it adapts to this index with questions made from its own documents and
+    every answer users confirmed, within the budget, and publishes the model for every
+    server on this index.
     """
     settings = settings_of(ctx)
-    index, _ = index_of(ctx)
+    engine = QAEngine(settings)
     if status:
-        _status(read_manifest(index.client, settings.key_prefix), fingerprint(index), as_json)
+        _status(engine, base, as_json)
         return
     minutes = minutes or settings.train_minutes
     show = sys.stderr.isatty()
@@ -63,16 +69,16 @@ def train_reader_command(
             )  # fmt: skip
 
         say = (lambda m: tqdm.write(m, file=sys.stderr)) if show else (lambda m: None)
-        manifest = train_reader(
-            index, settings.data_dir, minutes=minutes, seed=seed, squad=list(squad), base=base,
-            say=say, progress=progress, threads=settings.train_threads,
+        manifest = train(
+            engine.warm_up(), minutes=minutes, seed=seed, squad=list(squad), base=base, say=say,
+            progress=progress,
         )  # fmt: skip
     if as_json:
         echo_json(manifest)
     else:
         click.echo(describe(manifest))
     if calibrate:  # a new reader's scores mean something new: refit when to refuse
-        record = run_calibration(QAEngine(settings).warm_up(), readers=CALIBRATED, seed=seed)
+        record = run_calibration(engine, readers=CALIBRATED, seed=seed)
         click.echo(
             f"calibrated refusals for the {' and '.join(CALIBRATED)} readers from "
             f"{record.questions} synthetic questions in {record.seconds:.0f}s",
@@ -81,24 +87,42 @@ def train_reader_command(
 
 
 def describe(m: dict[str, Any]) -> str:
-    ex, held = m["examples"], m["held_out"]
+    ex, held, stage = m["examples"], m["held_out"], m["general"]
+    real = stage["held_out"]
     return (
         f"trained reader {m['sha']} for index {m['index']['name']} "
         f"({m['index']['documents']} documents, {m['index']['chunks']} chunks), {m['created']}\n"
-        f"base {m['base']}, {ex['trained_on']} examples read ({ex['synthetic']} synthetic, "
-        f"{ex['labelled']} labelled), {m['minutes']} minutes, {m['precision']}\n"
-        f"held-out synthetic questions: EM {held['em']:.3f}, F1 {held['f1']:.3f} (n={held['n']})"
+        f"general stage {stage['key']} ({stage['created']}, {stage['minutes']} minutes): "
+        f"{stage['questions']} real questions; on {real['n']} held-out ones, asked through "
+        f"retrieval: EM {real['em']:.3f}, F1 {real['f1']:.3f}, context {real['context']:.3f}\n"
+        f"index stage ({m['minutes']} minutes, {m['precision']}): {ex['generated']} generated "
+        f"({ex['generator']}, {ex['generation_seconds']}s), {ex['real']} real, "
+        f"{ex['labelled']} labelled, {ex['from_users']} from users; "
+        f"{ex['trained_on']} questions read\n"
+        f"held-out generated questions: EM {held['em']:.3f}, F1 {held['f1']:.3f} (n={held['n']})"
     )
 
 
-def _status(manifest: dict[str, Any] | None, now: dict[str, Any], as_json: bool) -> None:
+def _status(engine: QAEngine, base: str, as_json: bool) -> None:
+    """Which stages ran and what each cost, how many labels users gave, and whether the
+    index changed since."""
+    index, settings = engine.index, engine.settings
+    manifest = read_manifest(index.client, settings.key_prefix)
+    now = fingerprint(index)
+    key = general.cache_key(base, engine.embedder.identity)
+    stage, why = general.cached(settings.data_dir, key)
+    labels = FeedbackStore(index.client, settings.key_prefix).labels()
+    labelled = {"labels": len(usable(labels)), "feedback_entries": len(labels)}
+    if as_json:
+        echo_json({"reader": manifest, "index_now": now, "labelled": labelled,
+                   "general_stage": stage.manifest if stage else {"missing": why}})  # fmt: skip
+        return
+    click.echo(f"general stage: {'cached, ' + stage.manifest['created'] if stage else why}")
+    click.echo(f"labelled examples from users: {labelled['labels']} (used by the next run)")
     if manifest is None:
         raise click.ClickException(
             f"index {now['name']} has no trained reader yet: run `qa train-reader`"
         )
-    if as_json:
-        echo_json({**manifest, "index_now": now})
-        return
     click.echo(describe(manifest))
     then = manifest["index"]["chunks"] or 1
     change = abs(now["chunks"] - then) / then

@@ -44,6 +44,11 @@ class Unauthorized(QAError):
     status = 401
 
 
+class UnknownAnswer(QAError):
+    code = "unknown_answer"
+    status = 404
+
+
 class AnswerTimeout(QAError):
     code = "timeout"
     status = 504

@@ -10,9 +10,10 @@ from importlib import metadata
 from typing import Any
 
 from bot.http.errors import PROBLEM_JSON
-from bot.http.payload import DATE_KEYS, LIST_KEYS
+from bot.http.payload import DATE_KEYS, LIST_KEYS, MAX_ANSWER_ID_CHARS
 from retrieval.answer import REASONS
 from retrieval.choices import MAX_TS, MIN_TS, MODES, READERS
+from retrieval.feedback import ANSWER_TTL_S, MAX_CORRECTION_CHARS
 from retrieval.filters import MAX_VALUE_CHARS, MAX_VALUES
 from retrieval.settings import Settings
 
@@ -70,6 +71,26 @@ def _request_schemas(settings: Settings) -> dict[str, Any]:
             },
             "example": {"question": "How do I reset my VPN token?", "k": 5,
                         "filters": {"tag": ["it"]}, "reader": "auto"},
+        },
+        "FeedbackRequest": {
+            "type": "object",
+            "required": ["answer_id", "helpful"],
+            "additionalProperties": False,
+            "properties": {
+                "answer_id": {"type": "string", "minLength": 1,
+                              "maxLength": MAX_ANSWER_ID_CHARS,
+                              "description": "The `answer_id` of an /ask response (kept "
+                                             f"{ANSWER_TTL_S // 86400} days)."},
+                "helpful": {"type": "boolean", "description": "Did the answer help?"},
+                "answer": _nullable({
+                    "type": "string", "minLength": 1, "pattern": r"\S",
+                    "maxLength": MAX_CORRECTION_CHARS,
+                    "description": "The right answer, if you know it (kept as plain text; "
+                                   "learnt from when it is found word for word in a source).",
+                }),
+            },
+            "example": {"answer_id": "k3Jd8s0aQ1xY2bTc", "helpful": False,
+                        "answer": "16 weeks"},
         },
         "Filters": {
             "type": "object",
@@ -168,7 +189,7 @@ def _answer_schemas() -> dict[str, Any]:
                     "`explanation.confidence` says which, with the threshold."
                 ),
             },
-            "reader": {"type": "string", "enum": ["span", "sentence"]},
+            "reader": {"type": "string", "enum": [r for r in READERS if r != "auto"]},
             "sources": {"type": "array", "items": source},
             "candidates": {"type": "array", "items": candidate},
             "timings": {
@@ -178,9 +199,30 @@ def _answer_schemas() -> dict[str, Any]:
             },
             "reason": {"type": ["string", "null"], "enum": [*REASONS, None]},
             "explanation": {"type": "object"},
+            "context": opt(
+                {
+                    "type": "object",
+                    "required": ["text", "answer_start", "answer_end"],
+                    "description": "The sentence (at most two) the answer stands in, as shown, "
+                    "and where the answer is inside it.",
+                    "properties": {"text": string, "answer_start": integer, "answer_end": integer},
+                }
+            ),
+            "answer_id": opt(
+                {
+                    "type": "string",
+                    "description": "Names this answer to "
+                    "POST /feedback (null when it could not be kept).",
+                }
+            ),
         },
     }
-    return {"Answer": answer}  # fmt: skip
+    recorded = {
+        "type": "object",
+        "required": ["status", "id"],
+        "properties": {"status": {"const": "recorded"}, "id": string},
+    }
+    return {"Answer": answer, "FeedbackRecorded": recorded}  # fmt: skip
 
 
 def _ops_schemas() -> dict[str, Any]:
@@ -204,7 +246,7 @@ def _ops_schemas() -> dict[str, Any]:
                 "status": {"const": "ready"}, "redis": {"const": "ok"},
                 "index": {"type": "string"}, "chunks": {"type": "integer", "minimum": 0},
                 "embedder": {"type": "string"},
-                "reader": {"type": "string", "enum": ["span", "sentence"]},
+                "reader": {"type": "string", "enum": [r for r in READERS if r != "auto"]},
             },
         },
     }  # fmt: skip
@@ -242,17 +284,16 @@ def _problem(description: str, **headers: str) -> dict:
     return _response(description, PROBLEM_JSON, _ref("Problem"), **headers)
 
 
-def _ask_operation(settings: Settings) -> dict[str, Any]:
+def _operation(
+    settings: Settings, name: str, summary: str, request: str, ok: tuple[str, dict],
+    **specific: dict,
+) -> dict[str, Any]:  # fmt: skip
+    """A POST on the `api` blueprint: the same auth, limits and errors for every one."""
     limits = {"X-RateLimit-Limit": "RateLimit", "X-RateLimit-Remaining": "RateRemaining",
               "X-RateLimit-Reset": "RateReset"}  # fmt: skip
     responses = {
-        "200": _response("The answer object of `qa ask --json`; `answer` is null with a "
-                         "`reason` when the documents do not answer.", "application/json",
-                         _ref("Answer")),
-        "400": _problem("Bad JSON, a missing or empty question, k out of range, an unknown "
-                        "field or filter, a malformed filter value."),
-        "409": _problem("`reader` is `trained`, but no reader has been trained for this index "
-                        "yet: run `qa train-reader`, or ask with another reader."),
+        ok[0]: ok[1],
+        **specific,
         "413": _problem(f"The body is over {settings.max_body_bytes} bytes."),
         "415": _problem("The body is not sent as application/json."),
         "429": _problem(f"Over the rate limit ({settings.rate_limit} per client).",
@@ -260,13 +301,12 @@ def _ask_operation(settings: Settings) -> dict[str, Any]:
         "500": _problem("An unexpected error; quote the request id."),
         "503": _problem("Redis is unreachable, the index is missing, or a model is "
                         "unavailable.", **{"Retry-After": "RetryAfter"}),
-        "504": _problem(f"No answer within {settings.request_timeout_s:g}s."),
     }  # fmt: skip
     operation: dict[str, Any] = {
-        "operationId": "ask",
-        "summary": "Answer a question from the documents, word for word, with its sources.",
+        "operationId": name,
+        "summary": summary,
         "requestBody": {"required": True, "content": {
-            "application/json": {"schema": _ref("AskRequest")}}},
+            "application/json": {"schema": _ref(request)}}},
         "responses": responses,
     }  # fmt: skip
     if settings.api_tokens:
@@ -274,6 +314,31 @@ def _ask_operation(settings: Settings) -> dict[str, Any]:
         responses["401"] = _problem("A missing or wrong API token.",
                                     **{"WWW-Authenticate": "WWWAuthenticate"})  # fmt: skip
     return operation
+
+
+def _ask_operation(settings: Settings) -> dict[str, Any]:
+    return _operation(
+        settings, "ask", "Answer a question from the documents, word for word, with its "
+        "sources.", "AskRequest",
+        ("200", _response("The answer object of `qa ask --json`; `answer` is null with a "
+                          "`reason` when the documents do not answer.", "application/json",
+                          _ref("Answer"))),
+        **{"400": _problem("Bad JSON, a missing or empty question, k out of range, an unknown "
+                           "field or filter, a malformed filter value."),
+           "409": _problem("`reader` is `trained`, but no reader has been trained for this "
+                           "index yet: run `qa train-reader`, or ask with another reader."),
+           "504": _problem(f"No answer within {settings.request_timeout_s:g}s.")},
+    )  # fmt: skip
+
+
+def _feedback_operation(settings: Settings) -> dict[str, Any]:
+    return _operation(
+        settings, "feedback", "Say whether an answer helped, optionally with the right answer: "
+        "the next `qa train-reader` learns from it.", "FeedbackRequest",
+        ("201", _response("Recorded.", "application/json", _ref("FeedbackRecorded"))),
+        **{"400": _problem("Bad JSON, a missing or malformed field, an unknown field."),
+           "404": _problem("No such answer: the id is unknown or has expired.")},
+    )  # fmt: skip
 
 
 def _get(summary: str, ok: dict[str, Any], **more: dict[str, Any]) -> dict[str, Any]:
@@ -289,6 +354,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                                 "Every error is application/problem+json (RFC 9457)."},
         "paths": {
             "/ask": {"post": _ask_operation(settings)},
+            "/feedback": {"post": _feedback_operation(settings)},
             "/health": _get("The process is alive.",
                             _response("Alive.", "application/json", _ref("Health"))),
             "/ready": _get("Redis reachable, index present, models loaded.",

@@ -17,12 +17,22 @@ from flask import Request
 from bot.http.errors import BadJSON, InvalidRequest, UnsupportedMediaType
 from retrieval.choices import MAX_TS, MIN_TS, MODES, READERS
 from retrieval.errors import FilterError, InvalidQuestion
+from retrieval.feedback import MAX_CORRECTION_CHARS
 from retrieval.filters import KEYS, MAX_VALUE_CHARS, MAX_VALUES, Filters, parse_filters
 from retrieval.settings import Settings
 
 FIELDS = ("question", "k", "filters", "reader", "mode", "min_confidence")
+FEEDBACK_FIELDS = ("answer_id", "helpful", "answer")
+MAX_ANSWER_ID_CHARS = 64
 LIST_KEYS = tuple(k for k in KEYS if k not in ("created", "modified"))
 DATE_KEYS = ("created", "modified")
+
+
+@dataclass(frozen=True)
+class FeedbackRequest:
+    answer_id: str
+    helpful: bool
+    answer: str | None = None  # the right answer, in the user's words (kept as plain text)
 
 
 @dataclass(frozen=True)
@@ -37,14 +47,7 @@ class AskRequest:
 
 def parse_ask(request: Request, settings: Settings) -> AskRequest:
     """The checked request, or an error naming the field and what is wrong with it."""
-    if not request.is_json:
-        raise UnsupportedMediaType('send JSON, with the header "Content-Type: application/json"')
-    body = load_json(request.get_data(cache=False))
-    if not isinstance(body, dict):
-        raise InvalidRequest('the body must be a JSON object like {"question": "how do I ...?"}')
-    if unknown := [str(key) for key in body if key not in FIELDS]:
-        raise InvalidRequest(f"unknown field(s) {', '.join(map(repr, unknown))}; "
-                             f"send only {', '.join(FIELDS)}", unknown[0])  # fmt: skip
+    body = _object(request, FIELDS, '{"question": "how do I ...?"}')
     return AskRequest(
         question=_question(body.get("question")),
         k=_k(body.get("k"), settings),
@@ -53,6 +56,36 @@ def parse_ask(request: Request, settings: Settings) -> AskRequest:
         mode=_choice("mode", body.get("mode"), MODES),
         min_confidence=_min_confidence(body.get("min_confidence")),
     )
+
+
+def parse_feedback(request: Request) -> FeedbackRequest:
+    """The checked body of POST /feedback."""
+    body = _object(request, FEEDBACK_FIELDS, '{"answer_id": "...", "helpful": true}')
+    answer_id, helpful, answer = (body.get(k) for k in FEEDBACK_FIELDS)
+    if not isinstance(answer_id, str) or not 0 < len(answer_id) <= MAX_ANSWER_ID_CHARS:
+        raise InvalidRequest('"answer_id" must be the "answer_id" string of an /ask response',
+                             "answer_id")  # fmt: skip
+    if not isinstance(helpful, bool):
+        raise InvalidRequest('"helpful" must be true or false', "helpful")
+    if answer is not None and (not isinstance(answer, str) or not answer.strip()
+                               or len(answer) > MAX_CORRECTION_CHARS):  # fmt: skip
+        raise InvalidRequest(
+            f'"answer", the right answer, must be a non-empty string of at most '
+            f"{MAX_CORRECTION_CHARS} characters", "answer",
+        )  # fmt: skip
+    return FeedbackRequest(answer_id, helpful, answer.strip() if answer else None)
+
+
+def _object(request: Request, known: tuple[str, ...], example: str) -> dict[str, Any]:
+    if not request.is_json:
+        raise UnsupportedMediaType('send JSON, with the header "Content-Type: application/json"')
+    body = load_json(request.get_data(cache=False))
+    if not isinstance(body, dict):
+        raise InvalidRequest(f"the body must be a JSON object like {example}")
+    if unknown := [str(key) for key in body if key not in known]:
+        raise InvalidRequest(f"unknown field(s) {', '.join(map(repr, unknown))}; "
+                             f"send only {', '.join(known)}", unknown[0])  # fmt: skip
+    return body
 
 
 def load_json(raw: bytes) -> Any:

@@ -12,13 +12,17 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import redis
 from flask import Response, after_this_request, current_app, request
 
 from bot.http.auth import TokenCheck
 from bot.http.errors import AnswerTimeout
 from bot.http.observability import Metrics
 from retrieval.engine import QAEngine
+from retrieval.errors import QAError
+from retrieval.feedback import AnswerStore, FeedbackStore
 from retrieval.settings import Settings
+from retrieval.types import Answer
 
 T = TypeVar("T")
 EXTENSION = "qa"
@@ -72,6 +76,21 @@ class Services:
 
     def __post_init__(self) -> None:
         self.deadline = Deadline(self.settings.request_timeout_s)
+
+    def answers(self) -> AnswerStore:
+        return AnswerStore(self.engine.index.client, self.settings.key_prefix)
+
+    def feedback(self) -> FeedbackStore:
+        return FeedbackStore(self.engine.index.client, self.settings.key_prefix)
+
+    def keep(self, answer: Answer) -> str | None:
+        """The id `POST /feedback` names the answer by; None (logged) when Redis cannot keep
+        it: the answer is still worth sending."""
+        try:
+            return self.answers().save(answer)
+        except (QAError, redis.RedisError) as e:
+            log.warning("cannot keep the answer for feedback: %s", e)
+            return None
 
 
 def services() -> Services:

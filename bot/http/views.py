@@ -7,11 +7,12 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bot.http.errors import problem
+from bot.http.errors import UnknownAnswer, problem
 from bot.http.openapi import openapi_document
-from bot.http.payload import parse_ask
+from bot.http.payload import parse_ask, parse_feedback
 from bot.http.services import services
 from retrieval.errors import QAError
+from retrieval.feedback import ANSWER_TTL_S
 
 api = Blueprint("api", __name__)
 ops = Blueprint("ops", __name__)
@@ -37,7 +38,29 @@ def ask() -> Response:
         reader=asked.reader, mode=asked.mode, min_confidence=asked.min_confidence,
     )  # fmt: skip
     svc.metrics.observe_answer(answer)
-    return jsonify(answer.to_dict())
+    return jsonify({**answer.to_dict(), "answer_id": svc.keep(answer)})
+
+
+@api.post("/feedback")
+def feedback() -> tuple[Response, int]:
+    """Say whether an answer helped (optionally with the right answer): the next
+    `qa train-reader` learns from it, and the refusal calibration counts it."""
+    svc = services()
+    given = parse_feedback(request)
+    loaded = svc.answers().load(given.answer_id)
+    if loaded is None:
+        raise UnknownAnswer(
+            f"no answer {given.answer_id!r}: it is unknown or older than "
+            f"{ANSWER_TTL_S // 86400} days; ask again and rate the new answer"
+        )
+    answer, _ = loaded
+    entry = svc.feedback().record(
+        question=answer.question, answer=answer.answer, sources=answer.sources,
+        vote="up" if given.helpful else "down", user=svc.tokens.client_key(),
+        correction=given.answer, origin="http",
+        extra={"answer_id": given.answer_id, "reader": answer.reader, "score": answer.score},
+    )  # fmt: skip
+    return jsonify(status="recorded", id=entry), 201
 
 
 @ops.get("/health")

@@ -60,6 +60,7 @@ class Buttons:
                 sources=answer.sources,
                 vote=vote,
                 user=body["user"]["id"],
+                origin="slack",
                 extra=extra,
             )
         except Exception as e:  # noqa: BLE001 - every failure must become a visible reply

@@ -16,6 +16,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
+import redis
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
@@ -25,8 +26,9 @@ from bot.slack.text import clip, escape, plain_question
 from ingest.chunker import Chunker
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
-from retrieval.errors import FilterError
+from retrieval.errors import FilterError, QAError
 from retrieval.filters import split_inline_filters
+from retrieval.sentences import sentence_spans
 from retrieval.types import DocMeta
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 CAPTURE_CALLBACK = "qa_add_to_knowledge"
 CHECKMARK = "white_check_mark"
 SOURCE = "slack"
+MAX_LABEL_CHARS = 300  # a captured reply's first sentence, as the span a reader should find
 
 
 class CaptureRefused(Exception):
@@ -89,6 +92,7 @@ class Capturer:
             report = self.pipeline().ingest([doc])
             if report.failed:
                 raise RuntimeError(f"ingest failed: {report.failed[0][1]}")
+            self._label(doc, user)
         except CaptureRefused as e:
             return None if asker_only else f":warning: {e}"
         except Exception as e:  # noqa: BLE001 - every failure must become a visible reply
@@ -98,6 +102,22 @@ class Capturer:
             f":white_check_mark: Added to knowledge: “{escape(clip(doc.meta.title, 150))}”, "
             f"answered by <@{chosen.get('user')}>. Remove it with `qa delete {doc.doc_id}`."
         )
+
+    def _label(self, doc: Document, user: str) -> None:
+        """The capture is also a labelled answer for `qa train-reader`: the question, and the
+        reply's first sentence as its answer. Lost with a log line if Redis is down."""
+        first = sentence_spans(doc.text)
+        answer = doc.text[first[0][0] : first[0][1]] if first else doc.text
+        source = {"text": doc.text, "doc_id": doc.doc_id, "title": doc.meta.title,
+                  "url": doc.meta.url, "source": SOURCE}  # fmt: skip
+        try:
+            self.state.feedback().record(
+                question=doc.meta.title, answer=clip(answer, MAX_LABEL_CHARS, ellipsis=""),
+                sources=[source],
+                vote="capture", user=user, origin="capture",
+            )  # fmt: skip
+        except (QAError, redis.RedisError) as e:
+            log.warning("slack: captured %s but could not keep it as a label (%s)", doc.doc_id, e)
 
     def _thread(self, client: WebClient, channel: str, ts: str) -> tuple[dict, dict]:
         """(the thread's first message, the chosen reply), as Slack has them."""

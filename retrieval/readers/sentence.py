@@ -14,6 +14,7 @@ import numpy as np
 
 from retrieval.embedder import Embedder
 from retrieval.readers import Reading, dedupe
+from retrieval.readers.headings import is_heading
 from retrieval.sentences import sentences_of
 from retrieval.text import bigrams, overlap_scores, terms
 from retrieval.types import Hit, Span
@@ -90,7 +91,7 @@ class SentenceReader:
         top = max(h.score for h in hits) or 1.0
         for rank, hit in enumerate(hits):
             for s, e in sentences_of(hit.text):
-                if e - s >= 3:
+                if e - s >= 3 and not is_heading(hit, s, e):
                     text = hit.text[s:e]
                     out.append(
                         _Candidate(hit, rank, s, e, terms(text), bigrams(text), hit.score / top)

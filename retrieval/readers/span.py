@@ -14,6 +14,7 @@ import numpy as np
 
 from retrieval.errors import ModelUnavailable
 from retrieval.readers import Reading, dedupe
+from retrieval.readers.headings import is_heading
 from retrieval.types import Hit, Span
 
 MAX_LENGTH = 384
@@ -114,7 +115,7 @@ class SpanReader:
             if score <= 0:
                 continue
             s, e = offsets[lo + i][0], offsets[lo + j][1]
-            if e <= s:
+            if e <= s or is_heading(hit, s, e):
                 continue
             spans.append(Span(hit.text[s:e], score, hit, s, e))
         return spans

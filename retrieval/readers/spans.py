@@ -1,62 +1,113 @@
 """Turning a span model's start/end logits into answers: shared by training and answering.
 
-The trainer scores its held-out set with the same decoding the trained reader uses, so the
-held-out numbers describe what users get.
+The model reads one question with several passages and was trained with their scores
+normalised together (Clark and Gardner 2018, "shared normalization"): a span's start and
+end logits compare across passages, and each passage's [CLS] stands for "no answer". The
+trainer scores its held-out questions with this same decoding, so its numbers describe
+what users get.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-MAX_LENGTH = 192  # question + context window, in tokens
-MAX_ANSWER_TOKENS = 24
+MAX_LENGTH = 192  # question + passage, in word pieces (a passage is ~100)
+MAX_ANSWER_TOKENS = 30
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+Predict = Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]  # -> start, end logits
 
 
 @dataclass(frozen=True)
 class Decoded:
-    start: int  # character offsets in the context; -1 when no span fits
+    row: int  # the passage it was read from
+    start: int  # character offsets in that passage
     end: int
-    margin: float  # span logits minus the no-answer ([CLS]) logits
+    score: float  # start + end logits
 
 
-def encode(tokenizer: Any, questions: list[str], contexts: list[str]) -> Any:
-    """Question first, then the context, truncated to MAX_LENGTH, with character offsets."""
+@dataclass(frozen=True)
+class GroupReading:
+    """The best spans of one question's passages, and what "no answer" scores against them."""
+
+    spans: list[Decoded]  # best first, across passages
+    null: float  # "no answer": the passages' [CLS] start and end logits, pooled
+    log_z: float  # log of the start and end partitions: exp(score - log_z) is a probability
+
+    def probability(self, d: Decoded) -> float:
+        return float(np.exp(d.score - self.log_z))
+
+    @property
+    def no_answer(self) -> float:
+        """The model's probability that none of the passages answers the question."""
+        return float(np.exp(self.null - self.log_z))
+
+    @property
+    def margin(self) -> float:
+        """Best span over "no answer", in logits (negative: the model would rather refuse)."""
+        return self.spans[0].score - self.null if self.spans else float("-inf")
+
+
+def encode(tokenizer: Any, question: str | list[str], contexts: list[str]) -> Any:
+    """Question first, then each passage, truncated to MAX_LENGTH, with character offsets."""
+    questions = [question] * len(contexts) if isinstance(question, str) else question
     return tokenizer(
-        questions, contexts, truncation="longest_first", max_length=MAX_LENGTH,
+        questions, contexts, truncation="only_second", max_length=MAX_LENGTH,
         return_offsets_mapping=True, padding=True, return_tensors="np",
     )  # fmt: skip
 
 
-def decode(enc: Any, start_logits: np.ndarray, end_logits: np.ndarray) -> list[Decoded]:
-    """The best span of each row's context, and how far it beats "no answer"."""
-    return [best[0] for best in decode_top(enc, start_logits, end_logits, 1)]
-
-
-def decode_top(
-    enc: Any, start_logits: np.ndarray, end_logits: np.ndarray, k: int
-) -> list[list[Decoded]]:
-    """The k best spans of each row's context, best first (one Decoded(-1, -1) if none fits)."""
+def context_rows(enc: Any, rows: int) -> list[tuple[int, int]]:
+    """Each row's passage tokens as [lo, hi) (empty when the question filled the row)."""
     out = []
-    for row in range(len(start_logits)):
-        context = [i for i, s in enumerate(enc.sequence_ids(row)) if s == 1]
-        if not context:
-            out.append([Decoded(-1, -1, float("-inf"))])
+    for row in range(rows):
+        ids = [i for i, s in enumerate(enc.sequence_ids(row)) if s == 1]
+        out.append((ids[0], ids[-1] + 1) if ids else (0, 0))
+    return out
+
+
+def decode_group(
+    enc: Any, start_logits: np.ndarray, end_logits: np.ndarray, k: int = 1,
+    rows: list[int] | None = None,
+) -> GroupReading:  # fmt: skip
+    """The k best spans over `rows` (default: every row) of one question's passages."""
+    rows = list(range(len(start_logits))) if rows is None else rows
+    bounds = context_rows(enc, max(rows) + 1) if rows else []
+    found: list[Decoded] = []
+    starts, ends = [], []
+    for row in rows:
+        lo, hi = bounds[row]
+        s, e = start_logits[row], end_logits[row]
+        starts += [s[0], *s[lo:hi]]
+        ends += [e[0], *e[lo:hi]]
+        if hi <= lo:
             continue
-        lo, hi = context[0], context[-1] + 1
-        s, e = start_logits[row][lo:hi], end_logits[row][lo:hi]
-        n = len(s)
-        allowed = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(
+        n = hi - lo
+        band = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(
             np.ones((n, n), dtype=bool), MAX_ANSWER_TOKENS
         )
-        scores = np.where(allowed, s[:, None] + e[None, :], -np.inf).ravel()
-        best = np.argsort(-scores, kind="stable")[: min(k, int(allowed.sum()))]
+        scores = np.where(band, s[lo:hi, None] + e[None, lo:hi], -np.inf).ravel()
+        top = np.argpartition(-scores, min(k, scores.size - 1))[: max(k, 1)]
         offsets = enc["offset_mapping"][row]
-        null = float(start_logits[row][0] + end_logits[row][0])
-        out.append([
-            Decoded(int(offsets[lo + i][0]), int(offsets[lo + j][1]), float(scores[f]) - null)
-            for f in best for i, j in [divmod(int(f), n)]
-        ])  # fmt: skip
-    return out
+        for f in top:
+            if np.isfinite(scores[f]):
+                i, j = divmod(int(f), n)
+                found.append(
+                    Decoded(row, int(offsets[lo + i][0]), int(offsets[lo + j][1]), float(scores[f]))
+                )
+    found.sort(key=lambda d: -d.score)
+    null = _logsumexp([start_logits[r][0] for r in rows]) + _logsumexp(
+        [end_logits[r][0] for r in rows]
+    )
+    return GroupReading(found[:k], null, _logsumexp(starts) + _logsumexp(ends))
+
+
+def _logsumexp(values: list[float] | np.ndarray) -> float:
+    a = np.asarray(values, dtype=np.float64)
+    if a.size == 0:
+        return float("-inf")
+    m = a.max()
+    return float(m + np.log(np.exp(a - m).sum()))

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from retrieval.model_files import INT8_OPERATORS, session_options
-
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+from retrieval.readers.spans import INPUTS, Predict
 
 
 def export_fp32(model: Any, tokenizer: Any, folder: Path) -> Path:
@@ -55,7 +53,7 @@ def quantize(source: Path, target: Path) -> Path:
     return target
 
 
-def onnx_predictor(path: Path) -> Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+def onnx_predictor(path: Path) -> Predict:
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])

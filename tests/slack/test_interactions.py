@@ -10,10 +10,10 @@ import pytest
 import redis
 
 from bot.slack.blocks import LESS, MORE, VOTE_DOWN, VOTE_UP
-from bot.slack.feedback import FeedbackStore
 from bot.slack.http_mode import mount_slack
 from bot.slack.modal import QUESTION, SOURCES, TAGS
 from retrieval.engine import QAEngine
+from retrieval.feedback import FeedbackStore
 from retrieval.settings import Settings
 from tests.slack.driver import SlackDriver
 from tests.slack.stand_in import Call, SlackStandIn

@@ -8,7 +8,7 @@ import pytest
 
 from retrieval.model_files import resolve_model_path
 from retrieval.training import trainer
-from retrieval.training.examples import Example, reworded
+from retrieval.training.generate import Generated
 from retrieval.training.paraphrase import Paraphraser
 
 
@@ -33,9 +33,11 @@ def test_rewording_swaps_content_words_and_keeps_names_and_function_words(paraph
 
 
 def test_a_reworded_question_never_gives_its_answer_away(paraphraser) -> None:
-    context = "The college was established in 1842."
-    example = Example("When was the university founded?", context, 0, "The college")
+    from retrieval.training.pipeline import _reworded
+
+    sentence = "The college was established in 1842."
+    made = Generated("When was the university founded?", "The college", sentence, "doc")
     for seed in range(20):
-        (out,) = reworded([example], paraphraser, seed)
+        (out,) = _reworded([made], paraphraser, random.Random(seed))
         assert "college" not in out.question.lower()
-        assert out.context == context and out.answer_start == 0
+        assert (out.answer, out.sentence) == (made.answer, sentence)

