@@ -33,6 +33,9 @@ from retrieval.settings import Settings
 from retrieval.squad import SquadSet, load_squad
 
 READER = "sentence"
+# Reading is measured apart from refusal (bench/refusal_bench.py): no confidence threshold,
+# so only a reader's own abstention counts, as in the rounds before.
+READ_ALL = 0.0
 TRAINED = "hybrid, trained"
 SHORT_WORDS = 3
 SHORT, SHORT_TRAINED = f"answers <= {SHORT_WORDS} words", f"answers <= {SHORT_WORDS} words, trained"
@@ -114,7 +117,7 @@ def _measure(built: EvalIndex, squad: SquadSet, k: int, reader: str, mode: str) 
               disable=not sys.stderr.isatty()) as bar:  # fmt: skip
         return evaluate_on(
             built.engine, squad, k=k, reader=reader, mode=mode, ingest=built.ingest,
-            progress=lambda done, total: bar.update(done - bar.n),
+            progress=lambda done, total: bar.update(done - bar.n), min_confidence=READ_ALL,
         )  # fmt: skip
 
 

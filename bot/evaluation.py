@@ -173,8 +173,10 @@ def evaluate_on(
     mode: str | None = None,
     ingest: IngestReport | None = None,
     progress: Progress | None = None,
+    min_confidence: float | None = None,
 ) -> EvalReport:
-    """Ask every question of `squad` against an index that already holds its contexts."""
+    """Ask every question of `squad` against an index that already holds its contexts
+    (`min_confidence` as in `QAEngine.ask`: 0 measures reading apart from refusal)."""
     mode = mode or engine.settings.retrieval_mode
     if squad.questions:  # untimed: loads the reader and opens connections before measuring
         engine.ask(squad.questions[0].text, k=k, reader=reader, mode=mode)
@@ -182,7 +184,7 @@ def evaluate_on(
     for done, question in enumerate(squad.questions, start=1):
         doc_id = doc_id_of(squad.contexts[question.context])
         with suppress(InvalidQuestion):  # an unaskable question is counted as skipped
-            outcomes.append(_ask_one(engine, doc_id, question, k, reader, mode))
+            outcomes.append(_ask_one(engine, doc_id, question, k, reader, mode, min_confidence))
         if progress is not None:
             progress(done, len(squad.questions))
     return _summarise(squad, engine, outcomes, k=k, mode=mode, reader=reader, ingest=ingest)
@@ -233,13 +235,15 @@ class _Outcome:
 
 
 def _ask_one(
-    engine: QAEngine, doc_id: str, question: Question, k: int, reader: str | None, mode: str
-) -> _Outcome:
+    engine: QAEngine, doc_id: str, question: Question, k: int, reader: str | None, mode: str,
+    min_confidence: float | None = None,
+) -> _Outcome:  # fmt: skip
     t = time.perf_counter()
     retrieval = engine.retrieve(question.text, k=max(RETRIEVAL_KS), mode=mode)
     retrieval_ms = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    answer = engine.ask(question.text, k=k, reader=reader, mode=mode)
+    answer = engine.ask(question.text, k=k, reader=reader, mode=mode,
+                        min_confidence=min_confidence)  # fmt: skip
     ask_ms = (time.perf_counter() - t) * 1000
 
     latency = {s: answer.timings[s] for s in ("embed", "retrieve", "read") if s in answer.timings}

@@ -157,7 +157,9 @@ class QAEngine:
         """Answer from the top-k chunks, with sources and an explanation (or the reason not).
 
         `min_confidence` (0..1) refuses answers less sure than that, instead of the threshold
-        calibrated for the index (`qa calibrate`).
+        calibrated for the index (`qa calibrate`) or, before any calibration, the rule that
+        refuses questions whose words the documents do not hold (0: refuse on nothing but the
+        reader's own abstention).
         """
         started = time.perf_counter()
         if min_confidence is not None and not 0 <= min_confidence <= 1:

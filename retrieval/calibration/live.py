@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import redis
 
+from retrieval.calibration.coverage import coverage
 from retrieval.calibration.model import Confidence
 from retrieval.calibration.record import CalibrationRecord, CorruptCalibration, record_key
 from retrieval.calibration.signals import extract
@@ -18,7 +19,10 @@ from retrieval.readers import Reading
 from retrieval.retriever import Retrieval
 
 REFRESH_S = 10.0
-UNCALIBRATED = "not calibrated: `score` is the reader's own score; run `qa calibrate`"
+UNCALIBRATED = (
+    "not calibrated: `score` is the reader's own score, and questions whose words the "
+    "documents do not hold are refused; run `qa calibrate`"
+)
 log = logging.getLogger("qa.calibration")
 
 
@@ -89,8 +93,12 @@ class LiveCalibration:
         record = self.current()
         cal = record.readers.get(reader) if record is not None else None
         status = self.status(reader)
-        if cal is None:
+        if cal is None and min_confidence is not None:  # the caller's threshold, alone
             return Confidence(reading.best_score, min_confidence, False, status)
+        if cal is None:
+            found = coverage(self.index, retrieval)
+            return Confidence(reading.best_score, min_confidence, False, status,
+                              {"coverage": found.to_dict()}, covered=found.covered)  # fmt: skip
         signals = extract(retrieval, reading)
         value = cal.model.predict(signals)
         threshold = cal.threshold_for(target) if min_confidence is None else min_confidence

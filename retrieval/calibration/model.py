@@ -115,7 +115,8 @@ class Confidence:
     calibrated: bool
     status: str  # what the explanation says about the index's calibration
     detail: dict[str, Any] = field(default_factory=dict)
+    covered: bool = True  # uncalibrated: the documents hold the question's words (coverage.py)
 
     @property
     def refuses(self) -> bool:
-        return self.threshold is not None and self.value < self.threshold
+        return not self.covered or (self.threshold is not None and self.value < self.threshold)

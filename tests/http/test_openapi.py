@@ -64,7 +64,7 @@ def test_the_document_is_valid_openapi_3_1(api_schema) -> None:
     api_schema.validate()
     assert api_schema.raw_schema["openapi"] == "3.1.0"
     assert set(api_schema.raw_schema["paths"]) == {
-        "/ask", "/health", "/ready", "/metrics", "/openapi.json", "/"
+        "/ask", "/feedback", "/health", "/ready", "/metrics", "/openapi.json", "/"
     }  # fmt: skip
 
 

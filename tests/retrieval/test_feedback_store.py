@@ -83,9 +83,7 @@ def test_a_vote_must_be_up_or_down(store: FeedbackStore):
         store.record(question="q", answer="a", sources=[], vote="meh", user="U")
 
 
-def test_qa_feedback_export_jsonl_prints_every_entry(
-    store: FeedbackStore, cli_env: dict[str, str]
-):
+def test_qa_feedback_export_jsonl_prints_every_entry(store: FeedbackStore, cli_env: dict[str, str]):
     store.record(
         question="how do I rotate?", answer="click Rotate", sources=SOURCES, vote="up", user="U1"
     )
@@ -110,7 +108,8 @@ def test_qa_feedback_export_writes_the_output_file(
     store.record(question="q", answer="a", sources=SOURCES, vote="up", user="U1")
     out = tmp_path / "votes.jsonl"
 
-    result = CliRunner().invoke(cli, ["feedback", "export", "--jsonl", "--output", str(out)], env=cli_env)
+    args = ["feedback", "export", "--jsonl", "--output", str(out)]
+    result = CliRunner().invoke(cli, args, env=cli_env)
 
     assert result.exit_code == 0, result.output
     [entry] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
