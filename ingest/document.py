@@ -39,6 +39,7 @@ class Document:
         """Changes whenever anything that ends up in a chunk changes."""
         h = hashlib.sha256(self.text.encode("utf-8", "surrogatepass"))
         meta = asdict(self.meta)
+        del meta["folder"]  # where it was ingested from: shown, never indexed (DocMeta)
         for later in ("channel", "author"):  # added later: empty, they keep older hashes valid
             if not meta[later]:
                 del meta[later]

@@ -20,7 +20,8 @@ from ingest.loaders import iter_files, load_path
 from ingest.repeats import count_repeats
 from retrieval.embedder import Embedder
 from retrieval.errors import ConcurrentUpdate
-from retrieval.index import ChunkIndex
+from retrieval.index import ChunkIndex, StoredDoc
+from retrieval.near_copies import NearCopySession
 from retrieval.types import Chunk
 
 EMBED_BATCH_CHUNKS = 256  # chunks embedded together, across documents
@@ -40,6 +41,7 @@ class IngestReport:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     repeats: int = 0  # chunks whose passage another document holds (answers show it once)
+    near_copies: int = 0  # documents written that are near copies of others (shown once)
     fetch_seconds: float = 0.0  # web: summed over the fetch threads (they overlap)
     parse_seconds: float = 0.0
 
@@ -58,6 +60,10 @@ class IngestReport:
             line += f", {self.pruned} pruned"
         if self.repeats:
             line += f"; {self.repeats} chunks repeat passages of other documents (shown once)"
+        if self.near_copies:
+            line += (
+                f'; {self.near_copies} documents are near copies of others (listed once, "also in")'
+            )
         return (
             f"{line}; {self.chunks} chunks written in {self.seconds:.1f}s "
             f"({self.chunks_per_second:.1f} chunks/s)"
@@ -70,6 +76,7 @@ class _Prepared:
     content_hash: str
     chunks: list[Chunk]
     is_new: bool
+    unchanged: StoredDoc | None = None  # the stored record of a document with nothing new
 
 
 class IngestPipeline:
@@ -97,12 +104,13 @@ class IngestPipeline:
         report = IngestReport()
         seen: set[str] = set()
         failed_paths: set[str] = set()
+        roots = _roots(paths)
 
         def documents() -> Iterator[Document]:
             for path in self._files(paths, include, exclude, report, failed_paths):
                 try:
                     for doc in load_path(path):
-                        yield _with_cli_metadata(doc, source, tags)
+                        yield _with_cli_metadata(doc, source, tags, roots)
                 except LoadError as e:
                     report.failed.append((e.path, e.reason))
                     failed_paths.add(str(Path(e.path).resolve()))
@@ -131,16 +139,22 @@ class IngestPipeline:
             self.index.ensure()
         pending: list[_Prepared] = []
         has_index = self.index.exists()  # a dry run on a fresh install has none yet
+        near = self.index.near_copies.session(self._stored_texts)
         for prepared in _in_background(self._prepare(documents, seen, report, has_index)):
+            if prepared.unchanged is not None:
+                report.unchanged += 1
+                if not dry_run:
+                    self._keep(prepared.doc, prepared.unchanged, near)
+                continue
             if dry_run:
                 report.chunks += len(prepared.chunks)
                 _count(report, prepared)
                 continue
             pending.append(prepared)
             if sum(len(p.chunks) for p in pending) >= EMBED_BATCH_CHUNKS:
-                self._write(pending, report)
+                self._write(pending, report, near)
                 pending = []
-        self._write(pending, report)
+        self._write(pending, report, near)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -162,11 +176,22 @@ class IngestPipeline:
             digest = hashlib.sha256(f"{self.fingerprint}|{doc.content_hash()}".encode()).hexdigest()
             stored = self.index.stored(doc.doc_id) if has_index else None
             if stored and stored.content_hash == digest:
-                report.unchanged += 1
+                yield _Prepared(doc, digest, [], is_new=False, unchanged=stored)
                 continue
             yield _Prepared(doc, digest, self.chunker.chunk(doc), is_new=stored is None)
 
-    def _write(self, batch: list[_Prepared], report: IngestReport) -> None:
+    def _keep(self, doc: Document, stored: StoredDoc, near: NearCopySession) -> None:
+        """An unchanged document: note where it was ingested from, and sign it if it was
+        ingested before signatures were kept."""
+        if doc.meta.folder and doc.meta.folder != stored.folder:
+            self.index.set_folder(doc.doc_id, doc.meta.folder)
+        if not near.knows(doc.doc_id):
+            near.record(doc.doc_id, doc.text)
+
+    def _stored_texts(self, doc_id: str) -> Iterator[tuple[str, str]]:
+        return self.index.chunk_texts(self.index.chunk_keys(doc_id))
+
+    def _write(self, batch: list[_Prepared], report: IngestReport, near: NearCopySession) -> None:
         texts = [self._embedding_text(c) for p in batch for c in p.chunks]
         if texts:
             t = time.perf_counter()
@@ -174,7 +199,8 @@ class IngestPipeline:
             report.embed_seconds += time.perf_counter() - t
         else:  # documents with no text left still get a record
             vectors = _empty(self)
-        report.repeats += count_repeats(self.index, [(p.doc, p.chunks) for p in batch])
+        repeats = count_repeats(self.index, [(p.doc, p.chunks) for p in batch])
+        report.repeats += repeats.count
         offset = 0
         for prepared in batch:
             n = len(prepared.chunks)
@@ -188,6 +214,8 @@ class IngestPipeline:
             else:
                 report.chunks += n
                 _count(report, prepared)
+                sharing = repeats.sharing.get(meta.doc_id)
+                report.near_copies += bool(near.record(meta.doc_id, prepared.doc.text, sharing))
             offset += n
 
     def _embedding_text(self, chunk: Chunk) -> str:
@@ -246,14 +274,24 @@ def _empty(pipeline: IngestPipeline):
     return np.zeros((0, pipeline.embedder.dim), dtype=np.float32)
 
 
-def _with_cli_metadata(doc: Document, source: str, tags: Sequence[str]) -> Document:
-    """The file's own source wins, then --source, then the file name; tags add up."""
+def _with_cli_metadata(
+    doc: Document, source: str, tags: Sequence[str], roots: Sequence[str] = ()
+) -> Document:
+    """The file's own source wins, then --source, then the file name; tags add up. The
+    folder is the deepest given one holding the file (answers show paths relative to it)."""
     meta = replace(
         doc.meta,
         source=doc.meta.source or source or Path(doc.meta.path).name,
         tags=tuple(dict.fromkeys([*doc.meta.tags, *tags])),
+        folder=next((r for r in roots if doc.meta.path.startswith(r.rstrip("/") + "/")), ""),
     )
     return Document(meta=meta, text=doc.text, blocks=doc.blocks)
+
+
+def _roots(paths: Sequence[Path]) -> list[str]:
+    """The folders named (a file stands for its own folder), resolved, the deepest first."""
+    roots = {str(p.resolve() if p.is_dir() else p.resolve().parent) for p in map(Path, paths)}
+    return sorted(roots, key=len, reverse=True)
 
 
 _DONE = object()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from retrieval.calibration.model import Confidence
-from retrieval.copies import also_in, collapse
 from retrieval.filters import Filters
+from retrieval.near_copies import DocNotes
+from retrieval.places import shown_place
 from retrieval.readers import Reading
 from retrieval.retriever import Retrieval
 from retrieval.sentences import context_of
 from retrieval.settings import Settings
+from retrieval.sources import Lookup, list_sources
 from retrieval.types import Answer, Hit, Span
 
 REASONS = {
@@ -32,8 +34,10 @@ def build_answer(
     count: Callable[[str], int],
     settings: Settings,
     confidence: Confidence | None = None,
+    lookup: Lookup | None = None,
 ) -> Answer:
-    """The answer object; `count` tells how many chunks a filter lets through.
+    """The answer object; `count` tells how many chunks a filter lets through, `lookup` the
+    folder and near copies of listed documents (none: shown without them).
 
     On a calibrated index `score` is the confidence (0..1) and it alone decides refusals once
     retrieval found something; elsewhere the reader's threshold does, as before.
@@ -44,7 +48,11 @@ def build_answer(
     reason = _reason(filters, hits, reading, matched, settings, confidence)
     spans = [_with_context(s) for s in reading.spans]
     best = spans[0] if spans and reason is None else None
-    ordered, copies, keeper = collapse(_answer_source_first(hits, best))
+    ordered = _answer_source_first(hits, best)
+    notes = lookup(list(dict.fromkeys(h.doc_id for h in hits))) if lookup and hits else {}
+    sources, where = list_sources(
+        retrieval.question, ordered, hits, spans, notes, settings.url_maps
+    )
     score = (
         confidence.value if confidence.calibrated else best.score if best else reading.best_score
     )
@@ -53,8 +61,8 @@ def build_answer(
         answer=best.text if best else None,
         score=round(score, 4),
         reader=reader,
-        sources=[_source(h, spans, hits, copies[h.key]) for h in ordered],
-        candidates=_unique([_candidate(s, ordered, keeper) for s in spans]),
+        sources=sources,
+        candidates=_unique([_candidate(s, where, notes, settings) for s in spans]),
         timings=timings,
         reason=reason,
         context=_context(best),
@@ -132,19 +140,6 @@ def _answer_source_first(hits: list[Hit], best: Span | None) -> list[Hit]:
     return [best.hit, *[h for h in hits if h.key != best.hit.key]]
 
 
-def _source(hit: Hit, spans: list[Span], ranked: list[Hit], copies: list[Hit]) -> dict[str, Any]:
-    d = hit.to_dict()
-    d["rank"] = ranked.index(hit) + 1  # retrieval rank; the answer's source is listed first
-    d["chunk_start"], d["chunk_end"] = d.pop("start"), d.pop("end")
-    d["key"] = hit.key
-    mine = next((s for s in spans if s.hit.key == hit.key), None)
-    d["start"] = mine.start if mine else None
-    d["end"] = mine.end if mine else None
-    d["score"] = round(hit.score, 6)
-    d["also_in"] = also_in(copies, hit)  # the same passage elsewhere, shown once
-    return d
-
-
 def _unique(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One candidate per answer text and source: copies of a passage give the same answer."""
     seen: set[tuple[str, int | None]] = set()
@@ -156,18 +151,23 @@ def _unique(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _candidate(span: Span, ordered: list[Hit], keeper: dict[str, str]) -> dict[str, Any]:
-    key = keeper.get(span.hit.key, span.hit.key)  # a copy's answer points at the shown source
-    index = next((i for i, h in enumerate(ordered) if h.key == key), None)
+def _candidate(
+    span: Span, where: dict[str, int], notes: Mapping[str, DocNotes], settings: Settings
+) -> dict[str, Any]:
+    hit = span.hit
+    folder = notes[hit.doc_id].folder if hit.doc_id in notes else ""
+    url, _ = shown_place(hit.path, hit.url, folder, settings.url_maps)
     return {
         "answer": span.text,
         "score": round(span.score, 4),
-        "doc_id": span.hit.doc_id,
-        "title": span.hit.title,
-        "source": span.hit.source,
-        "url": span.hit.url,
-        "page": span.hit.page,
-        "source_index": index,
+        "doc_id": hit.doc_id,
+        "title": hit.title,
+        "source": hit.source,
+        "url": url,
+        "page": hit.page,
+        # the source showing it: its document's entry, or the one a copy was folded into
+        "source_index": where.get(hit.key),
+        "key": hit.key,  # the passage read: that entry's own, one of its `passages`, or a copy
         "start": span.start,
         "end": span.end,
         "context": span.hit.text[span.context_start : span.context_end],

@@ -1,5 +1,6 @@
 """The same passage in two places (page.md and page.html, a one-page "all" edition) is shown
-once: the best-ranked copy is the source, the others are listed as "also in".
+once: the best-ranked copy is the source, the others are listed as "also in" (sources.py;
+whole documents that are near copies: near_copies.py).
 
 Two chunks are copies when their normalised words are equal (the `content_hash` stored on
 every chunk) or when nearly all word triples of the shorter one are in the longer one, which
@@ -76,13 +77,3 @@ def collapse(hits: Sequence[Hit]) -> tuple[list[Hit], dict[str, list[Hit]], dict
             copies[kept[owner][0].key].append(hit)
             keeper[hit.key] = kept[owner][0].key
     return [k for k, _ in kept], copies, keeper
-
-
-def also_in(copies: Sequence[Hit], shown: Hit) -> list[dict[str, str]]:
-    """The other places a passage is found, each once, without the shown document."""
-    places: dict[str, dict[str, str]] = {}
-    for hit in copies:
-        if hit.doc_id != shown.doc_id:
-            places.setdefault(hit.doc_id, {"doc_id": hit.doc_id, "title": hit.title,
-                                           "url": hit.url, "path": hit.path})  # fmt: skip
-    return list(places.values())

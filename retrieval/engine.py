@@ -173,6 +173,7 @@ class QAEngine:
         return build_answer(
             retrieval=retrieval, reader=chosen.name, reading=reading, timings=timings,
             count=self.retriever.count, settings=self.settings, confidence=confidence,
+            lookup=self.index.near_copies.notes,
         )  # fmt: skip
 
     def examine(

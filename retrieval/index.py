@@ -16,6 +16,7 @@ from redis.client import Pipeline
 from retrieval.copies import content_hash
 from retrieval.errors import ConcurrentUpdate, IndexMissing, SchemaMismatch
 from retrieval.filters import escape_tag
+from retrieval.near_copies import NearCopies
 from retrieval.replies import SearchReply, pairs, parse_search, reachable, text
 from retrieval.schema import CHANNEL_FIELD, IndexSchema
 from retrieval.types import Chunk, DocMeta
@@ -38,6 +39,7 @@ class StoredDoc:
     path: str = ""
     url: str = ""
     updated: float = 0.0
+    folder: str = ""
 
 
 class ChunkIndex:
@@ -160,6 +162,7 @@ class ChunkIndex:
             self._call("FT.DROPINDEX", self.schema.name, "DD")
         self.client.delete(self.schema.meta_key)  # at once: a stale model record would block
         self.client.delete(self.schema.calibration_key)
+        self.near_copies.drop([d.doc_id for d in docs])
         for batch in _batched([self.schema.doc_key(d.doc_id) for d in docs], WRITE_BATCH):
             pipe = self.client.pipeline(transaction=False)
             for key in batch:  # one key per DEL: records live in different cluster slots
@@ -219,7 +222,7 @@ class ChunkIndex:
         record = {
             "doc_id": meta.doc_id, "hash": content_hash, "generation": generation,
             "chunks": len(chunks), "title": meta.title, "source": meta.source,
-            "path": meta.path, "url": meta.url,
+            "path": meta.path, "url": meta.url, "folder": meta.folder,
         }  # fmt: skip
 
         def switch(pipe: Pipeline) -> None:
@@ -279,7 +282,25 @@ class ChunkIndex:
             raise ConcurrentUpdate(
                 f"document {doc_id} kept being replaced by another ingester; delete it again"
             )
+        self.near_copies.forget(doc_id)
         return len(removed)
+
+    @property
+    def near_copies(self) -> NearCopies:
+        """The documents' MinHash signatures and near-copy relations (near_copies.py)."""
+        return NearCopies(self.client, self.schema)
+
+    def set_folder(self, doc_id: str, folder: str) -> None:
+        """Where an unchanged document was ingested from this time (shown paths follow it)."""
+        doc_key = self.schema.doc_key(doc_id)
+
+        def update(pipe: Pipeline) -> None:
+            there = pipe.exists(doc_key)  # never a stray record for a document deleted meanwhile
+            pipe.multi()
+            if there:
+                pipe.hset(doc_key, "folder", folder)
+
+        self._watched(doc_key, update)
 
     def chunk_keys(self, doc_id: str) -> list[str]:
         """Every indexed chunk of a document, whatever its generation."""
@@ -332,7 +353,7 @@ def _stored_doc(raw: dict[bytes, bytes]) -> StoredDoc:
         doc_id=d.get("doc_id", ""), content_hash=d.get("hash", ""),
         generation=d.get("generation", ""), chunks=int(d.get("chunks", 0)),
         title=d.get("title", ""), source=d.get("source", ""), path=d.get("path", ""),
-        url=d.get("url", ""), updated=float(d.get("updated", 0)),
+        url=d.get("url", ""), updated=float(d.get("updated", 0)), folder=d.get("folder", ""),
     )  # fmt: skip
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from retrieval.choices import MODES, READERS
 from retrieval.errors import ConfigError
+from retrieval.places import UrlMap, parse_source_urls
 
 DEFAULT_EMBEDDER = "packaged:all-MiniLM-L6-v2"
 DEFAULT_SPAN_MODEL = "distilbert/distilbert-base-cased-distilled-squad"
@@ -51,6 +53,8 @@ class Settings:
     candidate_pool: int = 40
     rrf_k: int = 60
     max_question_chars: int = 1000
+    # "FOLDER=URL" pairs: files ingested from FOLDER are linked at URL (retrieval/places.py)
+    source_urls: tuple[str, ...] = ()
 
     reader: str = "auto"  # auto | trained | span | sentence
     span_model: str = DEFAULT_SPAN_MODEL
@@ -134,7 +138,13 @@ class Settings:
             "QA_SYNC_MAX_PRUNE_SHARE must be a share between 0 and 1 (0.3 = 30 %)",
         )
         _check(0 < self.refusal_target < 1, "QA_REFUSAL_TARGET must be between 0 and 1, e.g. 0.1")
+        parse_source_urls(self.source_urls)  # a ConfigError names the entry and what is wrong
         return self
+
+    @cached_property
+    def url_maps(self) -> tuple[UrlMap, ...]:
+        """QA_SOURCE_URLS as folder -> URL pairs, the longest folder first."""
+        return parse_source_urls(self.source_urls)
 
 
 _ENV_NAMES = {

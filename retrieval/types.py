@@ -43,6 +43,9 @@ class DocMeta:
     modified: float | None = None
     channel: str = ""  # a private Slack channel's id: shown only to questions asked there
     author: str = ""
+    # The folder a local file was ingested from: answers show `path` relative to it. Where it
+    # was found from, not what it holds, so it is kept out of the content hash.
+    folder: str = ""
 
 
 @dataclass

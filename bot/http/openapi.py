@@ -111,41 +111,59 @@ def _request_schemas(settings: Settings) -> dict[str, Any]:
 def _answer_schemas() -> dict[str, Any]:
     num, integer, string = {"type": "number"}, {"type": "integer"}, {"type": "string"}
     opt = _nullable
+    passage = {  # one passage read from a document: where it is and how it was found
+        "key": string,
+        "text": string,
+        "score": num,
+        "rank": {"type": "integer", "description": "Its rank in retrieval, 1 for the best."},
+        "heading": string,
+        "page": opt(integer),
+        "position": integer,
+        "chunk_start": integer,
+        "chunk_end": integer,
+        "start": opt({"type": "integer", "description": "The answer's offset in `text`."}),
+        "end": opt(integer),
+        "vector_score": opt(num),
+        "keyword_score": opt(num),
+        "vector_rank": opt(integer),
+        "keyword_rank": opt(integer),
+    }
+    place = {
+        "url": {"type": "string", "description": "Its own URL, or the one QA_SOURCE_URLS "
+                "maps its folder to; empty if neither."},
+        "path": {"type": "string", "description": "A file's path inside the folder that was "
+                 "ingested (or its name), never the server's absolute path; a page's URL."},
+    }  # fmt: skip
     source = {
         "type": "object",
+        "description": "One document: its best passage's fields, its other passages in "
+        "`passages`.",
         "required": ["key", "doc_id", "text", "score", "rank", "start", "end"],
         "properties": {
-            "key": string,
+            **passage,
             "doc_id": string,
-            "text": string,
-            "score": num,
-            "rank": integer,
             "title": string,
             "source": string,
-            "url": string,
-            "path": string,
+            **place,
             "tags": {"type": "array", "items": string},
-            "page": opt(integer),
-            "position": integer,
-            "heading": string,
-            "chunk_start": integer,
-            "chunk_end": integer,
-            "start": opt(integer),
-            "end": opt(integer),
-            "vector_score": opt(num),
-            "keyword_score": opt(num),
-            "vector_rank": opt(integer),
-            "keyword_rank": opt(integer),
+            "passages": {
+                "type": "array",
+                "description": "The document's other passages read for this question, best "
+                "first.",
+                "items": {"type": "object", "required": ["key", "text", "rank"],
+                          "properties": passage},
+            },
             "also_in": {
                 "type": "array",
-                "description": "Other documents holding the same passage (shown once).",
+                "description": "Other documents holding the same passages or the same page "
+                "(a copy, a near copy, an all-in-one page), shown once.",
                 "items": {
                     "type": "object",
-                    "properties": {k: string for k in ("doc_id", "title", "url", "path")},
+                    "properties": {"doc_id": string, "title": string, **place},
                 },
             },
         },
-    }
+    }  # fmt: skip
     candidate = {
         "type": "object",
         "required": ["answer", "score", "start", "end", "context", "context_start"],
@@ -157,7 +175,19 @@ def _answer_schemas() -> dict[str, Any]:
             "source": string,
             "url": string,
             "page": opt(integer),
-            "source_index": opt(integer),
+            "source_index": opt(
+                {
+                    "type": "integer",
+                    "description": "The entry of `sources` showing its document; null if "
+                    "that document is not listed.",
+                }
+            ),
+            "key": {
+                "type": "string",
+                "description": "The passage it was read from: the entry's own `key` or one "
+                "of its `passages` (`start` and `end` are offsets in that passage's `text`), "
+                "or a copy listed in `also_in`.",
+            },
             "start": integer,
             "end": integer,
             "context": string,

@@ -141,14 +141,18 @@ def _confidence(answer: Answer) -> str:
 
 
 def _where(item: dict[str, Any], quote_text: str | None) -> str:
-    """`<deep link|Title>` plus source and page, for a source or a candidate."""
+    """`<deep link|Title>` plus source and page(s), for a source or a candidate; a file
+    without a URL shows its path (relative to the folder ingested, never the server's)."""
     title = clip(item.get("title") or item.get("path") or item.get("doc_id") or "untitled", 150)
     url = deep_link(
         item.get("url"), page=item.get("page"), quote_text=quote_text, path=item.get("path")
     )
     extras = [escape(clip(str(item["source"]), 60))] if item.get("source") else []
-    if item.get("page"):
-        extras.append(f"page {item['page']}")
+    pages = list(
+        dict.fromkeys(p["page"] for p in [item, *(item.get("passages") or [])] if p.get("page"))
+    )
+    if pages:  # a source's passages may come from several pages of one document
+        extras.append(("page " if len(pages) == 1 else "pages ") + ", ".join(map(str, pages)))
     if not url and item.get("path"):
         extras.append(f"`{escape(clip(str(item['path']), 200))}`")
     return " · ".join([link(url, title), *extras])

@@ -104,6 +104,6 @@ def test_qa_ask_lists_the_other_homes_of_the_passage_once(
     lines = result.output.splitlines()
     first = next(i for i, ln in enumerate(lines) if ln.startswith("[1] "))
     assert lines[first + 1].strip().startswith("also in:"), result.output
-    homes = {Path(p).name for p in lines[first + 1].split(":", 1)[1].split(", ")}
+    homes = {Path(p.strip()).name for p in lines[first + 1].split(":", 1)[1].split(", ")}
     shown = Path(lines[first].split(" · ")[-1]).name
     assert homes | {shown} == {"leave.md", "leave.html", "all.html"}, result.output

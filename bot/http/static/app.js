@@ -100,7 +100,8 @@
   }
 
   // Under an answer, the other sources read; under a refusal, the closest documents: a
-  // refusal is not a dead end. One line per document, linked where possible.
+  // refusal is not a dead end. One line per document (the service lists each document once,
+  // its other passages under it), linked where possible.
   function renderList(title, sources) {
     const seen = new Set();
     const items = [];
@@ -126,8 +127,17 @@
       where.append(link);
     } else {
       where.append(name);
+      // A file with no URL: its path inside the folder that was ingested (QA_SOURCE_URLS
+      // links it instead).
+      if (source.path && source.path !== name) {
+        const path = document.createElement("code");
+        path.textContent = source.path;
+        where.append(" (", path, ")");
+      }
     }
-    if (source.page) where.append(`, page ${source.page}`);
+    const pages = [...new Set([source, ...(source.passages || [])]
+      .map((p) => p.page).filter(Boolean))];
+    if (pages.length) where.append(`, page${pages.length > 1 ? "s" : ""} ${pages.join(", ")}`);
     const copies = (source.also_in || []).map((c) => c.title || c.url || c.path || c.doc_id);
     if (copies.length) where.append(` (also in ${copies.join(", ")})`);
   }
