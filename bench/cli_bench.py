@@ -122,7 +122,10 @@ def report(result: dict[str, list[float]], before: Path | None) -> str:
     rows = [row("`qa ask`, no server running (cold: models loaded in the process)",
                 result["cold"])]  # fmt: skip
     if before is not None:
-        rows.insert(0, row(f"the same, code before this change (`{before}`)", result["before"]))
+        git = ["git", "-C", str(before), "rev-parse", "--short", "HEAD"]
+        commit = subprocess.run(git, capture_output=True, text=True, check=False).stdout.strip()
+        name = f"`qa ask` before issue 25 (commit {commit or '?'}, `{before}`), no server running"
+        rows.insert(0, row(name, result["before"]))
     rows.append(row("`qa ask` with `qa serve` running (answered over HTTP)", result["served"]))
     cold = statistics.median(result["cold"])
     lines = header("CLI: `qa ask` wall time (cli-bench)", [
