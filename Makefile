@@ -41,6 +41,7 @@ bench: install
 	$(PY) bench/ingest_bench.py
 	$(PY) bench/qa_bench.py
 	$(PY) bench/http_bench.py
+	$(PY) bench/cli_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

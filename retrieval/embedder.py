@@ -28,6 +28,7 @@ from retrieval.model_files import (
     resolve_model_path,
     session_options,
 )
+from retrieval.onnx_encoder import OnnxEncoder, UnsupportedExport
 from retrieval.settings import DEFAULT_EMBEDDER, Settings
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -53,17 +54,13 @@ def _load_model(name: str, backend: str = "torch", cache_root: str = "") -> Any:
     path = resolve_model_path(name)
     if Path(path).exists() or name == DEFAULT_EMBEDDER:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
-
     try:
         if backend == "torch":
+            from sentence_transformers import SentenceTransformer
+
             return SentenceTransformer(path, device="cpu")
         folder, file_name = exported_model(name, backend, Path(cache_root))
-        return SentenceTransformer(
-            str(folder), device="cpu", backend="onnx",
-            model_kwargs={"file_name": file_name, "provider": "CPUExecutionProvider",
-                          "session_options": session_options()},
-        )  # fmt: skip
+        return _load_onnx(folder, file_name)
     except ModelUnavailable:
         raise
     except Exception as e:  # any load failure means the same thing to a user
@@ -72,6 +69,22 @@ def _load_model(name: str, backend: str = "torch", cache_root: str = "") -> Any:
             "QA_EMBEDDING_MODEL to a local sentence-transformers folder or a model available "
             "offline, or QA_EMBEDDING_BACKEND=torch."
         ) from e
+
+
+def _load_onnx(folder: Path, file_name: str) -> Any:
+    """An export on onnxruntime alone (no torch to import); sentence-transformers' own loader
+    for an export with modules that runner lacks."""
+    try:
+        return OnnxEncoder(folder, file_name)
+    except UnsupportedExport as e:
+        log.info("loading %s with sentence-transformers: %s", folder, e)
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(
+        str(folder), device="cpu", backend="onnx",
+        model_kwargs={"file_name": file_name, "provider": "CPUExecutionProvider",
+                      "session_options": session_options()},
+    )  # fmt: skip
 
 
 class Embedder:
@@ -147,7 +160,9 @@ class Embedder:
         """
         with self._count_lock:
             if self._counter is None:
-                counter = copy.deepcopy(self.model.tokenizer.backend_tokenizer)
+                model = self.model
+                backend = getattr(model, "backend_tokenizer", None)
+                counter = copy.deepcopy(backend or model.tokenizer.backend_tokenizer)
                 counter.no_truncation()
                 counter.no_padding()
                 self._counter = counter

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib.metadata
 import importlib.util
 import logging
 import os
@@ -92,13 +93,21 @@ def session_options() -> Any:
 
 
 def model_cache_key(name: str, backend: str) -> str:
-    """Folder name of an export: model, backend (+ CPU preset) and sentence-transformers version."""
-    import sentence_transformers
+    """Folder name of an export: model, backend (+ CPU preset) and sentence-transformers version.
 
+    The version is read from the package's metadata: importing it would import torch.
+    """
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[-48:]
     digest = hashlib.sha1(name.encode()).hexdigest()[:8]
     variant = f"{backend}-{int8_preset()}-{INT8_RECIPE}" if backend == "onnx-int8" else backend
-    return f"{slug}-{digest}--{variant}--st{sentence_transformers.__version__}"
+    return f"{slug}-{digest}--{variant}--st{_version('sentence-transformers')}"
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
 
 
 def exported_model(name: str, backend: str, cache_root: Path) -> tuple[Path, str]:

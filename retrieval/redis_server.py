@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from retrieval.errors import ConfigError, RedisUnavailable
 
@@ -58,19 +60,22 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket_path}"
 
-    def client(self, timeout: float = 2.0) -> redis.Redis:
+    def client(self, timeout: float = 2.0, retries: bool = True) -> redis.Redis:
+        """`retries=False` for probes and shutdown: redis-py retries a refused connection
+        with backoff (seconds), which is right for a request and wrong for "is it there?"."""
         return redis.Redis(
             unix_socket_path=str(self.socket_path),
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             protocol=2,  # the replies are parsed as RESP2 lists
+            **({} if retries else {"retry": Retry(NoBackoff(), 0)}),
         )
 
     def is_running(self) -> bool:
         if not self.socket_path.exists():
             return False
         try:
-            return bool(self.client(timeout=0.5).ping())
+            return bool(self.client(timeout=0.5, retries=False).ping())
         except redis.RedisError:
             return False
 
@@ -110,7 +115,7 @@ class EmbeddedRedis:
 
     def _loading(self) -> bool:
         try:
-            return self.client().info("persistence").get("loading", 0) == 1
+            return self.client(retries=False).info("persistence").get("loading", 0) == 1
         except redis.BusyLoadingError:
             return True
 
@@ -119,7 +124,7 @@ class EmbeddedRedis:
         if not self.is_running():
             return
         with contextlib.suppress(redis.ConnectionError):  # shutdown closes the connection
-            self.client(timeout=10).shutdown()
+            self.client(timeout=10, retries=False).shutdown()
         deadline = time.monotonic() + 10
         while self.socket_path.exists() and time.monotonic() < deadline:
             time.sleep(0.02)

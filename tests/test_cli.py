@@ -112,3 +112,43 @@ def test_ingest_killed_midway_is_repaired_by_the_next_run(
         keys = index.chunk_keys(doc.doc_id)
         assert len(keys) == doc.chunks and all(f":{doc.generation}:" in k for k in keys)
     assert index.count_chunks() == sum(d.chunks for d in docs)
+
+
+def test_source_names_only_the_documents_that_name_none_of_their_own(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "own.md").write_text("---\ntitle: Own\nsource: handbook\n---\nOwls hoot at night.")
+    (tmp_path / "plain.txt").write_text("Larks sing in the morning.")
+    records = [{"id": "faq-1", "text": "Bats sleep by day.", "source": "faq"},
+               {"id": "faq-2", "text": "Moles dig tunnels."}]  # fmt: skip
+    (tmp_path / "mixed.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    assert _qa(cli_env, "ingest", str(tmp_path), "--source", "team").exit_code == 0
+    sources = {d["doc_id"]: d["source"] for d in json.loads(_qa(cli_env, "docs", "--json").output)}
+    assert sorted(sources.values()) == ["faq", "handbook", "team", "team"]
+    assert sources["faq-1"] == "faq" and sources["faq-2"] == "team"
+
+    (tmp_path / "plain.txt").write_text("Larks sing at dawn.")  # changed: ingested again
+    assert _qa(cli_env, "ingest", str(tmp_path / "plain.txt")).exit_code == 0
+    sources = {d["title"]: d["source"] for d in json.loads(_qa(cli_env, "docs", "--json").output)}
+    assert sources["Own"] == "handbook" and sources["plain"] == "plain.txt"  # no flag: file name
+
+
+HEAVY = ("torch", "transformers", "sentence_transformers", "optimum", "spacy", "sklearn",
+         "flask", "slack_bolt", "huggingface_hub.file_download")  # fmt: skip
+IMPORTED = """
+import atexit, sys
+atexit.register(lambda: print(sorted(m for m in {heavy} if m in sys.modules), file=sys.stderr))
+from bot.cli import main
+sys.argv = ["qa", "ask", "--local", "how do I rotate the API key?"]
+main()
+"""
+
+
+def test_ask_answers_without_importing_the_heavy_libraries(cli_env: dict[str, str]) -> None:
+    """The cold start of `qa ask` (issue 25): ONNX models, no torch, no web frameworks."""
+    _qa(cli_env, "ingest", str(SAMPLE))
+    env = {**os.environ, **cli_env, "QA_READER": "auto"}  # auto looks for every reader
+    done = subprocess.run([sys.executable, "-c", IMPORTED.format(heavy=HEAVY)], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0 and "Rotate key" in done.stdout, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "[]"

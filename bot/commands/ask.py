@@ -1,14 +1,22 @@
-"""`qa ask`: answer a question from the command line."""
+"""`qa ask`: answer a question from the command line.
+
+When a `qa serve` for the same index and settings runs on this machine, the question goes
+to it over HTTP (its models are loaded); otherwise, or when that fails, it is answered here.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot.commands.common import echo_json, settings_of
 from retrieval.choices import MODES, READERS
-from retrieval.engine import QAEngine
 from retrieval.filters import parse_filter_args
-from retrieval.types import Answer
+from retrieval.settings import Settings
+
+if TYPE_CHECKING:
+    from retrieval.types import Answer
 
 
 @click.command()
@@ -19,11 +27,15 @@ from retrieval.types import Answer
                    "(repeatable).")  # fmt: skip
 @click.option("--reader", type=click.Choice(READERS), default=None)
 @click.option("--mode", type=click.Choice(MODES), default=None)
-@click.option("--ef-runtime", type=int, default=None, help="HNSW EF_RUNTIME for this query.")
+@click.option("--ef-runtime", type=int, default=None,
+              help="HNSW EF_RUNTIME for this query (answered here, not by qa serve).")  # fmt: skip
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=None,
               help="Refuse answers less sure than this (0-1) instead of the index's "
                    "calibrated threshold.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the answer object as JSON.")
+@click.option("--local", is_flag=True, help="Answer here even when a `qa serve` could.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Say on stderr who answered, and why not a running `qa serve`.")  # fmt: skip
 @click.pass_context
 def ask(
     ctx: click.Context,
@@ -35,17 +47,65 @@ def ask(
     ef_runtime: int | None,
     min_confidence: float | None,
     as_json: bool,
+    local: bool,
+    verbose: bool,
 ) -> None:
     """Answer QUESTION from the ingested documents, word for word, with its source."""
-    engine = QAEngine(settings_of(ctx))
-    answer = engine.ask(
-        " ".join(question), k=k, filters=parse_filter_args(filters), reader=reader,
-        mode=mode, ef_runtime=ef_runtime, min_confidence=min_confidence,
-    )  # fmt: skip
+    settings, text, parsed = settings_of(ctx), " ".join(question), parse_filter_args(filters)
+    asked = dict(k=k, filters=parsed, reader=reader, mode=mode, min_confidence=min_confidence)
+    answer = None
+    if local or ef_runtime is not None:
+        _say(verbose, "answering here" + ("" if local else ": --ef-runtime needs the index"))
+    else:
+        answer = _from_server(settings, text, asked, verbose)
+    if answer is None:
+        from retrieval.engine import QAEngine
+
+        answer = QAEngine(settings).ask(text, ef_runtime=ef_runtime, **asked)
     if as_json:
         echo_json(answer.to_dict())
     else:
         click.echo(render(answer))
+
+
+def _from_server(
+    settings: Settings, question: str, asked: dict[str, Any], verbose: bool
+) -> Answer | None:
+    """The answer of a running `qa serve` for this index, or None (then: answer here)."""
+    from bot.serve_records import ServerUnavailable, post_ask, running_servers
+
+    servers = running_servers(settings)
+    if not servers:
+        _say(verbose, "no `qa serve` for this index and settings is running: answering here")
+    body = {"question": question, **{k: v for k, v in asked.items() if v is not None}}
+    body["filters"] = asked["filters"].to_dict()
+    token = settings.api_tokens[0] if settings.api_tokens else None
+    for server in servers:
+        try:
+            answer = _answer(post_ask(server, body, token, settings.request_timeout_s + 5))
+        except (ServerUnavailable, TypeError) as e:  # TypeError: not the answer object
+            _say(verbose, f"`qa serve` at {server.url} (pid {server.pid}) did not answer: {e}")
+            continue
+        _say(verbose, f"answered by `qa serve` at {server.url} (pid {server.pid})")
+        return answer
+    if servers:
+        _say(verbose, "answering here")
+    return None
+
+
+def _answer(data: dict[str, Any]) -> Answer:
+    """The answer object from the JSON of POST /ask: the same fields, less the answer_id
+    (feedback ids are the HTTP API's business)."""
+    from dataclasses import fields
+
+    from retrieval.types import Answer
+
+    return Answer(**{f.name: data[f.name] for f in fields(Answer) if f.name in data})
+
+
+def _say(verbose: bool, message: str) -> None:
+    if verbose:
+        click.echo(f"qa ask: {message}", err=True)
 
 
 def render(answer: Answer) -> str:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
-from retrieval.embedder import Embedder
-from retrieval.index import ChunkIndex
 from retrieval.settings import Settings
-from retrieval.store import open_index
+
+if TYPE_CHECKING:
+    from retrieval.embedder import Embedder
+    from retrieval.index import ChunkIndex
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -21,6 +23,9 @@ def echo_json(data: object) -> None:
 
 
 def index_of(ctx: click.Context) -> tuple[ChunkIndex, Embedder]:
+    from retrieval.embedder import Embedder
+    from retrieval.store import open_index
+
     settings = settings_of(ctx)
     embedder = Embedder(settings).warm_up()
     return open_index(settings, embedder), embedder

@@ -34,7 +34,7 @@ def make_pipeline(ctx: click.Context) -> IngestPipeline:
 
 @click.command()
 @click.argument("targets", nargs=-1, required=True)
-@click.option("--source", default="", help="Source name added to every document.")
+@click.option("--source", default="", help="Source of the documents that name none of their own.")
 @click.option("--tag", "tags", multiple=True, help="Tag added to every document (repeatable).")
 @click.option("--include", multiple=True, help="Glob of files (or URL paths) to take.")
 @click.option("--exclude", multiple=True, help="Glob of files (or URL paths) to skip.")

@@ -10,19 +10,36 @@ from bot.commands.common import settings_of
 @click.command()
 @click.option("--host", envvar="QA_HOST", default="127.0.0.1", show_default=True,
               help="Interface to listen on.")  # fmt: skip
-@click.option("--port", envvar="PORT", type=int, default=8000, show_default=True)
+@click.option("--port", envvar="PORT", type=int, default=8000, show_default=True,
+              help="Port to listen on; 0 picks a free one.")  # fmt: skip
 @click.option("--debug", is_flag=True, help="Reload on code changes; verbose errors in the log.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, debug: bool) -> None:
     """Serve POST /ask, /health, /ready, /metrics, /openapi.json and the question page at /.
 
-    For development; in production run the Procfile's `web:` line (gunicorn).
+    For development; in production run the Procfile's `web:` line (gunicorn). While it runs,
+    `qa ask` on this machine answers through it (same index and settings), in a fraction of
+    the time it takes to load the models.
     """
-    from bot.http import create_app
+    from werkzeug.serving import make_server
 
-    app = create_app(settings_of(ctx))
-    click.echo(f"serving on http://{host}:{port}/ (development server; use gunicorn in production)")
-    app.run(host=host, port=port, debug=debug, use_reloader=debug, threaded=True)
+    from bot.http import create_app
+    from bot.serve_records import registered
+
+    settings = settings_of(ctx)
+    app = create_app(settings)
+    if debug:  # the reloader runs the app in a child process: not recorded for `qa ask`
+        click.echo(f"serving on http://{host}:{port}/ (development server, debug mode)")
+        app.run(host=host, port=port, debug=True, use_reloader=True, threaded=True)
+        return
+    server = make_server(host, port, app, threaded=True)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"serving on http://{shown}:{server.server_port}/ (development server; use gunicorn "
+        "in production)"
+    )
+    with registered(settings, host, server.server_port):
+        server.serve_forever()  # returns on Ctrl-C; SIGTERM raises SystemExit through here
 
 
 COMMANDS = [serve]

@@ -8,6 +8,7 @@ all chunks win, and character offsets map each answer back to its chunk's exact 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,17 @@ MAX_LENGTH = 384
 STRIDE = 128
 MAX_ANSWER_TOKENS = 30
 BATCH = 16
+
+
+def on_disk(model: str) -> bool:
+    """A local folder, or a hub model in the local hub cache: looked up without importing
+    transformers (seconds) or huggingface_hub's download code (a third of a second)."""
+    if Path(model).is_dir():
+        return True
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    repo = Path(HF_HUB_CACHE) / ("models--" + model.replace("/", "--"))
+    return any(repo.glob("snapshots/*/config.json"))
 
 
 class SpanReader:
@@ -37,6 +49,12 @@ class SpanReader:
     def warm_up(self) -> SpanReader:
         if self.model is not None:
             return self
+        if self.local_only and not on_disk(self.model_name):  # no torch to import just to fail
+            raise ModelUnavailable(
+                f"question-answering model '{self.model_name}' is not on this machine. Download "
+                "it once with network access, or set QA_SPAN_MODEL to a local folder; "
+                "QA_READER=sentence works without it."
+            )
         try:
             import torch  # noqa: F401
             from transformers import AutoModelForQuestionAnswering, AutoTokenizer

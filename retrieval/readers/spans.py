@@ -52,8 +52,13 @@ class GroupReading:
 
 
 def encode(tokenizer: Any, question: str | list[str], contexts: list[str]) -> Any:
-    """Question first, then each passage, truncated to MAX_LENGTH, with character offsets."""
+    """Question first, then each passage, truncated to MAX_LENGTH, with character offsets.
+
+    `tokenizer` is a transformers one (training) or a PairTokenizer (answering).
+    """
     questions = [question] * len(contexts) if isinstance(question, str) else question
+    if hasattr(tokenizer, "encode_pairs"):
+        return tokenizer.encode_pairs(questions, contexts)
     return tokenizer(
         questions, contexts, truncation="only_second", max_length=MAX_LENGTH,
         return_offsets_mapping=True, padding=True, return_tensors="np",

@@ -29,7 +29,14 @@ from retrieval.metrics import normalize
 from retrieval.readers import Reading, dedupe
 from retrieval.readers.headings import is_heading
 from retrieval.readers.passages import PASSAGES, Passage, passages
-from retrieval.readers.spans import INPUTS, GroupReading, Predict, decode_group, encode
+from retrieval.readers.spans import (
+    INPUTS,
+    MAX_LENGTH,
+    GroupReading,
+    Predict,
+    decode_group,
+    encode,
+)
 from retrieval.training.store import MODEL_FILE, local_copy, read_manifest
 from retrieval.types import Hit, Span
 
@@ -51,12 +58,11 @@ class TrainedReader:
     @classmethod
     def from_folder(cls, folder: Path, manifest: dict[str, Any]) -> TrainedReader:
         """The exported model in `folder`; a damaged one is ModelUnavailable with what to do."""
+        from retrieval.readers.pair_tokenizer import PairTokenizer
         from retrieval.training.export import onnx_predictor
 
         try:
-            from transformers import AutoTokenizer
-
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            tokenizer = PairTokenizer(folder, MAX_LENGTH)  # no transformers: seconds saved
             predict = onnx_predictor(folder / MODEL_FILE)
         except Exception as e:  # a damaged file: say so, the engine falls back
             raise ModelUnavailable(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import flask
 from click.testing import CliRunner
 
@@ -51,17 +53,30 @@ def test_the_page_is_plain_html_with_its_script_and_a_strict_policy(client) -> N
 
 
 def serve(settings, engine, monkeypatch, args, env=None):  # type: ignore[no-untyped-def]
-    """Run `qa serve` with Flask's server replaced by a recorder of what it was asked."""
+    """Run `qa serve` with the HTTP server replaced by a recorder of what it was asked."""
     ran: dict = {}
+
+    class Server:
+        def __init__(self, host: str, port: int, app: flask.Flask, threaded: bool) -> None:
+            ran.update(host=host, port=port, app=app, threaded=threaded, debug=False)
+            self.server_port = port
+
+        def serve_forever(self) -> None:
+            ran["records"] = [json.loads(p.read_text()) for p in records.glob("*.json")]
+
+    records = settings.data_dir / "servers"
     monkeypatch.setattr("bot.http.QAEngine", lambda s: engine)
+    monkeypatch.setattr("werkzeug.serving.make_server", Server)
     monkeypatch.setattr(flask.Flask, "run", lambda self, **kw: ran.update(kw, app=self))
     env = {
         "QA_INDEX_NAME": settings.index_name,
         "QA_KEY_PREFIX": settings.key_prefix,
+        "QA_DATA_DIR": str(settings.data_dir),
         **(env or {}),
     }
     result = CliRunner().invoke(cli, ["--redis-url", settings.redis_url, "serve", *args], env=env)
     assert result.exit_code == 0, result.output
+    ran["records_after"] = list(records.glob("*.json"))
     return result.output, ran
 
 
@@ -70,6 +85,10 @@ def test_qa_serve_runs_the_app_on_the_given_address(settings, engine, monkeypatc
     assert "http://0.0.0.0:9123/" in output
     assert ran["host"] == "0.0.0.0" and ran["port"] == 9123 and ran["debug"] is False
     assert ran["app"].test_client().get("/health").status_code == 200
+    [record] = ran["records"]  # while it serves, `qa ask` can find it (on loopback)...
+    assert (record["host"], record["port"], record["index"]) == ("127.0.0.1", 9123,
+                                                                 settings.index_name)  # fmt: skip
+    assert ran["records_after"] == []  # ...and not once it stopped
 
 
 def test_qa_serve_takes_its_port_from_the_environment(settings, engine, monkeypatch) -> None:

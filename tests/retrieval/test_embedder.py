@@ -17,7 +17,8 @@ from retrieval import model_files
 from retrieval.embedder import BACKENDS, Embedder, candidate_backends
 from retrieval.errors import ModelUnavailable, SchemaMismatch
 from retrieval.index import ChunkIndex
-from retrieval.model_files import int8_preset, model_cache_key
+from retrieval.model_files import int8_preset, model_cache_key, resolve_model_path
+from retrieval.onnx_encoder import OnnxEncoder
 from retrieval.schema import IndexSchema
 from retrieval.settings import DEFAULT_EMBEDDER, Settings
 from retrieval.store import open_index
@@ -68,6 +69,45 @@ def test_fp32_onnx_reproduces_the_reference_similarities(embedders: dict[str, Em
          "Today is a sunny day"]
     )  # fmt: skip
     assert [round(float(a @ x), 3) for x in (b, c, d)] == [0.943, 0.695, 0.257]
+
+
+def test_onnx_runs_without_torch_and_gives_sentence_transformers_vectors(
+    embedders: dict[str, Embedder],
+):
+    from sentence_transformers import SentenceTransformer
+
+    texts = [*SENTENCES, "", "word " * 300, *(f"sentence number {i} " * i for i in range(40))]
+    for backend in set(embedders) - {"torch"}:
+        embedder = embedders[backend]
+        assert isinstance(embedder.model, OnnxEncoder)
+        assert embedder.max_tokens == 256
+        folder, file_name = model_files.exported_model(
+            DEFAULT_EMBEDDER, backend, embedder.settings.data_dir / "models"
+        )
+        reference = SentenceTransformer(
+            str(folder), device="cpu", backend="onnx",
+            model_kwargs={"file_name": file_name, "provider": "CPUExecutionProvider",
+                          "session_options": model_files.session_options()},
+        ).encode(texts, batch_size=8, normalize_embeddings=True, convert_to_numpy=True)  # fmt: skip
+        np.testing.assert_allclose(embedder.embed(texts, batch_size=8), reference, atol=2e-6)
+
+
+def test_the_query_path_imports_no_torch(embedders: dict[str, Embedder], data_dir: Path):
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from retrieval.embedder import Embedder\n"
+        "from retrieval.settings import Settings\n"
+        f"e = Embedder(Settings(data_dir=Path({str(data_dir)!r}), embedding_backend='onnx'))\n"
+        "e.embed_query('why?')\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') "
+        "if m in sys.modules))\n"
+    )
+    env = os.environ | {"HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, text=True,
+                          capture_output=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_second_load_reuses_the_cached_export(embedders: dict[str, Embedder], data_dir: Path):
@@ -138,10 +178,12 @@ def test_a_cache_that_cannot_hold_an_export_is_a_clear_error(tmp_path: Path):
 
 
 def test_count_tokens_matches_the_tokenizer(embedders: dict[str, Embedder]):
+    from transformers import AutoTokenizer
+
     long_text = "chunk " * 400  # longer than the window: counted whole, never truncated
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(DEFAULT_EMBEDDER))
+    expected = [len(tokenizer(t)["input_ids"]) for t in SENTENCES]
     for embedder in embedders.values():
-        tokenizer = embedder.model.tokenizer
-        expected = [len(tokenizer(t)["input_ids"]) for t in SENTENCES]
         assert embedder.count_tokens(SENTENCES) == expected
         assert embedder.count_tokens([long_text]) == [402]
 
