@@ -101,7 +101,9 @@ def _reason(
     lexical = any(h.keyword_rank for h in hits)
     if best_cosine < settings.retrieval_threshold and not lexical:
         return "retrieval_too_weak"
-    if not reading.spans or (not confidence.calibrated and not reading.confident):
+    # The reader's own threshold decides on an uncalibrated index, unless the caller set one.
+    own = not confidence.calibrated and confidence.threshold is None
+    if not reading.spans or (own and not reading.confident):
         return "reader_abstained"
     return "low_confidence" if confidence.refuses else None
 
