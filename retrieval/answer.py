@@ -67,7 +67,7 @@ def build_answer(
         reason=reason,
         context=_context(best),
         explanation={
-            "reason": REASONS.get(reason or ""),
+            "reason": _why(reason, confidence),
             "filters": filters.to_dict(),
             "filter_query": retrieval.query,
             "mode": retrieval.mode,
@@ -106,6 +106,15 @@ def _reason(
     if not reading.spans or (own and not reading.confident):
         return "reader_abstained"
     return "low_confidence" if confidence.refuses else None
+
+
+def _why(reason: str | None, confidence: Confidence) -> str | None:
+    """The reason in words; a refusal by the coverage rule names the words not found."""
+    coverage = confidence.detail.get("coverage") or {}
+    words = coverage.get("unknown") or coverage.get("missing")
+    if reason == "low_confidence" and not confidence.covered and words:
+        return f"I couldn't find this stated: the documents don't mention {', '.join(words)}"
+    return REASONS.get(reason or "")
 
 
 def _confidence(confidence: Confidence) -> dict[str, Any]:

@@ -53,7 +53,7 @@ def test_ask_min_confidence_refuses_and_lists_the_closest_passages(
     result = _qa(cli_env, "ask", "--min-confidence", "1", QUESTION)
     assert result.exit_code == 0, result.output
     assert "No answer: the documents don't seem to cover this question." in result.output
-    assert "Closest passages:" in result.output and "Security handbook" in result.output
+    assert "These come closest:" in result.output and "Security handbook" in result.output
     answer = json.loads(_qa(cli_env, "ask", "--json", "--min-confidence", "0", QUESTION).stdout)
     assert answer["answer"] and "Rotate key" in answer["answer"]
     bad = _qa(cli_env, "ask", "--min-confidence", "2", QUESTION)

@@ -39,6 +39,8 @@ def test_a_question_the_sample_does_not_cover_is_refused_with_the_closest_source
     assert answer["sources"], "a refusal still shows what comes closest"
     coverage = answer["explanation"]["confidence"]["coverage"]
     assert coverage["unknown"] and coverage["share"] < coverage["min_share"]
+    assert answer["explanation"]["reason"].startswith("I couldn't find this stated")
+    assert all(word in answer["explanation"]["reason"] for word in coverage["unknown"])
 
 
 @pytest.mark.parametrize(

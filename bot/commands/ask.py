@@ -115,7 +115,7 @@ def render(answer: Answer) -> str:
         why = answer.explanation.get("reason") or answer.reason
         lines.append(click.style(f"No answer: {why}.", fg="yellow"))
         if answer.sources:
-            lines.append("Closest passages:")
+            lines.append("These come closest:")
     else:
         lines.append(click.style(answer.answer, bold=True))
         lines.append(f"(score {answer.score:.2f}, {answer.reader} reader)")
