@@ -72,3 +72,9 @@ def test_a_word_no_document_uses_counts_twice() -> None:
     twice = Coverage(("ceo", "company", "board", "pay"), ("ceo",), ("ceo",))
     assert once.share == 0.75 and twice.share == 0.5
     assert Coverage(("ceo", "company"), ("ceo",), ("ceo",)).covered is False
+
+
+def test_query_syntax_in_a_question_is_only_words_to_look_for(ask) -> None:
+    answer = ask('What is @text:{x} | -rotate* %key% "API" (ceo) ~wifi?')
+    assert answer["reason"] in (None, "low_confidence")
+    assert "ceo" in answer["explanation"]["confidence"]["coverage"]["missing"]

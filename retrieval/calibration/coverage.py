@@ -20,6 +20,7 @@ import redis
 
 from retrieval.filters import escape_text
 from retrieval.index import ChunkIndex
+from retrieval.replies import parse_search, reachable
 from retrieval.retriever import Retrieval
 from retrieval.text import content_words, stem
 
@@ -83,15 +84,9 @@ def _unknown(index: ChunkIndex, candidates: tuple[str, ...]) -> tuple[str, ...]:
         pipe.execute_command("FT.SEARCH", index.schema.name, query, "NOCONTENT", "LIMIT", 0, 0,
                              "DIALECT", 2)  # fmt: skip
     try:
-        replies = pipe.execute()
+        with reachable("cannot check the question's words"):
+            replies = pipe.execute()
     except redis.ResponseError:  # a word the query syntax rejects: no verdict, no refusal
         return ()
-    return tuple(w for w, reply in zip(candidates, replies, strict=True) if _total(reply) == 0)
-
-
-def _total(reply: object) -> int:
-    if isinstance(reply, list | tuple) and reply:
-        return int(reply[0])
-    if isinstance(reply, dict):  # RESP3
-        return int(reply.get("total_results", reply.get(b"total_results", 0)))
-    return 0
+    totals = (parse_search(reply, scores=False, content=False).total for reply in replies)
+    return tuple(w for w, total in zip(candidates, totals, strict=True) if total == 0)
