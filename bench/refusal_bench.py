@@ -1,14 +1,16 @@
 """Knowing when not to answer, on a held-out half of COVID-QA, before and after `qa calibrate`.
 
-    .venv/bin/python -m bench.refusal_bench [--questions N] [--limit-questions N] [--data F]
-        [--train-minutes 20]
+    .venv/bin/python -m bench.refusal_bench [--questions N] [--real-questions N]
+        [--limit-questions N] [--data F] [--train-minutes 20]
 
 Every other article is ingested into a temporary index; every question is asked, so the
 questions about the left-out articles have no answer in the index and should be refused.
-First with today's fixed thresholds, then after `qa calibrate` on the index (synthetic
-questions only: the data set's questions and answers are never used to fit or choose).
-Per reader available: sentence, and `trained` with --train-minutes (a reader trained on the
-ingested half's texts first, as `qa train-reader` would).
+First before any calibration (the coverage rule), then after `qa calibrate` on the index
+(its synthetic questions and the bundled sample's real ones: the data set's questions and
+answers are never used to fit or choose). Per reader available: sentence, and `trained` with
+--train-minutes (a reader trained on the ingested half's texts first, as `qa train-reader`
+would). Reported: per signal, how well it ranks the real questions (AUROC); per target, the
+share of answerable questions the calibration promised to refuse at most, and the measured one.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as `python bench/refusal_bench.py` rather than with -m
@@ -25,10 +27,11 @@ if __package__ in (None, ""):  # run as `python bench/refusal_bench.py` rather t
 
 from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, verdict, write_section
+from bot.calibration import REAL_QUESTIONS, calibrate_index
 from bot.evaluation import squad_index
 from bot.training import train
 from retrieval.calibration.model import auroc
-from retrieval.calibration.run import DEFAULT_QUESTIONS, calibrate
+from retrieval.calibration.run import DEFAULT_QUESTIONS
 from retrieval.engine import QAEngine
 from retrieval.errors import InvalidQuestion, ModelUnavailable
 from retrieval.metrics import percentile
@@ -46,6 +49,7 @@ class Pass:
     scores: list[float]
     reasons: list[str | None]
     ms: list[float]
+    signals: list[dict[str, float]] = field(default_factory=list)  # once calibrated
 
     def refused_below(self, threshold: float) -> list[bool]:
         """Refusals had the confidence threshold been `threshold` (other reasons stay)."""
@@ -60,9 +64,11 @@ class Pass:
         u = [r for r, ok in zip(refused, self.answerable, strict=True) if not ok]
         return sum(u) / max(len(u), 1), sum(a) / max(len(a), 1)
 
-    def auroc(self) -> float:
-        pos = [s for s, ok in zip(self.scores, self.answerable, strict=True) if ok]
-        neg = [s for s, ok in zip(self.scores, self.answerable, strict=True) if not ok]
+    def auroc(self, signal: str | None = None) -> float:
+        """How well `score` (or one of the calibration's signals) ranks answerable first."""
+        values = self.scores if signal is None else [s.get(signal, 0.0) for s in self.signals]
+        pos = [v for v, ok in zip(values, self.answerable, strict=True) if ok]
+        neg = [v for v, ok in zip(values, self.answerable, strict=True) if not ok]
         return auroc(pos, neg)
 
 
@@ -70,6 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = bench_parser(__doc__)
     parser.add_argument("--questions", type=int, default=DEFAULT_QUESTIONS,
                         help="synthetic questions for the calibration")  # fmt: skip
+    parser.add_argument("--real-questions", type=int, default=REAL_QUESTIONS,
+                        help="the sample's real questions for the calibration")  # fmt: skip
     parser.add_argument("--limit-questions", type=int, default=None, help="ask only N questions")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
     parser.add_argument(
@@ -89,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.train_minutes:
                 manifest = train(built.engine, minutes=args.train_minutes,
                                  say=lambda m: print(m, file=sys.stderr))  # fmt: skip
-            results = run(built.engine, squad, kept, args.questions)
+            results = run(built.engine, squad, kept, args.questions, args.real_questions)
             results["trained"] = manifest
             chunks = built.engine.index.count_chunks()
     if args.json_out:
@@ -101,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         write_section("refusal-bench", body)
 
 
-def run(engine: QAEngine, squad: SquadSet, kept: set[int], questions: int) -> dict:
+def run(engine: QAEngine, squad: SquadSet, kept: set[int], questions: int, real: int) -> dict:
     readers = ["sentence"]
     try:
         engine.reader_for("trained")
@@ -112,15 +120,20 @@ def run(engine: QAEngine, squad: SquadSet, kept: set[int], questions: int) -> di
     out: dict = {"readers": {}}
     before = {r: ask_all(engine, squad, answerable, r) for r in readers}
     t = time.perf_counter()
-    record = calibrate(engine, questions=questions, readers=readers)
+    record = calibrate_index(engine, questions=questions, readers=readers, real_questions=real)
     out["calibration_minutes"] = (time.perf_counter() - t) / 60
     out["synthetic_questions"] = record.questions
     engine.calibration.refresh()
     for r in readers:
         after = ask_all(engine, squad, answerable, r)
         cal = record.readers[r]
-        out["readers"][r] = {"before": before[r], "after": after, "synthetic_auroc": cal.auroc,
-                             "thresholds": {t: cal.threshold_for(t) for t in TARGETS}}  # fmt: skip
+        out["readers"][r] = {
+            "before": before[r], "after": after,
+            "auroc": {k: c.auroc for k, c in cal.curves.items()},
+            "thresholds": {t: cal.threshold_for(t) for t in TARGETS},
+            "promised": {t: {k: cal.refused(cal.threshold_for(t), k)[0] for k in cal.trusted()}
+                         for t in TARGETS},
+        }  # fmt: skip
         print(f"{r}: before {before[r].rates()} after {after.rates()}", file=sys.stderr)
     return out
 
@@ -139,35 +152,41 @@ def ask_all(engine: QAEngine, squad: SquadSet, answerable: list[bool], reader: s
         p.refused.append(answer.answer is None)
         p.scores.append(answer.score)
         p.reasons.append(answer.reason)
+        p.signals.append(answer.explanation.get("confidence", {}).get("signals") or {})
     return p
 
 
 def render(results: dict, squad: SquadSet, kept: set[int], chunks: int) -> str:
-    rows = []
+    rows, promised, signals = [], [], []
     for reader, r in results["readers"].items():
         before, after = r["before"], r["after"]
-        for name, p in (("today's rule", before), ("calibrated, target 0.10", after)):
+        for name, p in (("before calibration", before), ("calibrated, target 0.10", after)):
             u, a = p.rates()
             ok = u >= 0.50 and a <= 0.10
             rows.append([reader, name, f"{u:.3f}", f"{a:.3f}", f"{p.auroc():.3f}",
                          f"{percentile(p.ms, 50):.1f}", verdict(ok)])  # fmt: skip
         for target, threshold in r["thresholds"].items():
-            if target == 0.10:
-                continue
-            refused = after.refused_below(threshold)
-            u, a = after.rates(refused)
-            rows.append([reader, f"calibrated, target {target:.2f}", f"{u:.3f}", f"{a:.3f}",
-                         "", "", ""])  # fmt: skip
+            u, a = after.rates(after.refused_below(threshold))
+            kinds = r["promised"][target]
+            promised.append([reader, f"{target:.2f}", f"{threshold:.3f}",
+                             " / ".join(f"{kinds[k]:.3f} {k}" for k in sorted(kinds)),
+                             f"{a:.3f}", verdict(a <= target), f"{u:.3f}"])  # fmt: skip
+        names = sorted({n for s in after.signals for n in s})
+        signals += [[reader, n, f"{after.auroc(n):.3f}"] for n in names]
+        signals.append([reader, "**calibrated confidence**", f"{after.auroc():.3f}"])
+        signals += [[reader, f"calibration's own {k} questions", f"{v:.3f}"]
+                    for k, v in r["auroc"].items()]  # fmt: skip
     n_answerable = sum(results["readers"]["sentence"]["after"].answerable)
     extra = [
-        f"Data: {squad.name}: {len(kept)} of {len({c.article for c in squad.contexts})} articles "
+        f"Data: {squad.name}: {len(kept)} of {len({c.article for c in squad.contexts})} documents "
         f"ingested (every other one), {chunks} chunks; {len(squad.questions)} questions asked, "
-        f"{n_answerable} about ingested articles (answerable), the rest unanswerable",
-        f"Calibration: {results['synthetic_questions']} synthetic questions, each asked twice, "
-        f"{results['calibration_minutes']:.2f} minutes (target: within 5); no label used",
+        f"{n_answerable} about ingested ones (answerable), the rest unanswerable",
+        f"Calibration: {results['synthetic_questions']} synthetic questions and the bundled "
+        f"sample's real ones, each asked with and without its document, "
+        f"{results['calibration_minutes']:.2f} minutes; no label of this data set used",
         "AUROC of the answers' `score` (answerable vs not). "
         "Targets: unanswerable refused >= 0.50 while answerable refused <= 0.10, AUROC >= 0.92",
-        "ask p50: wall clock per question, uncalibrated (today's rule) vs calibrated index",
+        "ask p50: wall clock per question, before calibration vs calibrated index",
     ]
     if trained := results.get("trained"):
         extra.append(
@@ -177,6 +196,16 @@ def render(results: dict, squad: SquadSet, kept: set[int], chunks: int) -> str:
     lines = header(f"Refusals on a held-out half: {squad.name} (`bench/refusal_bench.py`)", extra)
     lines += markdown_table(("reader", "rule", "unanswerable refused", "answerable refused",
                              "AUROC", "ask ms p50", "target met"), rows)  # fmt: skip
+    lines += [
+        "",
+        "Promised (the calibration's own answerable questions refused at the "
+        "threshold, per kind it keeps the promise on) vs measured on this set:",
+        "",
+    ]
+    lines += markdown_table(("reader", "target", "threshold", "promised", "measured answerable "
+                             "refused", "kept", "unanswerable refused"), promised)  # fmt: skip
+    lines += ["", "Each signal alone, on this set's questions (AUROC, answerable vs not):", ""]
+    lines += markdown_table(("reader", "signal", "AUROC"), signals)
     return "\n".join(lines)
 
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.evaluation import doc_id_of, squad_index
+from bot.calibration import sample_index
+from bot.evaluation import doc_id_of
 from retrieval.engine import QAEngine
 from retrieval.feedback import FeedbackStore
 from retrieval.model_files import resolve_model_path
-from retrieval.squad import SquadSet
 from retrieval.training import general
 from retrieval.training.pipeline import DEFAULT_BASE, train_reader
 from retrieval.training.trainer import Progress
@@ -41,11 +41,9 @@ def general_stage(
         return stage
     say(f"general stage: {why}; learning to read from {general.SAMPLE.name} "
         f"(about {general.MINUTES:.0f} minutes, once per machine)")  # fmt: skip
-    train, held = general.sample_sets()
-    articles = SquadSet("squad-sample", train.contexts + held.contexts, [])
-    with squad_index(articles, settings, engine) as built:
+    with sample_index(engine) as sample:
         return general.train_general(
-            built.engine, doc_id_of, settings.data_dir, key, base=resolve_model_path(base),
+            sample, doc_id_of, settings.data_dir, key, base=resolve_model_path(base),
             seed=seed, say=say, progress=progress, threads=settings.train_threads,
         )  # fmt: skip
 

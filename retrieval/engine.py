@@ -167,7 +167,7 @@ class QAEngine:
         retrieval, reading, chosen = self.examine(question, k, filters, reader, mode, ef_runtime)
         t = time.perf_counter()
         confidence = self.calibration.confidence(
-            chosen.name, retrieval, reading, self.settings.refusal_target, min_confidence
+            chosen, retrieval, reading, self.settings.refusal_target, min_confidence
         )
         timings = {**retrieval.timings, "confidence": _ms(t), "total": _ms(started)}
         return build_answer(
@@ -178,12 +178,13 @@ class QAEngine:
 
     def examine(
         self, question: str, k: int | None = None,
-        filters: Filters | Mapping[str, Any] | None = None, reader: str | None = None,
+        filters: Filters | Mapping[str, Any] | None = None, reader: str | Reader | None = None,
         mode: str | None = None, ef_runtime: int | None = None,
     ) -> tuple[Retrieval, Reading, Reader]:  # fmt: skip
-        """The retrieval and the reading behind an answer: what the calibration learns from."""
+        """The retrieval and the reading behind an answer: what the calibration learns from
+        (`reader` may be another index's: the calibration reads real questions elsewhere)."""
         question = self.validate(question, k, mode)
-        chosen = self.reader_for(reader)
+        chosen = self.reader_for(reader) if reader is None or isinstance(reader, str) else reader
         retrieval = self._retrieve(question, k, filters, mode, ef_runtime)
         t = time.perf_counter()
         if retrieval.hits:

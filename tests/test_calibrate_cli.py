@@ -25,25 +25,29 @@ def test_calibrate_then_status_prints_the_curve_and_index_info_says_calibrated(
     info = json.loads(_qa(cli_env, "index", "info").stdout)
     assert info["calibration"]["state"] == "not calibrated"
     assert "qa calibrate" in _qa(cli_env, "calibrate", "--status").output
-    result = _qa(cli_env, "calibrate", "--questions", "12", "--seed", "3")
+    # Real questions too: the bundled sample's, in a temporary index dropped afterwards.
+    result = _qa(cli_env, "calibrate", "--questions", "12", "--real-questions", "10",
+                 "--seed", "3")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "calibrated from 12 synthetic questions" in result.output
+    assert "sample people's questions (10 answerable, 10 not" in result.output
     status = _qa(cli_env, "calibrate", "--status")
     assert status.exit_code == 0, status.output
-    assert "answerable refused" in status.output and "<- in use" in status.output
+    assert "<- in use" in status.output and "users' verdicts: 0" in status.output
     info = json.loads(_qa(cli_env, "index", "info").stdout)["calibration"]
     assert info["state"] == "calibrated" and info["synthetic_questions"] == 12
     assert info["index_changed_since"] is False and "sentence" in info["readers"]
+    expected = info["readers"]["sentence"]["expected"]["sample"]["answerable_refused"]
+    assert expected["n"] == 10 and expected["low"] <= expected["share"] <= expected["high"]
+    assert not [k for k in redis_client.keys("qa-eval-*")], "the sample's index is dropped"
     lower = json.loads(_qa({**cli_env, "QA_REFUSAL_TARGET": "0.02"}, "index", "info").stdout)
     higher = json.loads(_qa({**cli_env, "QA_REFUSAL_TARGET": "0.5"}, "index", "info").stdout)
     t = [x["calibration"]["readers"]["sentence"]["threshold"] for x in (lower, higher)]
-    # The target is a ceiling: a looser one never lowers the threshold (it may keep it, where
-    # refusing more answerable questions would buy no unanswerable ones), and each honours its own.
-    assert t[0] <= t[1]
+    assert t[0] <= t[1], "a looser target never lowers the threshold"
     key = f"{cli_env['QA_KEY_PREFIX']}:calibration:{cli_env['QA_INDEX_NAME']}"
     stored = CalibrationRecord.from_json(redis_client.get(key)).readers["sentence"]
-    for target in (0.02, 0.5):
-        assert stored.refused(stored.threshold_for(target))[0] <= target
+    for target in (0.02, 0.5):  # each honoured on both kinds of questions
+        for kind in ("synthetic", "sample"):
+            assert stored.refused(stored.threshold_for(target), kind)[0] <= target
 
 
 def test_ask_min_confidence_refuses_and_lists_the_closest_passages(

@@ -6,9 +6,10 @@ import sys
 
 import click
 
+from bot.calibration import REAL_QUESTIONS, calibrate_index
 from bot.commands.common import echo_json, settings_of
 from retrieval.calibration.record import CorruptCalibration, load
-from retrieval.calibration.run import DEFAULT_QUESTIONS, calibrate
+from retrieval.calibration.run import DEFAULT_QUESTIONS
 from retrieval.calibration.status import curve_lines, summary
 from retrieval.choices import READERS
 from retrieval.engine import QAEngine
@@ -22,6 +23,13 @@ from retrieval.engine import QAEngine
     show_default=True,
     help="Synthetic questions to make (each is asked twice).",
 )
+@click.option(
+    "--real-questions",
+    type=click.IntRange(0, 385),
+    default=REAL_QUESTIONS,
+    show_default=True,
+    help="Questions people wrote about the bundled sample's articles (0: none).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Which chunks are drawn.")
 @click.option(
     "--reader",
@@ -34,27 +42,33 @@ from retrieval.engine import QAEngine
 @click.option("--json", "as_json", is_flag=True, help="With --status: print JSON.")
 @click.pass_context
 def calibrate_command(
-    ctx: click.Context, questions: int, seed: int, readers: tuple[str, ...], status: bool,
-    as_json: bool,
+    ctx: click.Context, questions: int, real_questions: int, seed: int,
+    readers: tuple[str, ...], status: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Learn when this index's answers are trustworthy, and when to refuse instead.
 
-    Synthetic questions made from the index's chunks are asked with and without their own
-    document; a small model of the answers' signals then turns `score` into a confidence in
-    0..1, refusing below the threshold that keeps QA_REFUSAL_TARGET of answerable questions
-    refused. Running workers pick the result up within seconds.
+    Questions made from the index's chunks, real questions about the bundled sample's
+    articles (in a temporary index) and, once there are 30, your users' 👍/👎 verdicts are
+    asked with and without the document that answers them; a small model of the answers'
+    signals turns `score` into a confidence in 0..1, refusing below the threshold that keeps
+    QA_REFUSAL_TARGET of answerable questions refused, on the index's own questions and on
+    real ones. Running workers pick the result up within seconds.
     """
     engine = QAEngine(settings_of(ctx))
     if status:
         return show_status(engine, as_json)
+    click.echo("asking this index's own questions, then real ones in a temporary index of the "
+               "bundled sample (a few minutes)", err=True)  # fmt: skip
     with click.progressbar(length=1, label="asking", file=sys.stderr) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.length = total
             bar.update(done - bar.pos)
 
-        record = calibrate(engine.warm_up(), questions, seed, readers or None, progress)
-    click.echo(f"calibrated from {record.questions} synthetic questions in {record.seconds:.0f}s")
+        record = calibrate_index(engine.warm_up(), questions=questions, seed=seed,
+                                 readers=readers or None, progress=progress,
+                                 real_questions=real_questions)  # fmt: skip
+    click.echo(f"calibrated in {record.seconds:.0f}s")
     click.echo("\n".join(curve_lines(record, engine.settings.refusal_target)))
 
 
@@ -65,15 +79,18 @@ def show_status(engine: QAEngine, as_json: bool) -> None:
         return echo_json(info)
     if info["state"] == "corrupt":
         raise click.ClickException(info["message"])
+    labels = info["labels"]
+    users = (f"users' verdicts: {labels['verdicts']} ({labels['answerable']} answerable), "
+             f"used from {labels['used_from']}")  # fmt: skip
     if info["state"] != "calibrated":
-        return click.echo(info["message"])
+        return click.echo(f"{info['message']}\n{users}")
     changed = (
         " (the index changed since: run `qa calibrate` again)"
         if info["index_changed_since"]
         else ""
     )
     click.echo(f"calibrated {info['created']} from {info['synthetic_questions']} synthetic "
-               f"questions in {info['seconds']:.0f}s{changed}")  # fmt: skip
+               f"questions and real ones in {info['seconds']:.0f}s{changed}\n{users}")  # fmt: skip
     try:
         record = load(engine.index)
     except CorruptCalibration as e:  # replaced in between: say so rather than crash

@@ -9,9 +9,9 @@ from typing import Any
 import click
 from tqdm import tqdm
 
+from bot.calibration import calibrate_index
 from bot.commands.common import echo_json, settings_of
 from bot.training import train
-from retrieval.calibration.run import calibrate as run_calibration
 from retrieval.engine import QAEngine
 from retrieval.feedback import FeedbackStore
 from retrieval.training import general
@@ -78,10 +78,10 @@ def train_reader_command(
     else:
         click.echo(describe(manifest))
     if calibrate:  # a new reader's scores mean something new: refit when to refuse
-        record = run_calibration(engine, readers=CALIBRATED, seed=seed)
+        record = calibrate_index(engine, readers=CALIBRATED, seed=seed)
         click.echo(
-            f"calibrated refusals for the {' and '.join(CALIBRATED)} readers from "
-            f"{record.questions} synthetic questions in {record.seconds:.0f}s",
+            f"calibrated refusals for the {' and '.join(CALIBRATED)} readers in "
+            f"{record.seconds:.0f}s",
             err=as_json,
         )
 

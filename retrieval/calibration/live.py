@@ -12,10 +12,16 @@ import redis
 
 from retrieval.calibration.coverage import coverage
 from retrieval.calibration.model import Confidence
-from retrieval.calibration.record import CalibrationRecord, CorruptCalibration, record_key
+from retrieval.calibration.record import (
+    KINDS,
+    CalibrationRecord,
+    CorruptCalibration,
+    ReaderCalibration,
+    record_key,
+)
 from retrieval.calibration.signals import extract
 from retrieval.index import ChunkIndex
-from retrieval.readers import Reading
+from retrieval.readers import Reader, Reading
 from retrieval.retriever import Retrieval
 
 REFRESH_S = 10.0
@@ -37,6 +43,7 @@ class LiveCalibration:
         self._record: CalibrationRecord | None = None
         self._checked = float("-inf")
         self._lock = threading.Lock()
+        self._logged: set[tuple[str, str]] = set()  # stale calibrations already logged
 
     def current(self) -> CalibrationRecord | None:
         if time.monotonic() - self._checked >= self.refresh_s:
@@ -66,33 +73,40 @@ class LiveCalibration:
                 self.error = str(e)
                 log.error("index %s: %s", self.index.schema.name, e)
 
-    def status(self, reader: str) -> str:
-        """One line for the answer's explanation."""
+    def for_reader(self, reader: Reader) -> tuple[ReaderCalibration | None, str]:
+        """The reader's calibration, if it is valid for this very model, and one line for
+        the answer's explanation. A calibration fitted on another model than the one that
+        reads now (a retrained reader, another embedding model) is stale: ignored, logged."""
         record = self.current()
         if self.error:
-            return self.error
+            return None, self.error
         if record is None:
-            return UNCALIBRATED
-        if (cal := record.readers.get(reader)) is None:
-            return f"not calibrated for the {reader} reader: run `qa calibrate --reader {reader}`"
+            return None, UNCALIBRATED
+        if (cal := record.readers.get(reader.name)) is None:
+            return None, (f"not calibrated for the {reader.name} reader: run "
+                          f"`qa calibrate --reader {reader.name}`")  # fmt: skip
+        stale = stale_because(record, cal, reader, self.index.schema.model)
+        if stale:
+            if (reader.name, stale) not in self._logged:
+                self._logged.add((reader.name, stale))
+                log.warning("index %s: %s", self.index.schema.name, stale)
+            return None, stale
         day = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return (
-            f"calibrated for the {reader} reader on {day} from {record.questions} synthetic "
-            f"questions (AUROC {cal.auroc:.3f})"
-        )
+        asked = " and ".join(f"{len(c.answerable) + len(c.unanswerable)} {KINDS[k]}"
+                             for k, c in cal.trusted().items())  # fmt: skip
+        return cal, (f"calibrated for the {reader.name} reader on {day} from {asked} questions "
+                     f"(AUROC {cal.auroc:.3f})")  # fmt: skip
 
     def confidence(
         self,
-        reader: str,
+        reader: Reader,
         retrieval: Retrieval,
         reading: Reading,
         target: float,
         min_confidence: float | None = None,
     ) -> Confidence:
         """The calibrated confidence, or the reader's own score where there is no calibration."""
-        record = self.current()
-        cal = record.readers.get(reader) if record is not None else None
-        status = self.status(reader)
+        cal, status = self.for_reader(reader)
         if cal is None and min_confidence is not None:  # the caller's threshold, alone
             return Confidence(reading.best_score, min_confidence, False, status)
         if cal is None:
@@ -105,3 +119,18 @@ class LiveCalibration:
         detail = {"refusal_target": target, "min_confidence": min_confidence,
                   "signals": {k: round(v, 4) for k, v in signals.items()}}  # fmt: skip
         return Confidence(value, threshold, True, status, detail)
+
+
+def stale_because(
+    record: CalibrationRecord, cal: ReaderCalibration, reader: Reader, model: str
+) -> str | None:
+    """Why a stored calibration no longer describes the reader's answers, or None."""
+    fitted_model = record.fingerprint.get("model")
+    if fitted_model != model:
+        return (f"the calibration was fitted with the embedding model {fitted_model}, the index "
+                f"now uses {model}: it is ignored until `qa calibrate` runs again")  # fmt: skip
+    if cal.reader_version != reader.version:
+        return (f"the calibration of the {reader.name} reader was fitted on its version "
+                f"{cal.reader_version or '(none)'}, it now reads with {reader.version or '(none)'}"
+                ": it is ignored until `qa calibrate` runs again")  # fmt: skip
+    return None

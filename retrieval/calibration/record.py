@@ -1,8 +1,9 @@
 """The calibration record: one small, versioned JSON value stored beside the index.
 
-Per reader it holds the model and the out-of-fold confidences of the synthetic answerable and
-unanswerable questions, so the threshold for any refusal target (and the whole curve) is read
-off them without calibrating again. A record that does not parse is an error, never a guess.
+Per reader it holds the model and, per kind of question it was fitted on, the out-of-fold
+confidences of answerable and unanswerable ones (a `Curve`), so the threshold for any refusal
+target (and the whole curve) is read off them without calibrating again. A record that does
+not parse, or that an older release wrote, is an error, never a guess.
 """
 
 from __future__ import annotations
@@ -16,11 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.calibration.model import LogisticModel
+from retrieval.calibration.model import LogisticModel, auroc
 from retrieval.errors import QAError
 from retrieval.index import ChunkIndex
 
-VERSION = 1
+VERSION = 2  # 2: curves per kind of question (1 held the synthetic ones only)
+# The kinds of questions a calibration asks; a threshold keeps its promise on each it trusts.
+SYNTHETIC = "synthetic"  # generated from the index's own chunks
+SAMPLE = "sample"  # written by people, about the bundled sample's held-out articles
+LABELS = "labels"  # this index's users' verdicts (👍/👎, captured answers)
+KINDS = {SYNTHETIC: "synthetic", SAMPLE: "sample people's", LABELS: "users'"}  # for messages
+MIN_POINTS = 30  # answerable questions a curve needs before its threshold is trusted
 CURVE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
@@ -38,51 +45,80 @@ def fingerprint(index: ChunkIndex) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class ReaderCalibration:
-    model: LogisticModel
-    answerable: tuple[float, ...]  # out-of-fold confidences, sorted
+class Curve:
+    """Out-of-fold confidences of one kind of question, sorted: the refusals any threshold
+    makes among them."""
+
+    answerable: tuple[float, ...]
     unanswerable: tuple[float, ...]
-    auroc: float
 
-    def threshold_for(self, target: float) -> float:
-        """The confidence to refuse below: one that refuses at most `target` of the answerable
-        questions and, among those, the most unanswerable ones for the answerable ones it
-        costs (the largest difference of the two shares; the lower threshold on a tie).
-
-        The target is a ceiling, not a quota: where the two kinds separate well, refusing
-        more answerable questions would buy almost no refusals of the others.
-        """
-        if not self.answerable:
-            return 0.5
+    def quota(self, target: float) -> float:
+        """The highest threshold that refuses at most `target` of the answerable questions."""
         k = int(np.floor(target * len(self.answerable) + 1e-9))  # answerable ones it may refuse
-        cap = self.answerable[k] if k < len(self.answerable) else 1.0 + 1e-6
-        unanswerable = np.asarray(self.unanswerable)
-        # The best thresholds lie just above an unanswerable confidence (refusing it).
-        candidates = np.unique(np.append(np.minimum(unanswerable[unanswerable < cap] + 1e-6, cap),
-                                         [0.0, cap]))  # fmt: skip
-        a = np.searchsorted(self.answerable, candidates, side="left") / len(self.answerable)
-        u = np.searchsorted(unanswerable, candidates, side="left") / max(len(unanswerable), 1)
-        return float(candidates[int(np.argmax(u - a))])  # argmax: the first, i.e. the lowest
+        return self.answerable[k] if k < len(self.answerable) else 1.0 + 1e-6
 
     def refused(self, threshold: float) -> tuple[float, float]:
         """(share of answerable refused, share of unanswerable refused) at a threshold."""
-        a = np.searchsorted(self.answerable, threshold, side="left") / max(len(self.answerable), 1)
+        a = np.searchsorted(self.answerable, threshold, side="left")
         u = np.searchsorted(self.unanswerable, threshold, side="left")
-        return float(a), float(u / max(len(self.unanswerable), 1))
+        return float(a / max(len(self.answerable), 1)), float(u / max(len(self.unanswerable), 1))
+
+    @property
+    def auroc(self) -> float:
+        return auroc(self.answerable, self.unanswerable)
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"answerable": [round(x, 4) for x in self.answerable],
+                "unanswerable": [round(x, 4) for x in self.unanswerable]}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Curve:
+        scores = [tuple(sorted(float(x) for x in d[k])) for k in ("answerable", "unanswerable")]
+        if not all(0 <= x <= 1 for s in scores for x in s):
+            raise ValueError("confidences must be numbers in 0..1")
+        return cls(*scores)
+
+
+@dataclass(frozen=True)
+class ReaderCalibration:
+    model: LogisticModel
+    curves: dict[str, Curve]  # by kind of question: SYNTHETIC always, SAMPLE and LABELS if asked
+    reader_version: str = ""  # the reader's model it was fitted on (`Reader.version`)
+
+    def trusted(self) -> dict[str, Curve]:
+        """The curves a threshold must keep its promise on: the index's own questions, and
+        real ones: its users' once they are MIN_POINTS answerable, else the sample's."""
+        users = self.curves.get(LABELS)
+        real = LABELS if users is not None and len(users.answerable) >= MIN_POINTS else SAMPLE
+        return {k: c for k, c in self.curves.items() if k in (SYNTHETIC, real) and c.answerable}
+
+    def threshold_for(self, target: float) -> float:
+        """The confidence to refuse below: the highest that refuses at most `target` of the
+        answerable questions of every trusted curve (the harder kind decides)."""
+        quotas = [c.quota(target) for c in self.trusted().values()]
+        return min(quotas) if quotas else 0.5
+
+    def refused(self, threshold: float, kind: str = SYNTHETIC) -> tuple[float, float]:
+        return self.curves[kind].refused(threshold)
+
+    @property
+    def auroc(self) -> float:
+        """How well the confidence ranks real questions (synthetic ones where none were asked)."""
+        trusted = self.trusted()
+        real = [c for k, c in trusted.items() if k != SYNTHETIC]
+        return (real or list(trusted.values()) or [Curve((), ())])[0].auroc
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model.to_dict(), "auroc": round(self.auroc, 4),
-            "answerable": [round(x, 4) for x in self.answerable],
-            "unanswerable": [round(x, 4) for x in self.unanswerable],
-        }  # fmt: skip
+        return {"model": self.model.to_dict(), "auroc": round(self.auroc, 4),
+                "curves": {k: c.to_dict() for k, c in self.curves.items()},
+                "reader_version": self.reader_version}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ReaderCalibration:
-        scores = [tuple(sorted(float(x) for x in d[k])) for k in ("answerable", "unanswerable")]
-        if not all(0 <= x <= 1 for s in scores for x in s) or not scores[0]:
-            raise ValueError("confidences must be numbers in 0..1")
-        return cls(LogisticModel.from_dict(d["model"]), *scores, float(d["auroc"]))
+        curves = {str(k): Curve.from_dict(v) for k, v in d["curves"].items()}
+        if not curves.get(SYNTHETIC, Curve((), ())).answerable:
+            raise ValueError("no synthetic answerable confidences")
+        return cls(LogisticModel.from_dict(d["model"]), curves, str(d.get("reader_version", "")))
 
 
 @dataclass(frozen=True)
@@ -107,7 +143,8 @@ class CalibrationRecord:
         try:
             d = json.loads(raw)
             if d.get("version") != VERSION:
-                raise ValueError(f"version {d.get('version')!r}, this program reads {VERSION}")
+                raise ValueError(f"written by another release (version {d.get('version')!r}, "
+                                 f"this one reads {VERSION})")  # fmt: skip
             readers = {str(k): ReaderCalibration.from_dict(v) for k, v in d["readers"].items()}
             target = float(d["target"])
             if not readers or not 0 < target < 1 or not math.isfinite(float(d["created"])):

@@ -34,6 +34,7 @@ class Reader(Protocol):
 
     name: str  # what the answer's `reader` field says
     threshold: float  # a best score below it abstains
+    version: str  # which model reads: a calibration is valid for this one only ("" built in)
 
     def read(
         self, question: str, hits: list[Hit], n: int, question_vector: np.ndarray | None = None

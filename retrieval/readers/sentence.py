@@ -43,6 +43,7 @@ class _Candidate:
 
 class SentenceReader:
     name = "sentence"
+    version = ""
 
     def __init__(self, embedder: Embedder, threshold: float = 0.35) -> None:
         self.embedder = embedder

@@ -37,6 +37,7 @@ def on_disk(model: str) -> bool:
 
 class SpanReader:
     name = "span"
+    version = ""
 
     def __init__(self, model: str, threshold: float = 0.1, local_only: bool = False) -> None:
         self.model_name = model

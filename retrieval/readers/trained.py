@@ -54,6 +54,7 @@ class TrainedReader:
         self.manifest = manifest
         self.threshold = THRESHOLD
         self.prior_weight = float(manifest.get("prior_weight", 0.0))
+        self.version = str(manifest.get("sha", ""))
 
     @classmethod
     def from_folder(cls, folder: Path, manifest: dict[str, Any]) -> TrainedReader:

@@ -13,13 +13,24 @@ import pytest
 
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
+from retrieval.calibration.labels import PER_USER, verdicts
 from retrieval.calibration.model import auroc, fit
 from retrieval.calibration.questions import question_about, reworded
-from retrieval.calibration.record import CalibrationRecord, CorruptCalibration, load, record_key
-from retrieval.calibration.run import calibrate, fit_reader
+from retrieval.calibration.record import (
+    LABELS,
+    SAMPLE,
+    SYNTHETIC,
+    CalibrationRecord,
+    CorruptCalibration,
+    Curve,
+    load,
+    record_key,
+)
+from retrieval.calibration.run import CalibrationFailed, Point, calibrate, fit_reader
 from retrieval.embedder import Embedder
 from retrieval.engine import QAEngine
 from retrieval.errors import InvalidQuestion
+from retrieval.feedback import FeedbackStore
 from retrieval.settings import Settings
 from retrieval.training.paraphrase import Paraphraser
 from retrieval.training.pipeline import DEFAULT_BASE
@@ -79,17 +90,17 @@ def test_calibration_stores_a_model_whose_confidence_is_in_0_1(
 def test_the_calibrated_threshold_moves_when_the_target_moves(
     settings: Settings, embedder: Embedder, calibrated: CalibrationRecord
 ) -> None:
-    # The policy on known confidences that overlap: answerable 0.3..1, unanswerable 0..0.6.
-    cal = dataclasses.replace(
-        calibrated.readers["sentence"],
-        answerable=tuple(np.linspace(0.3, 1.0, 50)),
-        unanswerable=tuple(np.linspace(0.0, 0.6, 50)),
-    )
+    # Known confidences: the index's own questions are easy (0.5..1), people's harder (0.2..1).
+    cal = dataclasses.replace(calibrated.readers["sentence"], curves={
+        SYNTHETIC: Curve(tuple(np.linspace(0.5, 1.0, 50)), tuple(np.linspace(0.0, 0.6, 50))),
+        SAMPLE: Curve(tuple(np.linspace(0.2, 1.0, 50)), tuple(np.linspace(0.0, 0.4, 50))),
+    })  # fmt: skip
     chosen = [cal.threshold_for(t) for t in (0.0, 0.1, 0.3, 0.9)]
-    assert chosen == sorted(set(chosen)), "a looser ceiling, a higher threshold"
+    assert chosen == sorted(set(chosen)), "a looser target, a higher threshold"
     for target, threshold in zip((0.0, 0.1, 0.3, 0.9), chosen, strict=True):
-        assert cal.refused(threshold)[0] <= target  # the target is a ceiling...
-    assert cal.refused(chosen[-1])[0] < 0.5  # ...not a quota: past 0.6 refusing more buys nothing
+        for kind in (SYNTHETIC, SAMPLE):  # the promise holds on both kinds of questions...
+            assert cal.refused(threshold, kind)[0] <= target
+        assert cal.refused(threshold, SAMPLE)[0] > target - 0.03  # ...spent on the harder one
     # The engine reads the threshold for its settings' target off the stored record.
     thresholds = []
     for target in (0.05, 0.5):
@@ -128,22 +139,99 @@ def test_a_corrupt_calibration_record_is_reported_and_ignored(
         load(engine.index)
 
 
+def test_a_record_from_an_older_release_is_ignored_with_a_log_line(
+    engine: QAEngine, calibrated: CalibrationRecord, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = json.loads(calibrated.to_json()) | {"version": 1}
+    engine.index.client.set(record_key(engine.index), json.dumps(old))
+    engine.calibration.refresh()
+    with caplog.at_level(logging.ERROR, logger="qa.calibration"):
+        answer = engine.ask("How many days of paid leave do employees get?")
+    assert answer.explanation["confidence"]["calibrated"] is False
+    assert "another release" in answer.explanation["confidence"]["status"]
+    assert any("another release" in r.getMessage() for r in caplog.records)
+
+
+def test_a_calibration_fitted_on_another_model_is_stale_and_ignored_with_a_log_line(
+    engine: QAEngine, calibrated: CalibrationRecord, caplog: pytest.LogCaptureFixture
+) -> None:
+    cal = dataclasses.replace(calibrated.readers["sentence"], reader_version="retrained-abc")
+    stale = dataclasses.replace(calibrated, readers={"sentence": cal})
+    engine.index.client.set(record_key(engine.index), stale.to_json())
+    engine.calibration.refresh()
+    with caplog.at_level(logging.WARNING, logger="qa.calibration"):
+        answer = engine.ask("How many days of paid leave do employees get?")
+        engine.ask("How many days of paid leave do employees get?")
+    confidence = answer.explanation["confidence"]
+    assert confidence["calibrated"] is False and "retrained-abc" in confidence["status"]
+    assert "coverage" in confidence  # the uncalibrated rule answers instead
+    logged = [r for r in caplog.records if "retrained-abc" in r.getMessage()]
+    assert len(logged) == 1, "said once, not on every question"
+
+
+def test_an_index_of_three_documents_is_too_small_to_promise_anything(
+    engine: QAEngine, pipeline: IngestPipeline
+) -> None:
+    pipeline.ingest([Document(DocMeta(doc_id=k, title=k.title()), TEXTS[k])
+                     for k in ("keys", "leave", "dock")])  # fmt: skip
+    with pytest.raises(CalibrationFailed, match="holds 3 documents: too few to promise"):
+        calibrate(engine, questions=QUESTIONS, seed=1)
+    assert load(engine.index) is None
+    answer = engine.ask("Which volcano erupted on Krakatoa?")
+    assert answer.answer is None and "coverage" in answer.explanation["confidence"]
+
+
+def _vote(store: FeedbackStore, question: str, vote: str, user: str, answer: str | None) -> None:
+    store.record(question=question, answer=answer, sources=[], vote=vote, user=user)
+
+
+def test_a_flood_of_thumbs_down_from_one_user_cannot_move_the_threshold(
+    engine: QAEngine, calibrated: CalibrationRecord
+) -> None:
+    store = FeedbackStore(engine.index.client, engine.settings.key_prefix)
+    for i in range(100):
+        _vote(store, f"Who descales the coffee machine, really {i}?", "down", "mallory", "x")
+    found = verdicts(store.export())
+    assert len(found) == PER_USER and not any(v.answerable for v in found)
+    again = calibrate(engine, questions=QUESTIONS, seed=1, labels=found)
+    assert LABELS not in again.readers["sentence"].curves
+    assert again.readers["sentence"].threshold_for(0.1) == (
+        calibrated.readers["sentence"].threshold_for(0.1)
+    )
+
+
+def test_enough_users_verdicts_join_the_calibration_and_their_curve_sets_the_threshold(
+    engine: QAEngine, corpus: None
+) -> None:
+    store = FeedbackStore(engine.index.client, engine.settings.key_prefix)
+    asked = ["How long does the old API key keep working?", "How many monitors does it drive?",
+             "Who descales the coffee machine?", "When are laptops replaced?"]  # fmt: skip
+    for n in range(40):  # 8 people, 5 verdicts each: 4 answers they liked, 1 they did not
+        _vote(store, asked[n % 4], "down" if n % 5 == 4 else "up", f"user{n % 8}", "an answer")
+    found = verdicts(store.export())
+    assert len(found) == 40 and sum(v.answerable for v in found) == 32
+    record = calibrate(engine, questions=QUESTIONS, seed=1, labels=found)
+    cal = record.readers["sentence"]
+    assert len(cal.curves[LABELS].answerable) == 32 and LABELS in cal.trusted()
+    assert cal.threshold_for(0.1) <= cal.curves[LABELS].quota(0.1)
+
+
 @pytest.mark.parametrize(
     "mutate",
     [
         lambda d: d.update(version=99),
         lambda d: d["readers"]["sentence"]["model"].update(intercept=math.nan),
         lambda d: d["readers"]["sentence"]["model"]["coef"].pop(),
-        lambda d: d["readers"]["sentence"].update(answerable=[2.0]),
+        lambda d: d["readers"]["sentence"]["curves"]["synthetic"].update(answerable=[2.0]),
+        lambda d: d["readers"]["sentence"]["curves"].pop("synthetic"),
         lambda d: d.update(readers={}),
         lambda d: d.update(target="lots"),
         lambda d: d.pop("fingerprint"),
     ],
 )
 def test_a_record_that_does_not_make_sense_is_corrupt_not_guessed(mutate) -> None:
-    rows = [{"a": float(i), "b": float(i % 3)} for i in range(20)]
-    labels = [int(i >= 10) for i in range(20)]
-    record = CalibrationRecord({"sentence": fit_reader(rows, labels, 0)}, 0.1, 10, 1.0, {})
+    points = [Point({"a": float(i), "b": float(i % 3)}, i >= 10) for i in range(20)]
+    record = CalibrationRecord({"sentence": fit_reader({SYNTHETIC: points}, 0)}, 0.1, 10, 1.0, {})
     data = json.loads(record.to_json())
     assert CalibrationRecord.from_json(record.to_json()).readers["sentence"].auroc > 0.9
     mutate(data)
