@@ -16,7 +16,8 @@ from retrieval.settings import Settings
 # does not pay for what `qa ingest` or `qa serve` import. Each module lists its COMMANDS.
 COMMANDS = {
     "ingest": "ingest", "sources": "sync", "sync": "sync", "docs": "documents",
-    "delete": "documents", "index": "documents", "ask": "ask", "train-reader": "train",
+    "delete": "documents", "index": "documents", "reindex": "documents", "ask": "ask",
+    "train-reader": "train",
     "calibrate": "calibrate", "eval": "evaluate", "feedback": "feedback", "server": "servers",
     "slack": "slack", "serve": "serve",
 }  # fmt: skip

@@ -16,6 +16,7 @@ from redis.client import Pipeline
 from retrieval.copies import content_hash
 from retrieval.errors import ConcurrentUpdate, IndexMissing, SchemaMismatch
 from retrieval.filters import escape_tag
+from retrieval.layout import NEXT, RECORD, CachedLayout, Layout
 from retrieval.near_copies import NearCopies
 from retrieval.replies import SearchReply, pairs, parse_search, reachable, text
 from retrieval.schema import CHANNEL_FIELD, IndexSchema
@@ -48,12 +49,52 @@ class ChunkIndex:
     def __init__(self, client: redis.Redis, schema: IndexSchema) -> None:
         self.client = client
         self.schema = schema
+        self._layout = CachedLayout()
 
     # -- index lifecycle -------------------------------------------------------------------
 
     def exists(self) -> bool:
         names = {text(n) for n in self._call("FT._LIST")}
-        return self.schema.name in names
+        return self.schema.name in names or self.layouts()[0].index in names
+
+    # -- how vectors are stored (retrieval/layout.py) -----------------------------------------
+
+    def layout(self, fresh: bool = False) -> Layout:
+        """The field and type of this index's vectors (re-read every few seconds)."""
+        return self.layouts(fresh)[0]
+
+    def layouts(self, fresh: bool = False) -> tuple[Layout, Layout | None]:
+        """The layout in use, and the one a running `qa reindex` is building (or None)."""
+        if fresh or not self._layout.fresh():
+            with reachable():
+                raw = self.client.hgetall(self.schema.meta_key)
+            current = Layout.from_record(raw) or self._inferred_layout()
+            return self._layout.set((current, Layout.from_record(raw, NEXT)))
+        assert self._layout.value is not None
+        return self._layout.value
+
+    def _inferred_layout(self) -> Layout:
+        """An index made before layouts were recorded: its vector attribute says; no index
+        yet: what `ensure` would create."""
+        try:
+            attributes = self.info().get("attributes", [])
+        except IndexMissing:
+            return Layout(self.schema.name, "vector", self.schema.vector_type)
+        for attribute in map(pairs, attributes):
+            if attribute.get("type") == "VECTOR":
+                kind = str(attribute.get("data_type") or "FLOAT32").upper()
+                return Layout(self.schema.name, str(attribute.get("identifier")), kind)
+        return Layout(self.schema.name, "vector", self.schema.vector_type)
+
+    def _record_layout(self) -> None:
+        """Write the layout into the meta record, once (the index's creator, or the first
+        process of this version to open an older index)."""
+        if self.client.hexists(self.schema.meta_key, RECORD["vector_type"]):
+            return
+        layout = self._inferred_layout()
+        for name, value in layout.record().items():
+            self.client.hsetnx(self.schema.meta_key, name, value)
+        self.layouts(fresh=True)
 
     def ensure(self) -> None:
         """Create the index on first use; refuse to mix vectors of another model.
@@ -72,6 +113,7 @@ class ChunkIndex:
             self.client.hset(
                 self.schema.meta_key, mapping={"dim": self.schema.dim, "created": time.time()}
             )
+        self._record_layout()
         self.check_compatible()
         self.add_channel_field()
 
@@ -158,8 +200,11 @@ class ChunkIndex:
     def drop(self) -> int:
         """Delete the index, every chunk and every document record. Returns documents removed."""
         docs = list(self.documents())
-        if self.exists():
+        building = self.layouts(fresh=True)[1]
+        if self.exists():  # the schema's name, or the alias a migration left
             self._call("FT.DROPINDEX", self.schema.name, "DD")
+        if building is not None and building.index in {text(n) for n in self._call("FT._LIST")}:
+            self._call("FT.DROPINDEX", building.index)  # an interrupted `qa reindex`'s
         self.client.delete(self.schema.meta_key)  # at once: a stale model record would block
         self.client.delete(self.schema.calibration_key)
         self.near_copies.drop([d.doc_id for d in docs])
@@ -216,8 +261,9 @@ class ChunkIndex:
             self.client.hset(self.schema.meta_key, PRIVATE_FLAG, 1)
         generation = content_hash[:12]
         keys = [self.schema.chunk_key(meta.doc_id, generation, c.position) for c in chunks]
-        dtype = np.float16 if self.schema.vector_type == "FLOAT16" else np.float32
-        blobs = np.asarray(vectors, dtype=dtype)
+        # Read now, not cached: a `qa reindex` may have switched the layout, or be building
+        # the next one, which then gets its field too.
+        layouts = [lay for lay in self.layouts(fresh=True) if lay is not None]
         doc_key, fresh = self.schema.doc_key(meta.doc_id), set(keys)
         record = {
             "doc_id": meta.doc_id, "hash": content_hash, "generation": generation,
@@ -226,7 +272,7 @@ class ChunkIndex:
         }  # fmt: skip
 
         def switch(pipe: Pipeline) -> None:
-            self._write_chunks(meta, keys, chunks, blobs)
+            self._write_chunks(meta, keys, chunks, vectors, layouts)
             stale = [k for k in self.chunk_keys(meta.doc_id) if k not in fresh]
             pipe.multi()  # one slot: the document's keys share a hash tag
             pipe.hset(doc_key, mapping={**record, "updated": time.time()})
@@ -261,12 +307,14 @@ class ChunkIndex:
         return False
 
     def _write_chunks(
-        self, meta: DocMeta, keys: list[str], chunks: Sequence[Chunk], blobs: np.ndarray
-    ) -> None:
+        self, meta: DocMeta, keys: list[str], chunks: Sequence[Chunk], vectors: np.ndarray,
+        layouts: Sequence[Layout],
+    ) -> None:  # fmt: skip
         for start in range(0, len(chunks), WRITE_BATCH):
             pipe = self.client.pipeline(transaction=False)
             for i in range(start, min(start + WRITE_BATCH, len(chunks))):
-                pipe.hset(keys[i], mapping=_chunk_fields(meta, chunks[i], blobs[i].tobytes()))
+                blobs = {lay.vector_field: lay.pack(vectors[i]) for lay in layouts}
+                pipe.hset(keys[i], mapping=_chunk_fields(meta, chunks[i], blobs))
             pipe.execute()
 
     def delete(self, doc_id: str) -> int:
@@ -326,13 +374,18 @@ class ChunkIndex:
             return self.client.execute_command(*args)
 
 
-def _chunk_fields(meta: DocMeta, chunk: Chunk, vector: bytes) -> dict[str, Any]:
+def _chunk_fields(meta: DocMeta, chunk: Chunk, vectors: dict[str, bytes]) -> dict[str, Any]:
+    """A chunk's hash. Empty fields are left out: each costs ~60 bytes per chunk, and a
+    missing field reads as empty everywhere (`Hit`, filters)."""
+    optional = {
+        "title": chunk.title or meta.title, "heading": chunk.heading_path,
+        "source": meta.source, "tags": ",".join(meta.tags), "url": meta.url, "path": meta.path,
+    }  # fmt: skip
     fields: dict[str, Any] = {
-        "doc_id": meta.doc_id, "text": chunk.text, "title": chunk.title or meta.title,
-        "heading": chunk.heading_path, "source": meta.source, "tags": ",".join(meta.tags),
-        "url": meta.url, "path": meta.path, "position": chunk.position,
-        "start": chunk.start, "end": chunk.end, "vector": vector,
+        "doc_id": meta.doc_id, "text": chunk.text, "position": chunk.position,
+        "start": chunk.start, "end": chunk.end, **vectors,
         "content_hash": content_hash(chunk.text),
+        **{name: value for name, value in optional.items() if value},
     }  # fmt: skip
     if chunk.page is not None:
         fields["page"] = chunk.page

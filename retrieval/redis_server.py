@@ -100,6 +100,9 @@ class EmbeddedRedis:
         args += ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
         args += ["--daemonize", "yes", "--pidfile", str(self.data_dir / "redis.pid")]
         args += ["--logfile", str(self.data_dir / "redis.log")]
+        # Chunk hashes (a ~1 KB text, a 768-byte vector, a dozen short fields) stay compact
+        # listpacks instead of hash tables: ~350 bytes less per chunk (BENCHMARKS.md, memory).
+        args += ["--hash-max-listpack-value", "4096"]
         for module in module_paths():
             args += ["--loadmodule", str(module)]
         result = subprocess.run(args, capture_output=True, text=True, check=False)

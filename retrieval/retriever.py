@@ -10,7 +10,8 @@ import redis
 
 from retrieval.filters import Filters, compile_filters, escape_text
 from retrieval.index import ChunkIndex
-from retrieval.replies import Found
+from retrieval.layout import Layout
+from retrieval.replies import Found, SearchReply
 from retrieval.rerank import WEIGHTS, rerank
 from retrieval.schema import HIT_FIELDS
 from retrieval.text import content_words
@@ -73,14 +74,15 @@ class Retriever:
         return Retrieval(question, hits[:k], filters, where, mode, k, query_vector, timings)
 
     def knn(self, vector: np.ndarray, where: str, k: int, ef_runtime: int | None) -> list[Hit]:
-        ef = ef_runtime or self.index.schema.ef_runtime
-        query = f"({where})=>[KNN {k} @vector $vec EF_RUNTIME {int(ef)} AS distance]"
-        dtype = np.float16 if self.index.schema.vector_type == "FLOAT16" else np.float32
-        reply = self.index.search(
-            query, "PARAMS", 2, "vec", np.asarray(vector, dtype=dtype).tobytes(),
-            "SORTBY", "distance", "ASC", "RETURN", len(HIT_FIELDS) + 1, *HIT_FIELDS, "distance",
-            "LIMIT", 0, k,
-        )  # fmt: skip
+        layout = self.index.layout()
+        try:
+            reply = self._knn(layout, vector, where, k, ef_runtime)
+        except redis.ResponseError:
+            if self.index.layout(fresh=True) == layout:
+                raise
+            reply = None  # `qa reindex` switched the index meanwhile: the old field is gone
+        if reply is None or (not reply.docs and self.index.layout(fresh=True) != layout):
+            reply = self._knn(self.index.layout(), vector, where, k, ef_runtime)
         hits = []
         for rank, found in enumerate(reply.docs, start=1):
             hit = _hit(found)
@@ -89,6 +91,19 @@ class Retriever:
             hit.score = hit.vector_score
             hits.append(hit)
         return hits
+
+    def _knn(
+        self, layout: Layout, vector: np.ndarray, where: str, k: int, ef_runtime: int | None
+    ) -> SearchReply:
+        """The query vector is packed as the index stores its vectors (float16 for FLOAT16)."""
+        ef = ef_runtime or self.index.schema.ef_runtime
+        field = layout.vector_field
+        query = f"({where})=>[KNN {k} @{field} $vec EF_RUNTIME {int(ef)} AS distance]"
+        return self.index.search(
+            query, "PARAMS", 2, "vec", layout.pack(vector),
+            "SORTBY", "distance", "ASC", "RETURN", len(HIT_FIELDS) + 1, *HIT_FIELDS, "distance",
+            "LIMIT", 0, k,
+        )  # fmt: skip
 
     def keyword(self, question: str, where: str, k: int) -> list[Hit]:
         terms = list(dict.fromkeys(content_words(question)))

@@ -67,14 +67,20 @@ class IndexSchema:
     def chunk_key(self, doc_id: str, generation: str, position: int) -> str:
         return f"{self.chunk_prefix}{{{self.slot_tag(doc_id)}}}:{generation}:{position:05d}"
 
-    def create_args(self) -> list[str | int]:
-        """Arguments of FT.CREATE for this schema."""
+    def create_args(
+        self, name: str | None = None, vector_field: str = "vector", vector_type: str | None = None
+    ) -> list[str | int]:
+        """Arguments of FT.CREATE for this schema (a migration names another index and field).
+
+        NOOFFSETS: no query needs term positions (no phrases, no highlighting), and they cost
+        ~400 bytes per chunk at COVID-QA scale (BENCHMARKS.md, memory).
+        """
         vector = [
-            "TYPE", self.vector_type, "DIM", self.dim, "DISTANCE_METRIC", "COSINE",
+            "TYPE", vector_type or self.vector_type, "DIM", self.dim, "DISTANCE_METRIC", "COSINE",
             "M", self.m, "EF_CONSTRUCTION", self.ef_construction, "EF_RUNTIME", self.ef_runtime,
         ]  # fmt: skip
         return [
-            self.name, "ON", "HASH", "PREFIX", 1, self.chunk_prefix,
+            name or self.name, "ON", "HASH", "PREFIX", 1, self.chunk_prefix, "NOOFFSETS",
             "SCHEMA",
             "text", "TEXT",
             "title", "TEXT", "WEIGHT", 2.0,
@@ -88,5 +94,5 @@ class IndexSchema:
             "position", "NUMERIC", "SORTABLE",
             "page", "NUMERIC",
             *CHANNEL_FIELD,
-            "vector", "VECTOR", "HNSW", len(vector), *vector,
+            vector_field, "VECTOR", "HNSW", len(vector), *vector,
         ]  # fmt: skip

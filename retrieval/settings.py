@@ -35,7 +35,9 @@ class Settings:
     embedding_model: str = DEFAULT_EMBEDDER
     embedding_backend: str = "auto"  # auto | torch | onnx | onnx-int8
     embedding_batch_size: int = 32
-    vector_type: str = "FLOAT32"  # FLOAT32 | FLOAT16
+    # FLOAT16: half the vector memory, the same hit@5 on COVID-QA and recall at 100k
+    # (BENCHMARKS.md). An index records its own type (retrieval/layout.py): `qa reindex`.
+    vector_type: str = "FLOAT16"  # FLOAT16 | FLOAT32
     # From bench/scale_bench.py (BENCHMARKS.md, scale-bench; docs/scaling.md): M 32 beats M 16
     # on recall at every EF_RUNTIME for ~3% more memory and a slightly slower build, which
     # ingestion never feels (embedding is ~25x slower than indexing). EF_RUNTIME 100 is where

@@ -7,6 +7,7 @@ measured over the candidates at hand, so no corpus statistics are needed.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -39,6 +40,7 @@ def content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in CONTENT_STOPWORDS]
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix strip so 'infections' meets 'infection' (no dictionary, no download)."""
     for suffix in ("ations", "ation", "ings", "ing", "ies", "es", "ed", "ly", "s"):
@@ -47,11 +49,14 @@ def stem(word: str) -> str:
     return word
 
 
-def terms(text: str) -> set[str]:
-    return {stem(w) for w in content_words(text)}
+# The same chunks come back question after question: their sentences' terms and word pairs
+# are computed once per process, not ~10,000 stems per question (BENCHMARKS.md, profile).
+@functools.lru_cache(maxsize=32768)
+def terms(text: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in content_words(text))
 
 
-def overlap_scores(question: str, candidates: Sequence[set[str]]) -> list[float]:
+def overlap_scores(question: str, candidates: Sequence[frozenset[str]]) -> list[float]:
     """For each candidate's term set, the IDF-weighted share of the question's terms it holds."""
     q_terms = terms(question)
     if not q_terms or not candidates:
@@ -63,11 +68,12 @@ def overlap_scores(question: str, candidates: Sequence[set[str]]) -> list[float]
     return [sum(weight[t] for t in c & q_terms) / total for c in candidates]
 
 
-def bigrams(text: str) -> set[tuple[str, str]]:
+@functools.lru_cache(maxsize=32768)
+def bigrams(text: str) -> frozenset[tuple[str, str]]:
     """Adjacent word pairs (stemmed), except pairs of two stop words."""
     ws = [stem(w) for w in words(text)]
-    return {
+    return frozenset(
         (a, b)
         for a, b in itertools.pairwise(ws)
         if a not in CONTENT_STOPWORDS or b not in CONTENT_STOPWORDS
-    }
+    )

@@ -1,4 +1,4 @@
-"""`qa docs`, `qa delete`, `qa index info|drop`: what is stored."""
+"""`qa docs`, `qa delete`, `qa index info|drop`, `qa reindex`: what is stored, and how."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def info(ctx: click.Context) -> None:
     echo_json({
         "index": index.schema.name, "model": model, "dimension": dim,
         "documents": sum(1 for _ in index.documents()), "chunks": int(raw.get("num_docs", 0)),
-        "vector_type": index.schema.vector_type, "hnsw": {
+        "vector_type": index.layout().vector_type, "hnsw": {
             "m": index.schema.m, "ef_construction": index.schema.ef_construction,
             "ef_runtime": index.schema.ef_runtime,
         },
@@ -89,4 +89,26 @@ def drop(ctx: click.Context, yes: bool) -> None:
     click.echo(f"dropped index '{index.schema.name}' ({n} documents)")
 
 
-COMMANDS = [docs, delete, index_group]
+@click.command()
+@click.option(
+    "--vector-type", type=click.Choice(["FLOAT16", "FLOAT32"]), default=None,
+    help="The type to store vectors as; default QA_VECTOR_TYPE (FLOAT16).",
+)  # fmt: skip
+@click.pass_context
+def reindex(ctx: click.Context, vector_type: str | None) -> None:
+    """Move the index to another vector type in place; questions are answered throughout."""
+    from retrieval.migrate import reindex as migrate
+
+    index, _ = index_of(ctx)
+    wanted = vector_type or settings_of(ctx).vector_type
+    done = migrate(index, wanted)
+    if done is None:
+        click.echo(f"index '{index.schema.name}' already stores {wanted} vectors")
+        return
+    click.echo(
+        f"index '{index.schema.name}': {done.before.vector_type} -> {done.after.vector_type}, "
+        f"{done.chunks} vectors converted in {done.seconds:.1f} s"
+    )
+
+
+COMMANDS = [docs, delete, index_group, reindex]

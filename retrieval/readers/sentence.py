@@ -8,6 +8,9 @@ which keeps a query to one small batch.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +23,7 @@ from retrieval.text import bigrams, overlap_scores, terms
 from retrieval.types import Hit, Span
 
 MAX_EMBEDDED = 10  # sentences embedded per question: the latency budget
+CACHED_VECTORS = 8192  # sentence vectors kept per process (~12 MB): popular chunks come back
 WEIGHTS = {"cosine": 0.35, "overlap": 0.35, "bigram": 0.15, "chunk": 0.15}
 
 
@@ -29,8 +33,8 @@ class _Candidate:
     rank: int
     start: int
     end: int
-    terms: set[str]
-    pairs: set[tuple[str, str]]
+    terms: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
     chunk: float = 0.0  # the chunk's retrieval score relative to the best chunk
     overlap: float = 0.0
     bigram: float = 0.0
@@ -48,6 +52,24 @@ class SentenceReader:
     def __init__(self, embedder: Embedder, threshold: float = 0.35) -> None:
         self.embedder = embedder
         self.threshold = threshold
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Sentence vectors, each embedded once per process while it stays among the last
+        CACHED_VECTORS used: the model runs only on sentences not seen lately."""
+        with self._lock:
+            found = {t: self._vectors.get(t) for t in texts}
+        missing = [t for t, v in found.items() if v is None]
+        if missing:
+            found.update(zip(missing, self.embedder.embed(missing), strict=True))
+        with self._lock:
+            for t in texts:
+                self._vectors[t] = found[t]
+                self._vectors.move_to_end(t)
+            while len(self._vectors) > CACHED_VECTORS:
+                self._vectors.popitem(last=False)
+        return [found[t] for t in texts]
 
     def read(
         self, question: str, hits: list[Hit], n: int, question_vector: np.ndarray | None = None
@@ -65,7 +87,7 @@ class SentenceReader:
             for c in candidates
         }
         shortlist = sorted(candidates, key=lambda c: prior[id(c)], reverse=True)[:MAX_EMBEDDED]
-        vectors = self.embedder.embed([c.text for c in shortlist])
+        vectors = self.embed([c.text for c in shortlist])
         for c, v in zip(shortlist, vectors, strict=True):
             c.cosine = float(np.dot(v, question_vector))
         spans = [

@@ -116,7 +116,7 @@ def test_orphans_of_an_abandoned_generation_are_removed_on_next_change(
     pipeline.run([corpus])
     doc = next(d for d in pipeline.index.documents() if d.title == "b")
     orphan = pipeline.index.schema.chunk_key(doc.doc_id, "deadbeef0000", 0)
-    vector = np.zeros(pipeline.index.schema.dim, dtype=np.float32).tobytes()
+    vector = pipeline.index.layout().pack(np.zeros(pipeline.index.schema.dim))
     pipeline.index.client.hset(
         orphan, mapping={"doc_id": doc.doc_id, "text": "x", "vector": vector}
     )
