@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     body = render(results, squad, kept, chunks)
     print(body)
     if not args.no_write:
-        write_section("refusal-bench", body)
+        name = squad.name.removesuffix(".json").lower()
+        write_section("refusal-bench" if name == "covid-qa" else f"refusal-bench-{name}", body)
 
 
 def run(engine: QAEngine, squad: SquadSet, kept: set[int], questions: int, real: int) -> dict:
