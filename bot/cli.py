@@ -17,7 +17,7 @@ from retrieval.settings import Settings
 COMMANDS = {
     "ingest": "ingest", "sources": "sync", "sync": "sync", "docs": "documents",
     "delete": "documents", "index": "documents", "reindex": "documents", "ask": "ask",
-    "train-reader": "train",
+    "train": "train_all", "train-reader": "train",
     "calibrate": "calibrate", "eval": "evaluate", "feedback": "feedback", "server": "servers",
     "slack": "slack", "serve": "serve",
 }  # fmt: skip

@@ -18,6 +18,7 @@ from retrieval.engine import QAEngine
 from retrieval.feedback import FeedbackStore
 from retrieval.model_files import resolve_model_path
 from retrieval.training import general
+from retrieval.training.lock import TrainingLock
 from retrieval.training.pipeline import DEFAULT_BASE, train_reader
 from retrieval.training.trainer import Progress
 
@@ -64,3 +65,10 @@ def train(
         engine, engine.settings.data_dir, stage, minutes=minutes, seed=seed, squad=squad,
         labels=labels, say=say, progress=progress, threads=engine.settings.train_threads,
     )  # fmt: skip
+
+
+def training_lock(engine: QAEngine, command: str) -> TrainingLock:
+    """The index's training lock (`with training_lock(engine, "qa train"):`): TrainingBusy,
+    naming the holder, when another run trains this index."""
+    index = engine.index
+    return TrainingLock(index.client, index.schema.training_lock_key, command, index.schema.name)

@@ -19,6 +19,7 @@ from retrieval.filters import Filters, parse_filters
 from retrieval.index import ChunkIndex
 from retrieval.readers import Reader, Reading
 from retrieval.readers.sentence import SentenceReader
+from retrieval.rerank_weights import LiveWeights
 from retrieval.retriever import Retrieval, Retriever
 from retrieval.settings import Settings
 from retrieval.store import connect, open_index
@@ -45,6 +46,7 @@ class QAEngine:
         self._index: ChunkIndex | None = None
         self._retriever: Retriever | None = None
         self._calibration: LiveCalibration | None = None
+        self._weights: LiveWeights | None = None
         self._optional: dict[str, Reader] = {}  # readers that need a model file: span, trained
         self._unavailable: dict[str, str] = {}  # why one could not load
         self._trained: Any = None  # the TrainedSource, made on first use
@@ -70,13 +72,23 @@ class QAEngine:
         return self._calibration
 
     @property
-    def retriever(self) -> Retriever:
+    def rerank_weights(self) -> LiveWeights:
+        """The index's fitted rerank weights (`qa train`), re-read every QA_READER_CHECK_S."""
         index = self.index
+        with self._lock:
+            if self._weights is None:
+                self._weights = LiveWeights(index, self.settings.reader_check_s)
+        return self._weights
+
+    @property
+    def retriever(self) -> Retriever:
+        weights = self.rerank_weights
         with self._lock:
             if self._retriever is None:
                 self._retriever = Retriever(
-                    index, self.settings.candidate_pool, self.settings.rrf_k
+                    weights.index, self.settings.candidate_pool, self.settings.rrf_k
                 )
+                self._retriever.weights = weights.current
         return self._retriever
 
     def span_reader(self, download: bool = False) -> Reader:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,7 +13,7 @@ from retrieval.filters import Filters, compile_filters, escape_text
 from retrieval.index import ChunkIndex
 from retrieval.layout import Layout
 from retrieval.replies import Found, SearchReply
-from retrieval.rerank import WEIGHTS, rerank
+from retrieval.rerank import DEPTH, rerank
 from retrieval.schema import HIT_FIELDS
 from retrieval.text import content_words
 from retrieval.types import Hit
@@ -38,8 +39,9 @@ class Retriever:
         self.pool = pool
         self.rrf_k = rrf_k
         self.rerank = True
-        self.rerank_depth = 30
-        self.rerank_weights = dict(WEIGHTS)
+        self.rerank_depth = DEPTH
+        # The index's fitted weights (the engine passes LiveWeights.current); None: defaults.
+        self.weights: Callable[[], Mapping[str, float]] | None = None
         # BM25STD (RediSearch 2.10+) is proper BM25; the older "BM25" scores unions poorly
         # (hit@5 0.17 vs 0.75 on COVID-QA). Older servers fall back to it.
         self.scorer = "BM25STD"
@@ -53,9 +55,25 @@ class Retriever:
         mode: str = "hybrid",
         ef_runtime: int | None = None,
     ) -> Retrieval:
+        timings: dict[str, float] = {}
+        hits = self.candidates(question, query_vector, k, filters, mode, ef_runtime, timings)
+        if self.rerank and mode == "hybrid":
+            t = time.perf_counter()
+            weights = self.weights() if self.weights is not None else None
+            hits = rerank(question, hits[: self.rerank_depth], weights)
+            timings["rerank_ms"] = (time.perf_counter() - t) * 1000
+        where = compile_filters(filters)
+        return Retrieval(question, hits[:k], filters, where, mode, k, query_vector, timings)
+
+    def candidates(
+        self, question: str, query_vector: np.ndarray | None, k: int, filters: Filters,
+        mode: str = "hybrid", ef_runtime: int | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> list[Hit]:  # fmt: skip
+        """Every candidate, fused by reciprocal rank in hybrid mode: what reranking reorders."""
         where = compile_filters(filters)
         pool = max(self.pool, k)
-        timings: dict[str, float] = {}
+        timings = {} if timings is None else timings
         keyword: list[Hit] = []
         vector: list[Hit] = []
         if mode in ("hybrid", "keyword"):
@@ -66,12 +84,7 @@ class Retriever:
             t = time.perf_counter()
             vector = self.knn(query_vector, where, pool, ef_runtime)
             timings["vector_ms"] = (time.perf_counter() - t) * 1000
-        hits = fuse(keyword, vector, self.rrf_k) if mode == "hybrid" else keyword or vector
-        if self.rerank and mode == "hybrid":
-            t = time.perf_counter()
-            hits = rerank(question, hits[: self.rerank_depth], self.rerank_weights)
-            timings["rerank_ms"] = (time.perf_counter() - t) * 1000
-        return Retrieval(question, hits[:k], filters, where, mode, k, query_vector, timings)
+        return fuse(keyword, vector, self.rrf_k) if mode == "hybrid" else keyword or vector
 
     def knn(self, vector: np.ndarray, where: str, k: int, ef_runtime: int | None) -> list[Hit]:
         layout = self.index.layout()

@@ -56,6 +56,16 @@ class IndexSchema:
         """The index's calibration record (retrieval/calibration/record.py)."""
         return f"{self.prefix}:calibration:{self.name}"
 
+    @property
+    def rerank_key(self) -> str:
+        """The index's fitted rerank weights (retrieval/rerank_weights.py)."""
+        return f"{self.prefix}:rerank:{self.name}"
+
+    @property
+    def training_lock_key(self) -> str:
+        """Held while `qa train` or `qa train-reader` runs (retrieval/training/lock.py)."""
+        return f"{self.prefix}:lock:train:{self.name}"
+
     @staticmethod
     def slot_tag(doc_id: str) -> str:
         """Hash tag shared by a document's keys, so they live in one cluster slot."""

@@ -6,6 +6,7 @@ import click
 
 from bot.commands.common import echo_json, index_of, settings_of
 from retrieval.calibration.status import summary
+from retrieval.rerank_weights import LiveWeights
 
 
 @click.command()
@@ -74,6 +75,7 @@ def info(ctx: click.Context) -> None:
             k: raw.get(k) for k in ("inverted_sz_mb", "vector_index_sz_mb", "doc_table_size_mb")
         },
         "calibration": summary(index, settings_of(ctx).refusal_target),
+        "rerank": LiveWeights(index, 0).describe(),
     })  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from bot.calibration import calibrate_index
 from bot.commands.common import echo_json, settings_of
-from bot.training import train
+from bot.training import train, training_lock
 from retrieval.engine import QAEngine
 from retrieval.feedback import FeedbackStore
 from retrieval.training import general
@@ -56,6 +56,24 @@ def train_reader_command(
         _status(engine, base, as_json)
         return
     minutes = minutes or settings.train_minutes
+    with training_lock(engine, "qa train-reader"):
+        manifest = _train(engine, minutes, seed, squad, base)
+        if as_json:
+            echo_json(manifest)
+        else:
+            click.echo(describe(manifest))
+        if calibrate:  # a new reader's scores mean something new: refit when to refuse
+            record = calibrate_index(engine, readers=CALIBRATED, seed=seed)
+            click.echo(
+                f"calibrated refusals for the {' and '.join(CALIBRATED)} readers in "
+                f"{record.seconds:.0f}s",
+                err=as_json,
+            )
+
+
+def _train(
+    engine: QAEngine, minutes: float, seed: int, squad: tuple[Path, ...], base: str
+) -> dict[str, Any]:
     show = sys.stderr.isatty()
     with tqdm(total=100, unit="%", disable=not show, file=sys.stderr,
               bar_format="{l_bar}{bar}| {postfix}") as bar:  # fmt: skip
@@ -69,21 +87,10 @@ def train_reader_command(
             )  # fmt: skip
 
         say = (lambda m: tqdm.write(m, file=sys.stderr)) if show else (lambda m: None)
-        manifest = train(
+        return train(
             engine.warm_up(), minutes=minutes, seed=seed, squad=list(squad), base=base, say=say,
             progress=progress,
         )  # fmt: skip
-    if as_json:
-        echo_json(manifest)
-    else:
-        click.echo(describe(manifest))
-    if calibrate:  # a new reader's scores mean something new: refit when to refuse
-        record = calibrate_index(engine, readers=CALIBRATED, seed=seed)
-        click.echo(
-            f"calibrated refusals for the {' and '.join(CALIBRATED)} readers in "
-            f"{record.seconds:.0f}s",
-            err=as_json,
-        )
 
 
 def describe(m: dict[str, Any]) -> str:

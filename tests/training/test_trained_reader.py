@@ -16,55 +16,18 @@ import pytest
 import torch
 
 from bot import training
-from ingest.document import Document
-from ingest.pipeline import IngestPipeline
 from retrieval.engine import QAEngine
 from retrieval.errors import ModelUnavailable
 from retrieval.feedback import FeedbackStore
 from retrieval.index import ChunkIndex
 from retrieval.readers.spans import INPUTS, decode_group, encode
 from retrieval.settings import Settings
-from retrieval.squad import SquadSet
 from retrieval.training import general, trainer
 from retrieval.training.export import export_fp32, onnx_predictor
 from retrieval.training.groups import Group, features
 from retrieval.training.store import publish, read_manifest
-from retrieval.types import DocMeta
+from tests.training.conftest import QUESTIONS
 from tests.training.test_generate import ARTICLES
-
-QUESTIONS = 12  # of each sample article the tests train on
-
-
-@pytest.fixture()
-def small_sample(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two training articles and one held-out one of the real sample, a few questions each,
-    and a general stage of seconds."""
-    train, held = general.sample_sets()
-
-    def few(squad: SquadSet, articles: int) -> SquadSet:
-        questions = []
-        for n in range(articles):
-            questions += [q for q in squad.questions if q.context == n][:QUESTIONS]
-        return SquadSet(squad.name, squad.contexts[:articles], questions)
-
-    monkeypatch.setattr(general, "sample_sets", lambda: (few(train, 2), few(held, 1)))
-    monkeypatch.setattr(general, "MINUTES", 0.1)
-
-
-@pytest.fixture()
-def fast_settings(settings: Settings, tmp_path: Path) -> Settings:
-    return settings.with_(reader="auto", reader_check_s=0.0, data_dir=tmp_path / "data")
-
-
-@pytest.fixture()
-def articles(index: ChunkIndex, pipeline: IngestPipeline) -> ChunkIndex:
-    pipeline.ingest(Document(DocMeta(doc_id=name, title=name), text) for name, text in ARTICLES)
-    return index
-
-
-@pytest.fixture()
-def engine_(fast_settings: Settings, articles: ChunkIndex, embedder) -> QAEngine:
-    return QAEngine(fast_settings, embedder=embedder)
 
 
 def _train(engine: QAEngine, span_model: str, **kw) -> dict:  # type: ignore[no-untyped-def]

@@ -1,0 +1,136 @@
+"""The index's own rerank weights: one small, versioned JSON value stored beside the index.
+
+`qa train` fits them on questions generated from the index's chunks (training/rerank.py).
+Every engine re-reads the record at most every QA_READER_CHECK_S, so running servers use new
+weights without a restart. A record that does not parse, that another release wrote, or that
+was fitted with another embedding model is logged once and ignored: the defaults rank then.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from retrieval.errors import QAError
+from retrieval.index import ChunkIndex
+from retrieval.rerank import FEATURES, WEIGHTS
+
+VERSION = 1
+log = logging.getLogger("qa.rerank")
+
+
+class CorruptWeights(QAError):
+    code = "corrupt_rerank_weights"
+
+
+@dataclass(frozen=True)
+class RerankRecord:
+    weights: dict[str, float]
+    questions: int  # generated questions whose chunk was among the fused candidates
+    scores: dict[str, float]  # MRR and hit@1 of the defaults and of the fitted weights
+    model: str  # the embedding model of the index it was fitted on
+    chunks: int
+    seconds: float
+    created: float = field(default_factory=time.time)
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "version": VERSION, "weights": self.weights, "questions": self.questions,
+            "scores": self.scores, "model": self.model, "chunks": self.chunks,
+            "seconds": round(self.seconds, 1), "created": self.created,
+        })  # fmt: skip
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> RerankRecord:
+        try:
+            d = json.loads(raw)
+            if d.get("version") != VERSION:
+                raise ValueError(f"written by another release (version {d.get('version')!r}, "
+                                 f"this one reads {VERSION})")  # fmt: skip
+            weights = {name: float(d["weights"][name]) for name in FEATURES}
+            if not all(math.isfinite(w) and w >= 0 for w in weights.values()) or not any(
+                weights.values()
+            ):
+                raise ValueError("weights must be finite, non-negative and not all zero")
+            return cls(
+                weights, int(d["questions"]), {str(k): float(v) for k, v in d["scores"].items()},
+                str(d["model"]), int(d["chunks"]), float(d["seconds"]), float(d["created"]),
+            )  # fmt: skip
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            raise CorruptWeights(
+                f"the rerank weights record is unreadable ({type(e).__name__}: {str(e)[:120]}); "
+                "it is ignored and the default weights rank: run `qa train` again"
+            ) from e
+
+
+def save(index: ChunkIndex, record: RerankRecord) -> None:
+    index.client.set(index.schema.rerank_key, record.to_json())
+
+
+def load(index: ChunkIndex) -> RerankRecord | None:
+    """The stored record, None when never fitted; CorruptWeights when unreadable."""
+    raw = index.client.get(index.schema.rerank_key)
+    return None if raw is None else RerankRecord.from_json(raw)
+
+
+class LiveWeights:
+    """The weights to rank with now: one GET of a small key every `refresh_s` at most,
+    parsed only when its bytes changed."""
+
+    def __init__(self, index: ChunkIndex, refresh_s: float = 10.0) -> None:
+        self.index = index
+        self.refresh_s = refresh_s
+        self.error: str | None = None  # why the stored record is ignored
+        self._raw: bytes | None = None
+        self._weights: Mapping[str, float] = WEIGHTS
+        self._checked = float("-inf")
+        self._lock = threading.Lock()
+
+    def current(self) -> Mapping[str, float]:
+        if time.monotonic() - self._checked >= self.refresh_s:
+            with self._lock:
+                if time.monotonic() - self._checked >= self.refresh_s:
+                    self._reload()
+                    self._checked = time.monotonic()
+        return self._weights
+
+    def refresh(self) -> None:
+        """Read the record at the next question (after `qa train` in this process)."""
+        self._checked = float("-inf")
+
+    def describe(self) -> dict[str, Any]:
+        weights = self.current()
+        return {"weights": dict(weights), "fitted": weights is not WEIGHTS, "error": self.error}
+
+    def _reload(self) -> None:
+        try:
+            raw = self.index.client.get(self.index.schema.rerank_key)
+        except redis.RedisError as e:  # keep what we have; the question itself will report it
+            log.warning("could not re-read the rerank weights: %s", e)
+            return
+        if raw == self._raw:
+            return
+        self._raw, self._weights, self.error = raw, WEIGHTS, None
+        if raw is None:
+            return
+        try:
+            record = RerankRecord.from_json(raw)
+        except CorruptWeights as e:
+            self.error = str(e)
+            log.error("index %s: %s", self.index.schema.name, e)
+            return
+        if record.model != self.index.schema.model:
+            self.error = (f"the rerank weights were fitted with the embedding model {record.model}"
+                          f", the index now uses {self.index.schema.model}: they are ignored "
+                          "until `qa train` runs again")  # fmt: skip
+            log.warning("index %s: %s", self.index.schema.name, self.error)
+            return
+        self._weights = record.weights
