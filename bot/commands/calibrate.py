@@ -8,6 +8,7 @@ import click
 
 from bot.calibration import REAL_QUESTIONS, calibrate_index
 from bot.commands.common import echo_json, settings_of
+from bot.training import training_lock
 from retrieval.calibration.record import CorruptCalibration, load
 from retrieval.calibration.run import DEFAULT_QUESTIONS
 from retrieval.calibration.status import curve_lines, summary
@@ -57,17 +58,18 @@ def calibrate_command(
     engine = QAEngine(settings_of(ctx))
     if status:
         return show_status(engine, as_json)
-    click.echo("asking this index's own questions, then real ones in a temporary index of the "
-               "bundled sample (a few minutes)", err=True)  # fmt: skip
-    with click.progressbar(length=1, label="asking", file=sys.stderr) as bar:
+    with training_lock(engine, "qa calibrate"):  # a training calibrates at its end
+        click.echo("asking this index's own questions, then real ones in a temporary index of the "
+                   "bundled sample (a few minutes)", err=True)  # fmt: skip
+        with click.progressbar(length=1, label="asking", file=sys.stderr) as bar:
 
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
+            def progress(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
 
-        record = calibrate_index(engine.warm_up(), questions=questions, seed=seed,
-                                 readers=readers or None, progress=progress,
-                                 real_questions=real_questions)  # fmt: skip
+            record = calibrate_index(engine.warm_up(), questions=questions, seed=seed,
+                                     readers=readers or None, progress=progress,
+                                     real_questions=real_questions)  # fmt: skip
     click.echo(f"calibrated in {record.seconds:.0f}s")
     click.echo("\n".join(curve_lines(record, engine.settings.refusal_target)))
 
