@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from retrieval.redis_server import EmbeddedRedis
+from retrieval.redis.server import EmbeddedRedis
 from retrieval.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

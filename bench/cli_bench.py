@@ -32,7 +32,7 @@ if __package__ in (None, ""):  # run as `python bench/cli_bench.py` rather than 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._report import header, markdown_table, publish, record_start, verdict
-from retrieval.embedder import Embedder
+from retrieval.embedding.embedder import Embedder
 from retrieval.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

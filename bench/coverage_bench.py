@@ -26,8 +26,8 @@ from bench._report import header, markdown_table, record_start, write_section
 from bot.evaluation import doc_id_of, squad_index
 from retrieval.calibration.coverage import MIN_SHARE, coverage
 from retrieval.engine import QAEngine
-from retrieval.filters import Filters
-from retrieval.squad import load_squad
+from retrieval.query.filters import Filters
+from retrieval.training.squad import load_squad
 
 
 def main(argv: list[str] | None = None) -> None:

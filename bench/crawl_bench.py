@@ -31,7 +31,7 @@ from ingest.web.pages import page_from
 from ingest.web.site import WebOptions, ingest_url
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
-from retrieval.squad import load_squad
+from retrieval.training.squad import load_squad
 
 TARGET_RATIO = 0.90
 PAGE_CHARS = 1600

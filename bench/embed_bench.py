@@ -30,10 +30,10 @@ from bench._env import bench_parser, data_path
 from bench._report import header, markdown_table, write_section
 from bot.evaluation import doc_id_of, documents_of
 from ingest.chunker import Chunker
-from retrieval.embedder import BACKENDS, Embedder
-from retrieval.model_files import int8_preset
+from retrieval.embedding.embedder import BACKENDS, Embedder
+from retrieval.embedding.model_files import int8_preset
 from retrieval.settings import Settings
-from retrieval.squad import load_squad
+from retrieval.training.squad import load_squad
 from retrieval.types import Chunk
 
 KS = (1, 5, 10)

@@ -40,7 +40,7 @@ from ingest.chunker import Chunker
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline, IngestReport
 from retrieval.engine import QAEngine
-from retrieval.redis_server import EmbeddedRedis
+from retrieval.redis.server import EmbeddedRedis
 from retrieval.settings import Settings
 from retrieval.types import DocMeta
 

@@ -31,7 +31,7 @@ from bot.evaluation import documents_of, squad_index
 from ingest.chunker import Chunker, count_tiktokens
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
-from retrieval.squad import load_squad
+from retrieval.training.squad import load_squad
 
 TARGET_RATIO = 0.90
 

@@ -28,8 +28,8 @@ from bot.evaluation import EvalReport, doc_id_of, evaluate_on, squad_index
 from bot.training import train
 from retrieval.engine import QAEngine
 from retrieval.feedback import FeedbackStore
-from retrieval.squad import SquadSet, load_squad
 from retrieval.training.groups import gold_window
+from retrieval.training.squad import SquadSet, load_squad
 
 USERS = 5
 

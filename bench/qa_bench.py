@@ -30,7 +30,7 @@ from bot.training import train
 from retrieval.choices import MODES
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
-from retrieval.squad import SquadSet, load_squad
+from retrieval.training.squad import SquadSet, load_squad
 
 READER = "sentence"
 # Reading is measured apart from refusal (bench/refusal_bench.py): no confidence threshold,

@@ -34,8 +34,8 @@ from retrieval.calibration.model import auroc
 from retrieval.calibration.run import DEFAULT_QUESTIONS
 from retrieval.engine import QAEngine
 from retrieval.errors import InvalidQuestion, ModelUnavailable
-from retrieval.metrics import percentile
-from retrieval.squad import SquadSet, load_squad
+from retrieval.training.metrics import percentile
+from retrieval.training.squad import SquadSet, load_squad
 
 TARGETS = (0.03, 0.05, 0.10, 0.20)  # refusal targets read off the same calibrated answers
 

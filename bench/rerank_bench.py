@@ -7,7 +7,7 @@ The articles go into a temporary index once; each question's fused candidates ar
 once and reranked with every weight set, as the retriever does (its top k of the reranked top
 30): the weights chosen on COVID-QA before issue 23 ("COVID-chosen", kept here only to
 measure what replaced them), those fitted on the bundled sample's real questions, the
-product's defaults (`retrieval.rerank.WEIGHTS`) and the weights `qa train` fits on this
+product's defaults (`retrieval.query.rerank.WEIGHTS`) and the weights `qa train` fits on this
 index's own generated questions (the dataset's questions are never seen by the fit).
 
 --fit-defaults fits the defaults once on the bundled sample's real questions, training
@@ -31,11 +31,11 @@ from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, write_section
 from bot.evaluation import doc_id_of, squad_index
 from retrieval.engine import QAEngine
-from retrieval.filters import Filters
-from retrieval.rerank import DEPTH, FEATURES, WEIGHTS, features, vector_of
-from retrieval.squad import Question, SquadSet, load_squad
+from retrieval.query.filters import Filters
+from retrieval.query.rerank import DEPTH, FEATURES, WEIGHTS, features, vector_of
 from retrieval.training import general
 from retrieval.training.rerank import Asked, choose, fit_weights
+from retrieval.training.squad import Question, SquadSet, load_squad
 
 COVID_CHOSEN = {"fused": 0.5, "sentence": 0.35, "bigram": 0.15, "chunk": 0.15}  # measured only
 # What `--fit-defaults` printed (2026-12-04): measured beside the defaults it did not replace.

@@ -35,13 +35,13 @@ from bench._env import bench_parser, data_path
 from bench._report import write_section
 from bench.scale_data import Corpus, all_vectors, base_vectors, crowding, exact_top_k
 from bench.scale_render import render
-from retrieval.embedder import Embedder
-from retrieval.index import ChunkIndex
-from retrieval.model_files import int8_preset, model_cache_key
-from retrieval.redis_server import EmbeddedRedis
-from retrieval.schema import IndexSchema
+from retrieval.embedding.embedder import Embedder
+from retrieval.embedding.model_files import int8_preset, model_cache_key
+from retrieval.index.chunks import ChunkIndex
+from retrieval.index.schema import IndexSchema
+from retrieval.redis.server import EmbeddedRedis
 from retrieval.settings import Settings
-from retrieval.squad import load_squad
+from retrieval.training.squad import load_squad
 
 EFS = (10, 20, 50, 100, 200, 400)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.sentences import sentence_spans
-from retrieval.squad import SquadSet
+from retrieval.training.squad import SquadSet
 
 CHUNK_CHARS = 1000  # ~200 cl100k tokens of this scientific English
 NOISE = 0.3  # norm of the Gaussian part of a derived vector, before renormalising

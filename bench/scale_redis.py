@@ -1,6 +1,6 @@
 """What the scale benchmark does to Redis: bulk loads, KNN and hybrid queries, recall.
 
-Chunks are written as ingestion writes them (`retrieval.index._chunk_fields`, keys from the
+Chunks are written as ingestion writes them (`retrieval.index.chunks._chunk_fields`, keys from the
 schema with one hash tag per document, one document record per 32 chunks), in pipelined
 HSET batches from two writer threads, so Redis indexes one batch while the next is packed.
 """
@@ -17,10 +17,10 @@ import numpy as np
 import redis
 
 from bench.scale_data import Corpus
-from retrieval.filters import escape_text
-from retrieval.index import _chunk_fields
-from retrieval.replies import pairs, text
-from retrieval.schema import HIT_FIELDS, IndexSchema
+from retrieval.index.chunks import _chunk_fields
+from retrieval.index.schema import HIT_FIELDS, IndexSchema
+from retrieval.query.filters import escape_text
+from retrieval.redis.replies import pairs, text
 from retrieval.text import content_words
 from retrieval.types import Chunk, DocMeta
 

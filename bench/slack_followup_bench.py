@@ -32,7 +32,7 @@ from bench._report import header, markdown_table, record_start, verdict, write_s
 from bot.evaluation import squad_index
 from bot.slack.responder import Responder
 from retrieval.engine import QAEngine
-from retrieval.squad import SquadSet, load_squad
+from retrieval.training.squad import SquadSet, load_squad
 
 TARGET_MS = 5.0
 CHANNEL, USER = "C0BENCH01", "U0BENCH01"

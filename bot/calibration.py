@@ -28,10 +28,10 @@ from retrieval.calibration.run import (
 )
 from retrieval.engine import QAEngine
 from retrieval.feedback import FeedbackStore
-from retrieval.filters import Filters
+from retrieval.query.filters import Filters
 from retrieval.readers import Reader
-from retrieval.squad import Question, SquadSet
 from retrieval.training import general
+from retrieval.training.squad import Question, SquadSet
 
 REAL_QUESTIONS = 150  # each asked twice: about a minute per reader, the sample's ingest apart
 

@@ -24,9 +24,9 @@ from ingest.document import Document, doc_id_for
 from ingest.pipeline import IngestPipeline, IngestReport
 from retrieval.engine import QAEngine
 from retrieval.errors import InvalidQuestion
-from retrieval.metrics import best_over, contains, exact_match, f1, percentile
 from retrieval.settings import Settings
-from retrieval.squad import Context, Question, SquadSet, load_squad
+from retrieval.training.metrics import best_over, contains, exact_match, f1, percentile
+from retrieval.training.squad import Context, Question, SquadSet, load_squad
 from retrieval.types import DocMeta, Hit
 
 EVAL_PREFIX = "qa-eval-"

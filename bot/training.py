@@ -14,9 +14,9 @@ from typing import Any
 
 from bot.calibration import sample_index
 from bot.evaluation import doc_id_of
+from retrieval.embedding.model_files import resolve_model_path
 from retrieval.engine import QAEngine
 from retrieval.feedback import FeedbackStore
-from retrieval.model_files import resolve_model_path
 from retrieval.training import general
 from retrieval.training.lock import TrainingLock
 from retrieval.training.pipeline import DEFAULT_BASE, train_reader

@@ -18,10 +18,10 @@ from ingest.chunker import Chunker
 from ingest.document import Document, LoadError
 from ingest.loaders import iter_files, load_path
 from ingest.repeats import count_repeats
-from retrieval.embedder import Embedder
+from retrieval.embedding.embedder import Embedder
 from retrieval.errors import ConcurrentUpdate
-from retrieval.index import ChunkIndex, StoredDoc
-from retrieval.near_copies import NearCopySession
+from retrieval.index.chunks import ChunkIndex, StoredDoc
+from retrieval.index.near_copies import NearCopySession
 from retrieval.types import Chunk
 
 EMBED_BATCH_CHUNKS = 256  # chunks embedded together, across documents

@@ -10,19 +10,20 @@ from typing import Any
 
 import redis
 
-from retrieval.answer import build_answer
+from retrieval.answers.answer import build_answer
 from retrieval.calibration.live import LiveCalibration
 from retrieval.choices import MODES, READERS, check_choice, normalize_question
-from retrieval.embedder import Embedder
+from retrieval.embedding.embedder import Embedder
 from retrieval.errors import InvalidQuestion, ModelUnavailable
-from retrieval.filters import Filters, parse_filters
-from retrieval.index import ChunkIndex
+from retrieval.index.chunks import ChunkIndex
+from retrieval.index.open import open_index
+from retrieval.query.filters import Filters, parse_filters
+from retrieval.query.rerank_weights import LiveWeights
+from retrieval.query.retriever import Retrieval, Retriever
 from retrieval.readers import Reader, Reading
 from retrieval.readers.sentence import SentenceReader
-from retrieval.rerank_weights import LiveWeights
-from retrieval.retriever import Retrieval, Retriever
+from retrieval.redis.connection import connect
 from retrieval.settings import Settings
-from retrieval.store import connect, open_index
 from retrieval.types import Answer
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import redis
 
 from retrieval.errors import InvalidQuestion
-from retrieval.replies import reachable, text
+from retrieval.redis.replies import reachable, text
 from retrieval.training.labels import Label
 from retrieval.types import Answer
 

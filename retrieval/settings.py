@@ -8,9 +8,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from retrieval.answers.places import UrlMap, parse_source_urls
 from retrieval.choices import MODES, READERS
 from retrieval.errors import ConfigError
-from retrieval.places import UrlMap, parse_source_urls
 
 DEFAULT_EMBEDDER = "packaged:all-MiniLM-L6-v2"
 DEFAULT_SPAN_MODEL = "distilbert/distilbert-base-cased-distilled-squad"
@@ -36,7 +36,7 @@ class Settings:
     embedding_backend: str = "auto"  # auto | torch | onnx | onnx-int8
     embedding_batch_size: int = 32
     # FLOAT16: half the vector memory, the same hit@5 on COVID-QA and recall at 100k
-    # (BENCHMARKS.md). An index records its own type (retrieval/layout.py): `qa reindex`.
+    # (BENCHMARKS.md). An index records its own type (retrieval/index/layout.py): `qa reindex`.
     vector_type: str = "FLOAT16"  # FLOAT16 | FLOAT32
     # From bench/scale_bench.py (BENCHMARKS.md, scale-bench; docs/scaling.md): M 32 beats M 16
     # on recall at every EF_RUNTIME for ~3% more memory and a slightly slower build, which
@@ -55,7 +55,7 @@ class Settings:
     candidate_pool: int = 40
     rrf_k: int = 60
     max_question_chars: int = 1000
-    # "FOLDER=URL" pairs: files ingested from FOLDER are linked at URL (retrieval/places.py)
+    # "FOLDER=URL" pairs: files ingested from FOLDER are linked at URL (retrieval/answers/places.py)
     source_urls: tuple[str, ...] = ()
 
     reader: str = "auto"  # auto | trained | span | sentence

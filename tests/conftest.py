@@ -16,12 +16,12 @@ import redis
 
 from ingest.chunker import Chunker
 from ingest.pipeline import IngestPipeline
-from retrieval.embedder import Embedder, resolve_model_path
+from retrieval.embedding.embedder import Embedder, resolve_model_path
 from retrieval.engine import QAEngine
-from retrieval.index import ChunkIndex
-from retrieval.redis_server import EmbeddedRedis
+from retrieval.index.chunks import ChunkIndex
+from retrieval.index.open import open_index
+from retrieval.redis.server import EmbeddedRedis
 from retrieval.settings import DEFAULT_EMBEDDER, Settings
-from retrieval.store import open_index
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

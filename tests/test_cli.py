@@ -13,7 +13,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bot.cli import cli
-from retrieval.index import ChunkIndex
+from retrieval.index.chunks import ChunkIndex
 
 SAMPLE = Path(__file__).resolve().parents[1] / "ingest" / "sample"
 

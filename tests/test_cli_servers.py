@@ -24,8 +24,8 @@ from click.testing import CliRunner, Result
 
 from bot import serve_records
 from bot.cli import cli
-from retrieval.embedder import Embedder
-from retrieval.redis_server import EmbeddedRedis
+from retrieval.embedding.embedder import Embedder
+from retrieval.redis.server import EmbeddedRedis
 from retrieval.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

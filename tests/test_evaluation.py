@@ -11,10 +11,10 @@ from bot.cli import cli
 from bot.evaluation import EVAL_PREFIX, evaluate
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
-from retrieval.embedder import Embedder
+from retrieval.embedding.embedder import Embedder
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
-from retrieval.squad import load_squad, locate
+from retrieval.training.squad import load_squad, locate
 from retrieval.types import DocMeta
 
 CONTEXTS = [

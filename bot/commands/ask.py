@@ -12,7 +12,7 @@ import click
 
 from bot.commands.common import echo_json, settings_of
 from retrieval.choices import MODES, READERS
-from retrieval.filters import parse_filter_args
+from retrieval.query.filters import parse_filter_args
 from retrieval.settings import Settings
 
 if TYPE_CHECKING:

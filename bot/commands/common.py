@@ -10,8 +10,8 @@ import click
 from retrieval.settings import Settings
 
 if TYPE_CHECKING:
-    from retrieval.embedder import Embedder
-    from retrieval.index import ChunkIndex
+    from retrieval.embedding.embedder import Embedder
+    from retrieval.index.chunks import ChunkIndex
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -23,8 +23,8 @@ def echo_json(data: object) -> None:
 
 
 def index_of(ctx: click.Context) -> tuple[ChunkIndex, Embedder]:
-    from retrieval.embedder import Embedder
-    from retrieval.store import open_index
+    from retrieval.embedding.embedder import Embedder
+    from retrieval.index.open import open_index
 
     settings = settings_of(ctx)
     embedder = Embedder(settings).warm_up()

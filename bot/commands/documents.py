@@ -6,7 +6,7 @@ import click
 
 from bot.commands.common import echo_json, index_of, settings_of
 from retrieval.calibration.status import summary
-from retrieval.rerank_weights import LiveWeights
+from retrieval.query.rerank_weights import LiveWeights
 
 
 @click.command()
@@ -99,7 +99,7 @@ def drop(ctx: click.Context, yes: bool) -> None:
 @click.pass_context
 def reindex(ctx: click.Context, vector_type: str | None) -> None:
     """Move the index to another vector type in place; questions are answered throughout."""
-    from retrieval.migrate import reindex as migrate
+    from retrieval.index.migrate import reindex as migrate
 
     index, _ = index_of(ctx)
     wanted = vector_type or settings_of(ctx).vector_type

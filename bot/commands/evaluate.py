@@ -14,7 +14,7 @@ from bot.evaluation import EvalReport, evaluate, evaluate_on, squad_index
 from bot.training import train
 from retrieval.choices import MODES, READERS
 from retrieval.settings import Settings
-from retrieval.squad import load_squad
+from retrieval.training.squad import load_squad
 
 
 @click.command(name="eval")

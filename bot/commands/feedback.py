@@ -10,7 +10,7 @@ import click
 
 from bot.commands.common import settings_of
 from retrieval.feedback import FeedbackStore
-from retrieval.store import connect
+from retrieval.redis.connection import connect
 from retrieval.training.labels import Label, usable
 
 

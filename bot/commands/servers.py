@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.commands.common import settings_of
-from retrieval.store import embedded_server
+from retrieval.redis.connection import embedded_server
 
 
 @click.group()

@@ -15,7 +15,7 @@ from ingest.sync import Syncer, SyncLog, SyncResult
 from ingest.sync_metrics import SyncCollector
 from ingest.web.fetch import Fetcher
 from retrieval.errors import ConfigError
-from retrieval.store import connect
+from retrieval.redis.connection import connect
 
 _FILE = click.option(
     "--file", "sources_file", type=click.Path(path_type=Path), envvar="QA_SOURCES_FILE",

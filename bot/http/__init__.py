@@ -17,8 +17,8 @@ from bot.http.services import EXTENSION, Services
 from bot.http.views import api, ops
 from ingest.sync_metrics import SyncCollector
 from retrieval.engine import QAEngine
+from retrieval.redis.connection import connect, embedded_server
 from retrieval.settings import Settings
-from retrieval.store import connect, embedded_server
 
 __all__ = ["create_app", "engine_of"]
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from bot.http.errors import PROBLEM_JSON
 from bot.http.payload import DATE_KEYS, LIST_KEYS, MAX_ANSWER_ID_CHARS
-from retrieval.answer import REASONS
+from retrieval.answers.answer import REASONS
 from retrieval.choices import MAX_TS, MIN_TS, MODES, READERS
 from retrieval.feedback import ANSWER_TTL_S, MAX_CORRECTION_CHARS
-from retrieval.filters import MAX_VALUE_CHARS, MAX_VALUES
+from retrieval.query.filters import MAX_VALUE_CHARS, MAX_VALUES
 from retrieval.settings import Settings
 
 _REF = "#/components/schemas/"

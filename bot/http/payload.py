@@ -18,7 +18,7 @@ from bot.http.errors import BadJSON, InvalidRequest, UnsupportedMediaType
 from retrieval.choices import MAX_TS, MIN_TS, MODES, READERS
 from retrieval.errors import FilterError, InvalidQuestion
 from retrieval.feedback import MAX_CORRECTION_CHARS
-from retrieval.filters import KEYS, MAX_VALUE_CHARS, MAX_VALUES, Filters, parse_filters
+from retrieval.query.filters import KEYS, MAX_VALUE_CHARS, MAX_VALUES, Filters, parse_filters
 from retrieval.settings import Settings
 
 FIELDS = ("question", "k", "filters", "reader", "mode", "min_confidence")

@@ -27,7 +27,7 @@ from ingest.chunker import Chunker
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
 from retrieval.errors import FilterError, QAError
-from retrieval.filters import split_inline_filters
+from retrieval.query.filters import split_inline_filters
 from retrieval.sentences import sentence_spans
 from retrieval.types import DocMeta
 

@@ -22,7 +22,7 @@ from bot.slack.scope import ChannelScopes, describe
 from bot.slack.state import SlackState
 from bot.slack.text import clip, escape, plain_question
 from retrieval.engine import QAEngine
-from retrieval.filters import Filters, parse_filters, split_inline_filters
+from retrieval.query.filters import Filters, parse_filters, split_inline_filters
 from retrieval.settings import Settings
 from retrieval.types import Answer
 

@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from bot.slack import delivery
 from bot.slack.text import escape
 from retrieval.errors import FilterError, QAError
-from retrieval.filters import Filters, parse_filters, split_inline_filters
+from retrieval.query.filters import Filters, parse_filters, split_inline_filters
 from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)

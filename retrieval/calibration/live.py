@@ -20,9 +20,9 @@ from retrieval.calibration.record import (
     record_key,
 )
 from retrieval.calibration.signals import extract
-from retrieval.index import ChunkIndex
+from retrieval.index.chunks import ChunkIndex
+from retrieval.query.retriever import Retrieval
 from retrieval.readers import Reader, Reading
-from retrieval.retriever import Retrieval
 
 REFRESH_S = 10.0
 UNCALIBRATED = (

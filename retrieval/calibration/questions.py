@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from retrieval.index import ChunkIndex
+from retrieval.index.chunks import ChunkIndex
 from retrieval.sentences import sentence_spans
 from retrieval.training.candidates import candidates
 from retrieval.training.paraphrase import Paraphraser

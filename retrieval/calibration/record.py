@@ -19,7 +19,7 @@ import numpy as np
 
 from retrieval.calibration.model import LogisticModel, auroc
 from retrieval.errors import QAError
-from retrieval.index import ChunkIndex
+from retrieval.index.chunks import ChunkIndex
 
 VERSION = 2  # 2: curves per kind of question (1 held the synthetic ones only)
 # The kinds of questions a calibration asks; a threshold keeps its promise on each it trusts.

@@ -37,7 +37,7 @@ from retrieval.calibration.record import (
 from retrieval.calibration.signals import extract
 from retrieval.engine import QAEngine
 from retrieval.errors import QAError
-from retrieval.filters import Filters
+from retrieval.query.filters import Filters
 from retrieval.readers import Reader
 from retrieval.training.paraphrase import Paraphraser
 from retrieval.training.pipeline import DEFAULT_BASE

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 
+from retrieval.query.retriever import Retrieval
 from retrieval.readers import Reading
-from retrieval.retriever import Retrieval
 from retrieval.text import terms
 
 BASE_FEATURES = (

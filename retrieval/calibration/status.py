@@ -19,7 +19,7 @@ from retrieval.calibration.record import (
     load,
 )
 from retrieval.feedback import FeedbackStore
-from retrieval.index import ChunkIndex
+from retrieval.index.chunks import ChunkIndex
 
 Z95 = 1.96
 

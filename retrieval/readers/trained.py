@@ -25,7 +25,6 @@ import numpy as np
 import redis
 
 from retrieval.errors import ModelUnavailable, ReaderNotTrained
-from retrieval.metrics import normalize
 from retrieval.readers import Reading, dedupe
 from retrieval.readers.headings import is_heading
 from retrieval.readers.passages import PASSAGES, Passage, passages
@@ -37,6 +36,7 @@ from retrieval.readers.spans import (
     decode_group,
     encode,
 )
+from retrieval.training.metrics import normalize
 from retrieval.training.store import MODEL_FILE, local_copy, read_manifest
 from retrieval.types import Hit, Span
 

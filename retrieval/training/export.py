@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.model_files import INT8_OPERATORS, session_options
+from retrieval.embedding.model_files import INT8_OPERATORS, session_options
 from retrieval.readers.spans import INPUTS, Predict
 
 

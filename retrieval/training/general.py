@@ -25,10 +25,10 @@ from typing import Any
 from retrieval.engine import QAEngine
 from retrieval.readers import passages as passage_choice
 from retrieval.readers.spans import MAX_LENGTH
-from retrieval.squad import Context, SquadSet, by_article, load_squad
 from retrieval.training import trainer
 from retrieval.training.groups import Gold, Group, features, gold_window, group_for
 from retrieval.training.measure import measure
+from retrieval.training.squad import Context, SquadSet, by_article, load_squad
 
 SAMPLE = Path(__file__).parent / "sample" / "squad-v1.1-train-sample.json"
 HELD_OUT = frozenset({"Antibiotics", "IPod", "Spectre_(2015_film)"})

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from retrieval.engine import QAEngine
-from retrieval.metrics import best_over, contains, exact_match, f1
 from retrieval.readers.passages import passages
 from retrieval.readers.spans import Predict
 from retrieval.readers.trained import TrainedReader, rank_answers
 from retrieval.sentences import context_of
-from retrieval.squad import SquadSet
+from retrieval.training.metrics import best_over, contains, exact_match, f1
+from retrieval.training.squad import SquadSet
 
 
 def measure(

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.model_files import resolve_model_path
+from retrieval.embedding.model_files import resolve_model_path
 from retrieval.text import CONTENT_STOPWORDS
 
 SWAP = 0.3  # a content word's chance to be replaced

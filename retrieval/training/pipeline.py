@@ -21,9 +21,8 @@ from typing import Any
 
 from retrieval.engine import QAEngine
 from retrieval.errors import ConfigError, IndexMissing
-from retrieval.index import ChunkIndex
+from retrieval.index.chunks import ChunkIndex
 from retrieval.readers import passages as passage_choice
-from retrieval.squad import load_squad
 from retrieval.training import trainer
 from retrieval.training.export import export_fp32, onnx_predictor, quantize
 from retrieval.training.general import GROUP_SIZE, NO_ANSWER_SHARE, GeneralStage, squad_groups
@@ -31,6 +30,7 @@ from retrieval.training.generate import Generated, Generator
 from retrieval.training.groups import Gold, Group, features, group_for
 from retrieval.training.labels import Label, label_groups
 from retrieval.training.paraphrase import Paraphraser
+from retrieval.training.squad import load_squad
 from retrieval.training.store import MODEL_FILE, publish
 
 DEFAULT_BASE = "packaged:all-MiniLM-L6-v2"

@@ -2,7 +2,7 @@
 
 Each question is generated from one chunk (the calibration's generator, reworded with the
 encoder's word neighbours) and asked through hybrid retrieval; its fused candidates' rerank
-features (retrieval/rerank.py) are kept with the row of its own chunk. A small grid around
+features (retrieval/query/rerank.py) are kept with the row of its own chunk. A small grid around
 the defaults (each weight within RADIUS of its default, in steps of 0.05, summing to 1) finds
 the weights under which that chunk ranks highest (mean reciprocal rank). The search stays
 small on purpose: generated questions keep their sentence's words and word pairs, so over
@@ -24,9 +24,9 @@ import numpy as np
 
 from retrieval.calibration.questions import SyntheticQuestion, question_about, reworded
 from retrieval.engine import QAEngine
-from retrieval.filters import Filters
-from retrieval.rerank import DEPTH, FEATURES, WEIGHTS, features, vector_of
-from retrieval.rerank_weights import RerankRecord, save
+from retrieval.query.filters import Filters
+from retrieval.query.rerank import DEPTH, FEATURES, WEIGHTS, features, vector_of
+from retrieval.query.rerank_weights import RerankRecord, save
 from retrieval.training.paraphrase import Paraphraser
 from retrieval.training.pipeline import DEFAULT_BASE
 

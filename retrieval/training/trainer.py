@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.metrics import exact_match, f1
 from retrieval.readers.spans import INPUTS, Predict, decode_group, encode
 from retrieval.training.groups import Group
+from retrieval.training.metrics import exact_match, f1
 
 BATCH = 16
 LEARNING_RATE = 1.5e-4

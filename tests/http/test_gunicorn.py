@@ -21,10 +21,10 @@ import requests
 
 from ingest.chunker import Chunker
 from ingest.pipeline import IngestPipeline
-from retrieval.embedder import Embedder
-from retrieval.redis_server import EmbeddedRedis
+from retrieval.embedding.embedder import Embedder
+from retrieval.index.open import open_index
+from retrieval.redis.server import EmbeddedRedis
 from retrieval.settings import Settings
-from retrieval.store import open_index
 from tests.http.conftest import DOCUMENTS, KEY_QUESTION
 
 ROOT = Path(__file__).resolve().parents[2]

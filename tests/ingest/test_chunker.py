@@ -8,7 +8,7 @@ import pytest
 
 from ingest.chunker import Chunker, count_tiktokens
 from ingest.document import Block, Document
-from retrieval.embedder import Embedder
+from retrieval.embedding.embedder import Embedder
 from retrieval.types import DocMeta
 
 

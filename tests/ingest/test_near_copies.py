@@ -9,8 +9,8 @@ import redis
 
 from ingest.document import doc_id_for
 from ingest.pipeline import IngestPipeline
-from retrieval.index import ChunkIndex
-from retrieval.near_copies import NearCopies
+from retrieval.index.chunks import ChunkIndex
+from retrieval.index.near_copies import NearCopies
 from tests.corpus import api_reference
 
 

@@ -10,7 +10,7 @@ import redis
 
 from ingest.pipeline import IngestPipeline
 from retrieval.errors import ConcurrentUpdate
-from retrieval.index import ChunkIndex
+from retrieval.index.chunks import ChunkIndex
 
 
 def _write(folder: Path, name: str, text: str) -> Path:
@@ -198,7 +198,7 @@ def test_dry_run_counts_changes_without_writing(pipeline: IngestPipeline, corpus
 
 
 def _all_hits(index: ChunkIndex):
-    from retrieval.retriever import Retriever
+    from retrieval.query.retriever import Retriever
 
     return Retriever(index).keyword("bravo short delta bicycles", "*", 100) + Retriever(
         index

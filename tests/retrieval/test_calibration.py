@@ -27,7 +27,7 @@ from retrieval.calibration.record import (
     record_key,
 )
 from retrieval.calibration.run import CalibrationFailed, Point, calibrate, fit_reader
-from retrieval.embedder import Embedder
+from retrieval.embedding.embedder import Embedder
 from retrieval.engine import QAEngine
 from retrieval.errors import InvalidQuestion
 from retrieval.feedback import FeedbackStore

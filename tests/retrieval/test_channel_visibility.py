@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import redis
 
-from retrieval.filters import Filters, compile_filters, parse_filters, split_inline_filters
-from retrieval.index import ChunkIndex
-from retrieval.schema import CHANNEL_FIELD, IndexSchema
+from retrieval.index.chunks import ChunkIndex
+from retrieval.index.schema import CHANNEL_FIELD, IndexSchema
+from retrieval.query.filters import Filters, compile_filters, parse_filters, split_inline_filters
 from retrieval.settings import Settings
 from retrieval.types import Chunk, DocMeta
 

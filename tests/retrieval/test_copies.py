@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import IngestPipeline
-from retrieval.copies import collapse, content_hash, same_passage
+from retrieval.answers.copies import collapse, content_hash, same_passage
 from retrieval.engine import QAEngine
 from retrieval.types import Hit
 

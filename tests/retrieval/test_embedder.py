@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 import redis
 
-from retrieval import embedder as embedder_module
-from retrieval import model_files
-from retrieval.embedder import BACKENDS, Embedder, candidate_backends
+from retrieval.embedding import embedder as embedder_module
+from retrieval.embedding import model_files
+from retrieval.embedding.embedder import BACKENDS, Embedder, candidate_backends
+from retrieval.embedding.model_files import int8_preset, model_cache_key, resolve_model_path
+from retrieval.embedding.onnx_encoder import OnnxEncoder
 from retrieval.errors import ModelUnavailable, SchemaMismatch
-from retrieval.index import ChunkIndex
-from retrieval.model_files import int8_preset, model_cache_key, resolve_model_path
-from retrieval.onnx_encoder import OnnxEncoder
-from retrieval.schema import IndexSchema
+from retrieval.index.chunks import ChunkIndex
+from retrieval.index.open import open_index
+from retrieval.index.schema import IndexSchema
 from retrieval.settings import DEFAULT_EMBEDDER, Settings
-from retrieval.store import open_index
 
 SENTENCES = [
     "That is a happy person",
@@ -96,7 +96,7 @@ def test_the_query_path_imports_no_torch(embedders: dict[str, Embedder], data_di
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from retrieval.embedder import Embedder\n"
+        "from retrieval.embedding.embedder import Embedder\n"
         "from retrieval.settings import Settings\n"
         f"e = Embedder(Settings(data_dir=Path({str(data_dir)!r}), embedding_backend='onnx'))\n"
         "e.embed_query('why?')\n"
@@ -133,7 +133,7 @@ import sys
 from pathlib import Path
 import logging
 logging.basicConfig(level=logging.INFO, format="%(name)s %(message)s")
-from retrieval.model_files import exported_model
+from retrieval.embedding.model_files import exported_model
 from retrieval.settings import DEFAULT_EMBEDDER
 folder, file_name = exported_model(DEFAULT_EMBEDDER, "onnx", Path(sys.argv[1]))
 print(folder / file_name)

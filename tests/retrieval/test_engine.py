@@ -8,7 +8,7 @@ import pytest
 
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
-from retrieval.embedder import Embedder
+from retrieval.embedding.embedder import Embedder
 from retrieval.engine import QAEngine
 from retrieval.errors import IndexMissing, InvalidQuestion
 from retrieval.settings import Settings

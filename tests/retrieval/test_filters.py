@@ -14,7 +14,7 @@ from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from retrieval.errors import FilterError
-from retrieval.filters import (
+from retrieval.query.filters import (
     KEYS,
     Filters,
     Range,

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import redis
 
-from retrieval.embedder import Embedder
+from retrieval.embedding.embedder import Embedder
 from retrieval.errors import ConcurrentUpdate, SchemaMismatch
-from retrieval.index import ChunkIndex
-from retrieval.schema import IndexSchema
+from retrieval.index.chunks import ChunkIndex
+from retrieval.index.schema import IndexSchema
 from retrieval.settings import Settings
 from retrieval.types import Chunk, DocMeta
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.metrics import best_over, contains, exact_match, f1, normalize, percentile
+from retrieval.training.metrics import best_over, contains, exact_match, f1, normalize, percentile
 
 
 @pytest.mark.parametrize(

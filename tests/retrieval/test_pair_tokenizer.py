@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.embedder import resolve_model_path
+from retrieval.embedding.embedder import resolve_model_path
 from retrieval.readers.pair_tokenizer import PairTokenizer
 from retrieval.readers.spans import MAX_LENGTH, encode
 from retrieval.settings import DEFAULT_EMBEDDER

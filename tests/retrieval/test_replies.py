@@ -4,7 +4,7 @@ import pytest
 import redis
 
 from retrieval.errors import RedisUnavailable
-from retrieval.replies import pairs, parse_search, reachable, text
+from retrieval.redis.replies import pairs, parse_search, reachable, text
 
 
 def test_a_search_reply_with_scores_and_fields_parses_in_order() -> None:

@@ -10,11 +10,11 @@ import pytest
 import redis
 
 from retrieval.errors import IndexMissing, SchemaMismatch, SearchModuleMissing
-from retrieval.index import ChunkIndex
-from retrieval.redis_server import EmbeddedRedis, server_binary
-from retrieval.schema import IndexSchema
+from retrieval.index.chunks import ChunkIndex
+from retrieval.index.schema import IndexSchema
+from retrieval.redis.connection import check_search_module
+from retrieval.redis.server import EmbeddedRedis, server_binary
 from retrieval.settings import Settings
-from retrieval.store import check_search_module
 
 
 def test_embedded_server_restart_keeps_the_data() -> None:

@@ -12,13 +12,13 @@ from bot.cli import cli
 from ingest.chunker import Chunker
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
-from retrieval.embedder import Embedder
+from retrieval.embedding.embedder import Embedder
 from retrieval.engine import QAEngine
-from retrieval.index import ChunkIndex
-from retrieval.layout import RECORD
-from retrieval.migrate import reindex
+from retrieval.index.chunks import ChunkIndex
+from retrieval.index.layout import RECORD
+from retrieval.index.migrate import reindex
+from retrieval.index.open import open_index
 from retrieval.settings import Settings
-from retrieval.store import open_index
 from retrieval.types import DocMeta
 from tests.corpus import KEY_TEXT, LEAVE_TEXT, SECTIONS
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from retrieval.engine import QAEngine
-from retrieval.index import ChunkIndex
+from retrieval.index.chunks import ChunkIndex
 from retrieval.settings import Settings
 from tests.slack.driver import SlackDriver
 from tests.slack.stand_in import SlackStandIn

@@ -10,7 +10,7 @@ import flask
 import pytest
 
 from bot.slack.http_mode import mount_slack
-from retrieval.embedder import Embedder
+from retrieval.embedding.embedder import Embedder
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
 from tests.slack.driver import SlackDriver

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.slack.blocks import answer_message
 from ingest.pipeline import IngestPipeline
-from retrieval.embedder import Embedder
+from retrieval.embedding.embedder import Embedder
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
 

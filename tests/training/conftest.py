@@ -10,10 +10,10 @@ import pytest
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
 from retrieval.engine import QAEngine
-from retrieval.index import ChunkIndex
+from retrieval.index.chunks import ChunkIndex
 from retrieval.settings import Settings
-from retrieval.squad import SquadSet
 from retrieval.training import general
+from retrieval.training.squad import SquadSet
 from retrieval.types import DocMeta
 from tests.training.test_generate import ARTICLES
 

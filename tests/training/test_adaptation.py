@@ -22,10 +22,10 @@ from bot.training import training_lock
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
 from retrieval.engine import QAEngine
-from retrieval.filters import Filters
-from retrieval.index import ChunkIndex
-from retrieval.rerank import FEATURES, WEIGHTS, features
-from retrieval.rerank_weights import RerankRecord, load, save
+from retrieval.index.chunks import ChunkIndex
+from retrieval.query.filters import Filters
+from retrieval.query.rerank import FEATURES, WEIGHTS, features
+from retrieval.query.rerank_weights import RerankRecord, load, save
 from retrieval.settings import Settings
 from retrieval.training import general
 from retrieval.training.lock import TrainingLock

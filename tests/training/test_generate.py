@@ -8,7 +8,7 @@ import random
 import pytest
 from transformers import AutoTokenizer
 
-from retrieval.model_files import resolve_model_path
+from retrieval.embedding.model_files import resolve_model_path
 from retrieval.training import generate
 from retrieval.training.candidates import candidates
 from retrieval.training.generate import Generated, Generator, questions_of

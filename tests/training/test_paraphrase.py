@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from retrieval.model_files import resolve_model_path
+from retrieval.embedding.model_files import resolve_model_path
 from retrieval.training import trainer
 from retrieval.training.generate import Generated
 from retrieval.training.paraphrase import Paraphraser

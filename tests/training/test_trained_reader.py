@@ -19,7 +19,7 @@ from bot import training
 from retrieval.engine import QAEngine
 from retrieval.errors import ModelUnavailable
 from retrieval.feedback import FeedbackStore
-from retrieval.index import ChunkIndex
+from retrieval.index.chunks import ChunkIndex
 from retrieval.readers.spans import INPUTS, decode_group, encode
 from retrieval.settings import Settings
 from retrieval.training import general, trainer

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import redis
 
-from retrieval.filters import Filters, compile_filters, escape_text
-from retrieval.index import ChunkIndex
-from retrieval.layout import Layout
-from retrieval.replies import Found, SearchReply
-from retrieval.rerank import DEPTH, rerank
-from retrieval.schema import HIT_FIELDS
+from retrieval.index.chunks import ChunkIndex
+from retrieval.index.layout import Layout
+from retrieval.index.schema import HIT_FIELDS
+from retrieval.query.filters import Filters, compile_filters, escape_text
+from retrieval.query.rerank import DEPTH, rerank
+from retrieval.redis.replies import Found, SearchReply
 from retrieval.text import content_words
 from retrieval.types import Hit
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.replies import text
+from retrieval.redis.replies import text
 
 VECTOR_TYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16}
 RECORD = {"index": "physical", "vector_field": "vector_field", "vector_type": "vector_type"}

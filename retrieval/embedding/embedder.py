@@ -20,15 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.errors import ModelUnavailable
-from retrieval.model_files import (
+from retrieval.embedding.model_files import (
     exported_model,
     int8_preset,
     onnx_available,
     resolve_model_path,
     session_options,
 )
-from retrieval.onnx_encoder import OnnxEncoder, UnsupportedExport
+from retrieval.embedding.onnx_encoder import OnnxEncoder, UnsupportedExport
+from retrieval.errors import ModelUnavailable
 from retrieval.settings import DEFAULT_EMBEDDER, Settings
 
 BACKENDS = ("torch", "onnx", "onnx-int8")

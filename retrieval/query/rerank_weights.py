@@ -20,8 +20,8 @@ from typing import Any
 import redis
 
 from retrieval.errors import QAError
-from retrieval.index import ChunkIndex
-from retrieval.rerank import FEATURES, WEIGHTS
+from retrieval.index.chunks import ChunkIndex
+from retrieval.query.rerank import FEATURES, WEIGHTS
 
 VERSION = 1
 log = logging.getLogger("qa.rerank")

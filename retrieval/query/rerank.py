@@ -7,7 +7,7 @@ IDF-weighted word overlap and word-pair (bigram) overlap, and the chunk's overal
 No model call: ~5 ms for 30.
 
 The weights are the index's own once `qa train` has fitted them on questions generated from
-its chunks (retrieval/rerank_weights.py); until then, `WEIGHTS`.
+its chunks (retrieval/query/rerank_weights.py); until then, `WEIGHTS`.
 """
 
 from __future__ import annotations

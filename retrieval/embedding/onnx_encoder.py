@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.model_files import session_options
+from retrieval.embedding.model_files import session_options
 
 TRANSFORMER, POOLING, NORMALIZE = "Transformer", "Pooling", "Normalize"
 

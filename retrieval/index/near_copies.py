@@ -37,9 +37,9 @@ import numpy as np
 import redis
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from retrieval.copies import MIN_SHINGLES
-from retrieval.replies import reachable, text
-from retrieval.schema import IndexSchema
+from retrieval.answers.copies import MIN_SHINGLES
+from retrieval.index.schema import IndexSchema
+from retrieval.redis.replies import reachable, text
 from retrieval.text import words
 
 NUM_PERM = 128  # the Jaccard estimate's error is sqrt(J(1-J)/128); 512 bytes per document
@@ -65,7 +65,7 @@ Texts = Callable[[str], Iterable[tuple[str, str]]]
 class DocNotes:
     """What an answer needs to know of a listed document beyond its hits."""
 
-    folder: str = ""  # the folder it was ingested from (retrieval/places.py)
+    folder: str = ""  # the folder it was ingested from (retrieval/answers/places.py)
     near: frozenset[str] = frozenset()  # its near copies
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.index import ChunkIndex, _batched
-from retrieval.layout import NEXT, RECORD, VECTOR_TYPES, Layout
-from retrieval.replies import pairs, text
+from retrieval.index.chunks import ChunkIndex, _batched
+from retrieval.index.layout import NEXT, RECORD, VECTOR_TYPES, Layout
+from retrieval.redis.replies import pairs, text
 
 BATCH = 500
 

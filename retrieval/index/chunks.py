@@ -13,13 +13,13 @@ import numpy as np
 import redis
 from redis.client import Pipeline
 
-from retrieval.copies import content_hash
+from retrieval.answers.copies import content_hash
 from retrieval.errors import ConcurrentUpdate, IndexMissing, SchemaMismatch
-from retrieval.filters import escape_tag
-from retrieval.layout import NEXT, RECORD, CachedLayout, Layout
-from retrieval.near_copies import NearCopies
-from retrieval.replies import SearchReply, pairs, parse_search, reachable, text
-from retrieval.schema import CHANNEL_FIELD, IndexSchema
+from retrieval.index.layout import NEXT, RECORD, CachedLayout, Layout
+from retrieval.index.near_copies import NearCopies
+from retrieval.index.schema import CHANNEL_FIELD, IndexSchema
+from retrieval.query.filters import escape_tag
+from retrieval.redis.replies import SearchReply, pairs, parse_search, reachable, text
 from retrieval.types import Chunk, DocMeta
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class ChunkIndex:
         names = {text(n) for n in self._call("FT._LIST")}
         return self.schema.name in names or self.layouts()[0].index in names
 
-    # -- how vectors are stored (retrieval/layout.py) -----------------------------------------
+    # -- how vectors are stored (retrieval/index/layout.py) --------------------------------
 
     def layout(self, fresh: bool = False) -> Layout:
         """The field and type of this index's vectors (re-read every few seconds)."""

@@ -58,7 +58,7 @@ class IndexSchema:
 
     @property
     def rerank_key(self) -> str:
-        """The index's fitted rerank weights (retrieval/rerank_weights.py)."""
+        """The index's fitted rerank weights (retrieval/query/rerank_weights.py)."""
         return f"{self.prefix}:rerank:{self.name}"
 
     @property

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import redis
 
-from retrieval.embedder import Embedder
 from retrieval.errors import RedisUnavailable, SearchModuleMissing
-from retrieval.index import ChunkIndex
-from retrieval.redis_server import EmbeddedRedis
-from retrieval.schema import IndexSchema
+from retrieval.redis.server import EmbeddedRedis
 from retrieval.settings import Settings
 
 
@@ -51,11 +48,3 @@ def check_search_module(client: redis.Redis, where: str) -> None:
                 "embedded server."
             ) from e
         raise
-
-
-def open_index(
-    settings: Settings, embedder: Embedder, client: redis.Redis | None = None
-) -> ChunkIndex:
-    """The chunk index for this embedder's model and dimension."""
-    schema = IndexSchema.for_settings(settings, dim=embedder.dim, model=embedder.identity)
-    return ChunkIndex(client if client is not None else connect(settings), schema)

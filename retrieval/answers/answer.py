@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from retrieval.answers.places import shown_place
+from retrieval.answers.sources import Lookup, list_sources
 from retrieval.calibration.model import Confidence
-from retrieval.filters import Filters
-from retrieval.near_copies import DocNotes
-from retrieval.places import shown_place
+from retrieval.index.near_copies import DocNotes
+from retrieval.query.filters import Filters
+from retrieval.query.retriever import Retrieval
 from retrieval.readers import Reading
-from retrieval.retriever import Retrieval
 from retrieval.sentences import context_of
 from retrieval.settings import Settings
-from retrieval.sources import Lookup, list_sources
 from retrieval.types import Answer, Hit, Span
 
 REASONS = {

@@ -1,0 +1,1 @@
+"""Shaping an answer: its sources, where they live, copies shown once."""

@@ -1,0 +1,1 @@
+"""The chunk index in Redis: its schema, vector layout, writes and migrations."""

@@ -1,0 +1,1 @@
+"""The query path: filters, hybrid retrieval (vector + full text, fused), reranking."""

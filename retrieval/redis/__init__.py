@@ -1,0 +1,1 @@
+"""Redis itself: the embedded server, connecting, reading replies."""
