@@ -4,18 +4,13 @@ workers pick up a new calibration without a restart; a corrupt record is logged 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from datetime import UTC, datetime
-
-import redis
 
 from retrieval.calibration.coverage import coverage
 from retrieval.calibration.model import Confidence
 from retrieval.calibration.record import (
     KINDS,
     CalibrationRecord,
-    CorruptCalibration,
     ReaderCalibration,
     record_key,
 )
@@ -23,6 +18,7 @@ from retrieval.calibration.signals import extract
 from retrieval.index.chunks import ChunkIndex
 from retrieval.query.retriever import Retrieval
 from retrieval.readers import Reader, Reading
+from retrieval.redis.live import LiveRecord
 
 REFRESH_S = 10.0
 UNCALIBRATED = (
@@ -33,53 +29,30 @@ log = logging.getLogger("qa.calibration")
 
 
 class LiveCalibration:
-    """One GET of a small key every REFRESH_S at most; parsed only when its bytes changed."""
+    """The index's calibration record as running processes see it (redis/live.py)."""
 
     def __init__(self, index: ChunkIndex, refresh_s: float = REFRESH_S) -> None:
         self.index = index
-        self.refresh_s = refresh_s
-        self.error: str | None = None  # why the stored record is ignored
-        self._raw: bytes | None = None
-        self._record: CalibrationRecord | None = None
-        self._checked = float("-inf")
-        self._lock = threading.Lock()
+        self.record = LiveRecord(
+            index.client, record_key(index), CalibrationRecord.from_json,
+            what="calibration record", log=log, refresh_s=refresh_s,
+        )  # fmt: skip
         self._logged: set[tuple[str, str]] = set()  # stale calibrations already logged
 
     def current(self) -> CalibrationRecord | None:
-        if time.monotonic() - self._checked >= self.refresh_s:
-            with self._lock:
-                if time.monotonic() - self._checked >= self.refresh_s:
-                    self._reload()
-                    self._checked = time.monotonic()
-        return self._record
+        return self.record.current()
 
     def refresh(self) -> None:
         """Read the record now (after `qa calibrate` in this process), not at the next tick."""
-        self._checked = float("-inf")
-
-    def _reload(self) -> None:
-        try:
-            raw = self.index.client.get(record_key(self.index))
-        except redis.RedisError as e:  # keep what we have; the question itself will report it
-            log.warning("could not re-read the calibration record: %s", e)
-            return
-        if raw == self._raw:
-            return
-        self._raw, self._record, self.error = raw, None, None
-        if raw is not None:
-            try:
-                self._record = CalibrationRecord.from_json(raw)
-            except CorruptCalibration as e:
-                self.error = str(e)
-                log.error("index %s: %s", self.index.schema.name, e)
+        self.record.refresh()
 
     def for_reader(self, reader: Reader) -> tuple[ReaderCalibration | None, str]:
         """The reader's calibration, if it is valid for this very model, and one line for
         the answer's explanation. A calibration fitted on another model than the one that
         reads now (a retrained reader, another embedding model) is stale: ignored, logged."""
         record = self.current()
-        if self.error:
-            return None, self.error
+        if self.record.error:
+            return None, self.record.error
         if record is None:
             return None, UNCALIBRATED
         if (cal := record.readers.get(reader.name)) is None:

@@ -11,17 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis
-
 from retrieval.errors import QAError
 from retrieval.index.chunks import ChunkIndex
 from retrieval.query.rerank import FEATURES, WEIGHTS
+from retrieval.redis.live import LiveRecord
 
 VERSION = 1
 log = logging.getLogger("qa.rerank")
@@ -82,55 +80,36 @@ def load(index: ChunkIndex) -> RerankRecord | None:
 
 
 class LiveWeights:
-    """The weights to rank with now: one GET of a small key every `refresh_s` at most,
-    parsed only when its bytes changed."""
+    """The weights to rank with now: the index's record as running processes see it
+    (redis/live.py), else the defaults."""
 
     def __init__(self, index: ChunkIndex, refresh_s: float = 10.0) -> None:
         self.index = index
-        self.refresh_s = refresh_s
-        self.error: str | None = None  # why the stored record is ignored
-        self._raw: bytes | None = None
-        self._weights: Mapping[str, float] = WEIGHTS
-        self._checked = float("-inf")
-        self._lock = threading.Lock()
+        self.record = LiveRecord(index.client, index.schema.rerank_key, self._parse,
+                                 what="rerank weights", log=log, refresh_s=refresh_s)  # fmt: skip
+
+    @property
+    def error(self) -> str | None:
+        return self.record.error
 
     def current(self) -> Mapping[str, float]:
-        if time.monotonic() - self._checked >= self.refresh_s:
-            with self._lock:
-                if time.monotonic() - self._checked >= self.refresh_s:
-                    self._reload()
-                    self._checked = time.monotonic()
-        return self._weights
+        record = self.record.current()
+        return WEIGHTS if record is None else record.weights
 
     def refresh(self) -> None:
         """Read the record at the next question (after `qa train` in this process)."""
-        self._checked = float("-inf")
+        self.record.refresh()
 
     def describe(self) -> dict[str, Any]:
         weights = self.current()
         return {"weights": dict(weights), "fitted": weights is not WEIGHTS, "error": self.error}
 
-    def _reload(self) -> None:
-        try:
-            raw = self.index.client.get(self.index.schema.rerank_key)
-        except redis.RedisError as e:  # keep what we have; the question itself will report it
-            log.warning("could not re-read the rerank weights: %s", e)
-            return
-        if raw == self._raw:
-            return
-        self._raw, self._weights, self.error = raw, WEIGHTS, None
-        if raw is None:
-            return
-        try:
-            record = RerankRecord.from_json(raw)
-        except CorruptWeights as e:
-            self.error = str(e)
-            log.error("index %s: %s", self.index.schema.name, e)
-            return
+    def _parse(self, raw: bytes) -> RerankRecord:
+        record = RerankRecord.from_json(raw)
         if record.model != self.index.schema.model:
-            self.error = (f"the rerank weights were fitted with the embedding model {record.model}"
-                          f", the index now uses {self.index.schema.model}: they are ignored "
-                          "until `qa train` runs again")  # fmt: skip
-            log.warning("index %s: %s", self.index.schema.name, self.error)
-            return
-        self._weights = record.weights
+            raise CorruptWeights(
+                f"the rerank weights were fitted with the embedding model {record.model}, the "
+                f"index now uses {self.index.schema.model}: they are ignored until `qa train` "
+                "runs again"
+            )
+        return record

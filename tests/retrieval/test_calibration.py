@@ -274,7 +274,7 @@ def test_a_running_engine_picks_up_a_new_calibration_without_a_restart(
     settings: Settings, embedder: Embedder, engine: QAEngine, corpus: None
 ) -> None:
     running = engine_with(settings, embedder)
-    running.calibration.refresh_s = 0.0  # the default re-reads every 10 s
+    running.calibration.record.refresh_s = 0.0  # the default re-reads every 10 s
     assert running.ask("Who descales it?").explanation["confidence"]["calibrated"] is False
     calibrate(engine, questions=QUESTIONS, seed=2)
     assert running.ask("Who descales it?").explanation["confidence"]["calibrated"] is True
