@@ -19,8 +19,8 @@ import redis
 from bench.scale_data import Corpus
 from retrieval.index.chunks import _chunk_fields
 from retrieval.index.schema import HIT_FIELDS, IndexSchema
-from retrieval.query.filters import escape_text
 from retrieval.redis.replies import pairs, text
+from retrieval.redis.syntax import escape_text
 from retrieval.text import content_words
 from retrieval.types import Chunk, DocMeta
 

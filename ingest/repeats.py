@@ -1,6 +1,6 @@
 """Counting, at ingest, the chunks whose passage another document already holds.
 
-Answers show such a passage once (retrieval/answers/copies.py); the count tells the user that a
+Answers show such a passage once (retrieval/index/copies.py); the count tells the user that a
 folder holds copies (page.md beside page.html, a one-page edition of every page), and the
 documents sharing passages are where near copies of whole documents are looked for
 (retrieval/index/near_copies.py).
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import redis
 
 from ingest.document import Document
-from retrieval.answers.copies import content_hash
 from retrieval.index.chunks import ChunkIndex
+from retrieval.index.copies import content_hash
 from retrieval.types import Chunk
 
 MAX_HOLDERS = 10_000

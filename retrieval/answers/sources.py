@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from retrieval.answers.copies import collapse
 from retrieval.answers.places import UrlMap, shown_place
+from retrieval.index.copies import collapse
 from retrieval.index.near_copies import DocNotes
 from retrieval.text import overlap_scores, terms
 from retrieval.types import Hit, Span

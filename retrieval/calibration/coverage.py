@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import redis
 
 from retrieval.index.chunks import ChunkIndex
-from retrieval.query.filters import escape_text
 from retrieval.query.retriever import Retrieval
 from retrieval.redis.replies import parse_search, reachable
+from retrieval.redis.syntax import escape_text
 from retrieval.text import content_words, stem
 
 # The word after "how" asks for a kind of answer ("how long", "how many"): the documents say

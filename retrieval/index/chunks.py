@@ -13,13 +13,13 @@ import numpy as np
 import redis
 from redis.client import Pipeline
 
-from retrieval.answers.copies import content_hash
 from retrieval.errors import ConcurrentUpdate, IndexMissing, SchemaMismatch
+from retrieval.index.copies import content_hash
 from retrieval.index.layout import NEXT, RECORD, CachedLayout, Layout
 from retrieval.index.near_copies import NearCopies
 from retrieval.index.schema import CHANNEL_FIELD, IndexSchema
-from retrieval.query.filters import escape_tag
 from retrieval.redis.replies import SearchReply, pairs, parse_search, reachable, text
+from retrieval.redis.syntax import escape_tag
 from retrieval.types import Chunk, DocMeta
 
 log = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ import numpy as np
 import redis
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from retrieval.answers.copies import MIN_SHINGLES
+from retrieval.index.copies import MIN_SHINGLES
 from retrieval.index.schema import IndexSchema
 from retrieval.redis.replies import reachable, text
 from retrieval.text import words

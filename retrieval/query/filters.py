@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from retrieval.choices import MAX_TS, MIN_TS
 from retrieval.errors import FilterError
+from retrieval.redis.syntax import escape_tag, escape_text
 
 KEYS = ("tag", "source", "doc_id", "not_doc_id", "created", "modified", "text")
 ALIASES = dict(tags="tag", sources="source", doc="doc_id", doc_ids="doc_id", terms="text")
@@ -44,7 +45,6 @@ _EXAMPLES |= dict(created="2024-01-01..2024-06-30", modified=">=2024-03")
 _WHITESPACE = " \t\n\r\v\f"
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_ESCAPED = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]")  # ASCII but not [A-Za-z0-9]
 _SEPARATOR = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]")  # ... nor `_`
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _INLINE = re.compile(r'(?<!\S)([A-Za-z_]+):(?:"([^"]*)"(?!\S)|“([^”]*)”(?!\S)|(\S+))')
@@ -53,16 +53,6 @@ _DATE_HELP = "use 2024, 2024-03, 2024-03-31, an ISO datetime (2024-03-31T09:00Z)
 
 def _fail(key: str, message: str) -> FilterError:
     return FilterError(f"filter '{key}' {message}")
-
-
-def escape_tag(value: str) -> str:
-    """Escape a value for `@field:{...}` so it is matched literally."""
-    return _ESCAPED.sub(lambda m: "\\" + m.group(), value)
-
-
-def escape_text(term: str) -> str:
-    """Escape one query word so it is taken literally (same rule as tags, verified separately)."""
-    return escape_tag(term)
 
 
 @dataclass(frozen=True)

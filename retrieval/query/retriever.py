@@ -12,9 +12,10 @@ import redis
 from retrieval.index.chunks import ChunkIndex
 from retrieval.index.layout import Layout
 from retrieval.index.schema import HIT_FIELDS
-from retrieval.query.filters import Filters, compile_filters, escape_text
+from retrieval.query.filters import Filters, compile_filters
 from retrieval.query.rerank import DEPTH, rerank
 from retrieval.redis.replies import Found, SearchReply
+from retrieval.redis.syntax import escape_text
 from retrieval.text import content_words
 from retrieval.types import Hit
 

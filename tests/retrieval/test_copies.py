@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import IngestPipeline
-from retrieval.answers.copies import collapse, content_hash, same_passage
 from retrieval.engine import QAEngine
+from retrieval.index.copies import collapse, content_hash, same_passage
 from retrieval.types import Hit
 
 PASSAGE = (
