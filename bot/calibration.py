@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from bot.evaluation import doc_id_of, squad_index
 from retrieval.calibration.labels import verdicts
@@ -60,12 +60,17 @@ def sample_index(engine: QAEngine) -> Iterator[QAEngine]:
 
 @contextmanager
 def sample_reference(engine: QAEngine, n: int, seed: int = 0) -> Iterator[Reference]:
-    """Reads `n` real questions, each with its article in the index and without it."""
+    """Reads `n` real questions, each with its article in the index and without it; the
+    sample's index is built at the first reading (never, when the calibration stops before)."""
     held = general.sample_sets()[1]
     asked = random.Random(seed).sample(calibration_half(held), min(n, len(held.questions)))
-    with sample_index(engine) as sample:
+    with ExitStack() as stack:
+        sample: QAEngine | None = None
 
         def reference(reader: Reader) -> list[Point]:
+            nonlocal sample
+            if sample is None:
+                sample = stack.enter_context(sample_index(engine))
             points = []
             for q in asked:
                 article = doc_id_of(held.contexts[q.context])
