@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +25,27 @@ CALIBRATED = ("trained", "sentence")
 CHANGED_A_LOT = 0.2  # share of chunks added or removed since training that calls for retraining
 
 
+def reader_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--seed, --squad and --base: how the reader trains, as `qa train-reader` and `qa train`
+    take them."""
+    options = [
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--squad", "squad", multiple=True,
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Add labelled SQuAD-format examples for the reader (repeatable)."),
+        click.option("--base", default=DEFAULT_BASE, show_default=True,
+                     help="The reader's encoder: the packaged model or a folder on disk."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command(name="train-reader")
 @click.option("--minutes", type=click.FloatRange(min=1), default=None,
               help="Training's time budget, export included [default: QA_TRAIN_MINUTES, 20]; "
                    "the refusal calibration after it adds a minute or two.")  # fmt: skip
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--squad", "squad", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Add labelled SQuAD-format examples (repeatable).")  # fmt: skip
-@click.option("--base", default=DEFAULT_BASE, show_default=True,
-              help="Encoder to fine-tune: the packaged model or a folder on disk.")  # fmt: skip
+@reader_options
 @click.option("--calibrate/--no-calibrate", default=True, show_default=True,
               help="Then calibrate refusals for the new reader (as `qa calibrate`).")  # fmt: skip
 @click.option("--status", is_flag=True, help="Show the current trained reader and exit.")

@@ -16,11 +16,10 @@ from tqdm import tqdm
 
 from bot.calibration import calibrate_index
 from bot.commands.common import echo_json, settings_of
-from bot.commands.train import CALIBRATED, describe
+from bot.commands.train import CALIBRATED, describe, reader_options
 from bot.training import general_stage, train, training_lock
 from retrieval.engine import QAEngine
 from retrieval.training import rerank
-from retrieval.training.pipeline import DEFAULT_BASE
 
 EXTRA_MINUTES = 5.0  # beyond the reader's QA_TRAIN_MINUTES: the reranker and the calibration
 CALIBRATION_MINUTES = 4.0  # kept for the calibration at the end (3-5 minutes, README)
@@ -65,12 +64,7 @@ class BudgetBar:
 @click.option("--minutes", type=click.FloatRange(min=6), default=None,
               help="The whole budget: reranker, reader and calibration [default: "
                    "QA_TRAIN_MINUTES + 5, 25].")  # fmt: skip
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--squad", "squad", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Add labelled SQuAD-format examples for the reader (repeatable).")  # fmt: skip
-@click.option("--base", default=DEFAULT_BASE, show_default=True,
-              help="The reader's encoder: the packaged model or a folder on disk.")  # fmt: skip
+@reader_options
 @click.option("--rerank-questions", type=click.IntRange(min=50), default=rerank.DEFAULT_QUESTIONS,
               show_default=True, help="Questions generated to fit the reranker.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print what was trained as JSON.")
