@@ -63,7 +63,8 @@ def sample_reference(engine: QAEngine, n: int, seed: int = 0) -> Iterator[Refere
     """Reads `n` real questions, each with its article in the index and without it; the
     sample's index is built at the first reading (never, when the calibration stops before)."""
     held = general.sample_sets()[1]
-    asked = random.Random(seed).sample(calibration_half(held), min(n, len(held.questions)))
+    half = calibration_half(held)
+    asked = random.Random(seed).sample(half, min(n, len(half)))
     with ExitStack() as stack:
         sample: QAEngine | None = None
 

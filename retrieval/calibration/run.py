@@ -10,6 +10,7 @@ kind it trusts (record.py), so questions easier than people's cannot set it alon
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
 import time
@@ -36,7 +37,7 @@ from retrieval.calibration.record import (
 )
 from retrieval.calibration.signals import extract
 from retrieval.engine import QAEngine
-from retrieval.errors import QAError
+from retrieval.errors import InvalidQuestion, QAError
 from retrieval.query.filters import Filters
 from retrieval.readers import Reader
 from retrieval.training.paraphrase import Paraphraser
@@ -91,7 +92,7 @@ def calibrate(
         if reference is not None:
             points[SAMPLE] = reference(reader)
         if labels:
-            points[LABELS] = [asked_point(engine, reader, v.question, v.answerable) for v in labels]
+            points[LABELS] = _verdict_points(engine, reader, labels)
         fitted[name] = fit_reader(points, seed, reader.version)
     record = CalibrationRecord(
         fitted, engine.settings.refusal_target, len(synthetic), time.perf_counter() - started,
@@ -120,6 +121,16 @@ def asked_point(
     """The question asked of `engine`'s index, read by `reader` (maybe another index's)."""
     retrieval, reading, _ = engine.examine(question, filters=filters, reader=reader)
     return Point(extract(retrieval, reading), answerable)
+
+
+def _verdict_points(engine: QAEngine, reader: Reader, labels: Sequence[Verdict]) -> list[Point]:
+    """The users' questions asked again; one the engine refuses to ask now (a capture's text
+    over QA_MAX_QUESTION_CHARS, say) is left out rather than failing the calibration."""
+    points = []
+    for verdict in labels:
+        with contextlib.suppress(InvalidQuestion):
+            points.append(asked_point(engine, reader, verdict.question, verdict.answerable))
+    return points
 
 
 def synthetic_questions(engine: QAEngine, n: int, rng: random.Random) -> list[SyntheticQuestion]:

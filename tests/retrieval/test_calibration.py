@@ -216,6 +216,21 @@ def test_enough_users_verdicts_join_the_calibration_and_their_curve_sets_the_thr
     assert cal.threshold_for(0.1) <= cal.curves[LABELS].quota(0.1)
 
 
+def test_a_verdict_whose_question_can_no_longer_be_asked_is_left_out_not_fatal(
+    engine: QAEngine, corpus: None
+) -> None:
+    store = FeedbackStore(engine.index.client, engine.settings.key_prefix)
+    for n in range(40):
+        _vote(store, "When are laptops replaced?", "up", f"user{n % 8}", "every 36 months")
+    too_long = "Why? " * (engine.settings.max_question_chars // 5 + 1)  # a capture's whole thread
+    _vote(store, too_long, "capture", "user9", None)
+    found = verdicts(store.export())
+    assert len(found) == 41 and any(len(v.question) > engine.settings.max_question_chars
+                                    for v in found)  # fmt: skip
+    record = calibrate(engine, questions=QUESTIONS, seed=1, labels=found)
+    assert len(record.readers["sentence"].curves[LABELS].answerable) == 40
+
+
 @pytest.mark.parametrize(
     "mutate",
     [
