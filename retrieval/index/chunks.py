@@ -206,7 +206,8 @@ class ChunkIndex:
         if building is not None and building.index in {text(n) for n in self._call("FT._LIST")}:
             self._call("FT.DROPINDEX", building.index)  # an interrupted `qa reindex`'s
         self.client.delete(self.schema.meta_key)  # at once: a stale model record would block
-        self.client.delete(self.schema.calibration_key)
+        for fitted in (self.schema.calibration_key, self.schema.rerank_key):  # on what it held
+            self.client.delete(fitted)  # one key per DEL: cluster slots differ
         self.near_copies.drop([d.doc_id for d in docs])
         for batch in _batched([self.schema.doc_key(d.doc_id) for d in docs], WRITE_BATCH):
             pipe = self.client.pipeline(transaction=False)
