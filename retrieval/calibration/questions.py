@@ -11,12 +11,13 @@ a threshold fitted on them refuses real answerable questions for not matching wo
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from retrieval.index.chunks import ChunkIndex
 from retrieval.sentences import sentence_spans
 from retrieval.training.candidates import candidates
 from retrieval.training.paraphrase import Paraphraser
+from retrieval.training.pipeline import DEFAULT_BASE
 from retrieval.training.questions import make_question
 
 
@@ -25,14 +26,35 @@ class SyntheticQuestion:
     text: str
     doc_id: str  # the document it was made from: left out, it makes the question unanswerable
     answer: str = ""
+    key: str = ""  # the chunk it was made from
 
 
-def sample_chunks(index: ChunkIndex, n: int, rng: random.Random) -> list[tuple[str, str]]:
-    """(doc_id, text) of up to n chunks drawn at random from the index."""
+def made_questions(
+    index: ChunkIndex, n: int, rng: random.Random, *, reuse: bool = True
+) -> list[SyntheticQuestion]:
+    """Up to n questions about chunks drawn at random (2n drawn: not every chunk yields one),
+    reworded with the encoder's word neighbours. `reuse`: a small index lends a chunk to
+    several questions (the calibration); else each chunk makes one at most (the reranker)."""
+    made = []
+    for key, doc_id, text in sample_chunks(index, 2 * n, rng, reuse=reuse):
+        if (q := question_about(doc_id, text, rng)) is not None:
+            made.append(replace(q, key=key))
+        if len(made) == n:
+            break
+    return reworded(made, Paraphraser.from_base(DEFAULT_BASE), rng)
+
+
+def sample_chunks(
+    index: ChunkIndex, n: int, rng: random.Random, *, reuse: bool = True
+) -> list[tuple[str, str, str]]:
+    """(key, doc_id, text) of up to n chunks drawn at random from the index; with `reuse`,
+    n of them even where the index holds fewer."""
     keys = index.every_chunk_key()
-    picked = rng.sample(keys, n) if n <= len(keys) else rng.choices(keys, k=n) if keys else []
-    # A small index lends each chunk to several questions.
-    return [(d, t) for d, t in index.chunk_texts(picked) if d]
+    if n <= len(keys) or not reuse:
+        picked = rng.sample(keys, min(n, len(keys)))
+    else:
+        picked = rng.choices(keys, k=n) if keys else []
+    return [(k, d, t) for k, d, t in index.chunk_records(picked) if d]
 
 
 def question_about(doc_id: str, text: str, rng: random.Random) -> SyntheticQuestion | None:
@@ -53,7 +75,4 @@ def reworded(
     questions: list[SyntheticQuestion], paraphraser: Paraphraser, rng: random.Random
 ) -> list[SyntheticQuestion]:
     paraphraser.prepare(q.text for q in questions)
-    return [
-        SyntheticQuestion(paraphraser.reword(q.text, q.answer, rng), q.doc_id, q.answer)
-        for q in questions
-    ]
+    return [replace(q, text=paraphraser.reword(q.text, q.answer, rng)) for q in questions]

@@ -19,12 +19,7 @@ from dataclasses import dataclass
 
 from retrieval.calibration.labels import MIN_LABELS, Verdict
 from retrieval.calibration.model import fit, out_of_fold
-from retrieval.calibration.questions import (
-    SyntheticQuestion,
-    question_about,
-    reworded,
-    sample_chunks,
-)
+from retrieval.calibration.questions import SyntheticQuestion, made_questions
 from retrieval.calibration.record import (
     LABELS,
     SAMPLE,
@@ -40,8 +35,6 @@ from retrieval.engine import QAEngine
 from retrieval.errors import InvalidQuestion, QAError
 from retrieval.query.filters import Filters
 from retrieval.readers import Reader
-from retrieval.training.paraphrase import Paraphraser
-from retrieval.training.pipeline import DEFAULT_BASE
 
 DEFAULT_QUESTIONS = 300  # 600 asks: 2.6 minutes on 2 busy cores (BENCHMARKS.md, refusal-bench)
 MIN_QUESTIONS = 10
@@ -134,18 +127,13 @@ def _verdict_points(engine: QAEngine, reader: Reader, labels: Sequence[Verdict])
 
 
 def synthetic_questions(engine: QAEngine, n: int, rng: random.Random) -> list[SyntheticQuestion]:
-    made = []
-    for doc_id, text in sample_chunks(engine.index, 2 * n, rng):
-        if (q := question_about(doc_id, text, rng)) is not None:
-            made.append(q)
-        if len(made) == n:
-            break
+    made = made_questions(engine.index, n, rng)
     if len(made) < min(n, MIN_QUESTIONS):
         raise CalibrationFailed(
             f"only {len(made)} synthetic questions could be made from this index (at least "
             f"{MIN_QUESTIONS} needed): ingest more documents, then run `qa calibrate` again"
         )
-    return reworded(made, Paraphraser.from_base(DEFAULT_BASE), rng)
+    return made
 
 
 def fit_reader(points: dict[str, list[Point]], seed: int, version: str = "") -> ReaderCalibration:

@@ -239,13 +239,18 @@ class ChunkIndex:
 
     def chunk_texts(self, keys: Iterable[str]) -> Iterator[tuple[str, str]]:
         """(doc_id, text) of those chunks, in order, pipelined; gone or empty ones skipped."""
+        for _, doc_id, body in self.chunk_records(keys):
+            yield doc_id, body
+
+    def chunk_records(self, keys: Iterable[str]) -> Iterator[tuple[str, str, str]]:
+        """(key, doc_id, text) of those chunks, in order, pipelined; gone or empty ones skipped."""
         for batch in _batched(keys, 500):
             pipe = self.client.pipeline(transaction=False)
             for key in batch:
                 pipe.hmget(key, "doc_id", "text")
-            for doc_id, body in pipe.execute():
+            for key, (doc_id, body) in zip(batch, pipe.execute(), strict=True):
                 if body:
-                    yield text(doc_id or b""), text(body)
+                    yield key, text(doc_id or b""), text(body)
 
     def replace(
         self, meta: DocMeta, content_hash: str, chunks: Sequence[Chunk], vectors: np.ndarray

@@ -22,13 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.calibration.questions import SyntheticQuestion, question_about, reworded
+from retrieval.calibration.questions import SyntheticQuestion, made_questions
 from retrieval.engine import QAEngine
 from retrieval.query.filters import Filters
 from retrieval.query.rerank import DEPTH, FEATURES, WEIGHTS, features, vector_of
 from retrieval.query.rerank_weights import RerankRecord, save
-from retrieval.training.paraphrase import Paraphraser
-from retrieval.training.pipeline import DEFAULT_BASE
 
 DEFAULT_QUESTIONS = 400  # about 20 s on 2 busy cores
 MIN_QUESTIONS = 30  # found among the candidates: fewer, and the defaults stay
@@ -98,28 +96,8 @@ def choose(asked: Sequence[Asked], seed: int = 0) -> tuple[dict[str, float], dic
     return weights, {**scores, "kept_defaults": 0.0}
 
 
-def generated_questions(
-    engine: QAEngine, n: int, rng: random.Random
-) -> list[tuple[str, SyntheticQuestion]]:
-    """(chunk key, question) for up to n chunks drawn at random, reworded."""
-    index = engine.index
-    keys = index.every_chunk_key()
-    picked = rng.sample(keys, min(2 * n, len(keys)))
-    pipe = index.client.pipeline(transaction=False)
-    for key in picked:
-        pipe.hmget(key, "doc_id", "text")
-    made = []
-    for key, (doc_id, body) in zip(picked, pipe.execute(), strict=True):
-        if body and (q := question_about((doc_id or b"").decode(), body.decode(), rng)):
-            made.append((key, q))
-        if len(made) == n:
-            break
-    texts = reworded([q for _, q in made], Paraphraser.from_base(DEFAULT_BASE), rng)
-    return [(key, q) for (key, _), q in zip(made, texts, strict=True)]
-
-
 def ask_all(
-    engine: QAEngine, questions: Sequence[tuple[str, SyntheticQuestion]],
+    engine: QAEngine, questions: Sequence[SyntheticQuestion],
     progress: Progress | None = None, deadline: float = float("inf"),
 ) -> list[Asked]:  # fmt: skip
     """Each question's fused candidates and features, until the deadline (monotonic)."""
@@ -127,10 +105,10 @@ def ask_all(
     retriever = engine.retriever
     for b in range(0, len(questions), 32):
         part = questions[b : b + 32]
-        vectors = engine.embedder.embed([q.text for _, q in part])
-        for (key, q), vector in zip(part, vectors, strict=True):
+        vectors = engine.embedder.embed([q.text for q in part])
+        for q, vector in zip(part, vectors, strict=True):
             hits = retriever.candidates(q.text, vector, DEPTH, Filters())[:DEPTH]
-            gold = next((i for i, h in enumerate(hits) if h.key == key), -1)
+            gold = next((i for i, h in enumerate(hits) if h.key == q.key), -1)
             asked.append(Asked(features(q.text, hits), gold))
         if progress is not None:
             progress(len(asked), len(questions))
@@ -146,7 +124,7 @@ def fit_weights(
     """Fit, store and return the index's rerank weights; None (nothing stored) when too few
     generated questions found their chunk among the candidates."""
     started = time.monotonic()
-    made = generated_questions(engine, questions, random.Random(seed))
+    made = made_questions(engine.index, questions, random.Random(seed), reuse=False)
     asked = ask_all(engine, made, progress, started + seconds)
     found = [a for a in asked if a.gold >= 0]
     if len(found) < MIN_QUESTIONS:
