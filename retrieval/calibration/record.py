@@ -20,6 +20,7 @@ import numpy as np
 from retrieval.calibration.model import LogisticModel, auroc
 from retrieval.errors import QAError
 from retrieval.index.chunks import ChunkIndex
+from retrieval.redis.live import unreadable, versioned
 
 VERSION = 2  # 2: curves per kind of question (1 held the synthetic ones only)
 # The kinds of questions a calibration asks; a threshold keeps its promise on each it trusts.
@@ -140,11 +141,9 @@ class CalibrationRecord:
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> CalibrationRecord:
-        try:
-            d = json.loads(raw)
-            if d.get("version") != VERSION:
-                raise ValueError(f"written by another release (version {d.get('version')!r}, "
-                                 f"this one reads {VERSION})")  # fmt: skip
+        then = "it is ignored: run `qa calibrate` again"
+        with unreadable(CorruptCalibration, "the calibration record", then):
+            d = versioned(raw, VERSION)
             readers = {str(k): ReaderCalibration.from_dict(v) for k, v in d["readers"].items()}
             target = float(d["target"])
             if not readers or not 0 < target < 1 or not math.isfinite(float(d["created"])):
@@ -153,11 +152,6 @@ class CalibrationRecord:
                 readers, target, int(d["questions"]), float(d["seconds"]),
                 dict(d["fingerprint"]), float(d["created"]),
             )  # fmt: skip
-        except (ValueError, TypeError, KeyError, AttributeError) as e:
-            raise CorruptCalibration(
-                f"the calibration record is unreadable ({type(e).__name__}: {str(e)[:120]}); "
-                "it is ignored: run `qa calibrate` again"
-            ) from e
 
 
 def save(index: ChunkIndex, record: CalibrationRecord) -> None:

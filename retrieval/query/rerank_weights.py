@@ -19,7 +19,7 @@ from typing import Any
 from retrieval.errors import QAError
 from retrieval.index.chunks import ChunkIndex
 from retrieval.query.rerank import FEATURES, WEIGHTS
-from retrieval.redis.live import LiveRecord
+from retrieval.redis.live import LiveRecord, unreadable, versioned
 
 VERSION = 1
 log = logging.getLogger("qa.rerank")
@@ -48,11 +48,9 @@ class RerankRecord:
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> RerankRecord:
-        try:
-            d = json.loads(raw)
-            if d.get("version") != VERSION:
-                raise ValueError(f"written by another release (version {d.get('version')!r}, "
-                                 f"this one reads {VERSION})")  # fmt: skip
+        then = "it is ignored and the default weights rank: run `qa train` again"
+        with unreadable(CorruptWeights, "the rerank weights record", then):
+            d = versioned(raw, VERSION)
             weights = {name: float(d["weights"][name]) for name in FEATURES}
             if not all(math.isfinite(w) and w >= 0 for w in weights.values()) or not any(
                 weights.values()
@@ -62,11 +60,6 @@ class RerankRecord:
                 weights, int(d["questions"]), {str(k): float(v) for k, v in d["scores"].items()},
                 str(d["model"]), int(d["chunks"]), float(d["seconds"]), float(d["created"]),
             )  # fmt: skip
-        except (ValueError, TypeError, KeyError, AttributeError) as e:
-            raise CorruptWeights(
-                f"the rerank weights record is unreadable ({type(e).__name__}: {str(e)[:120]}); "
-                "it is ignored and the default weights rank: run `qa train` again"
-            ) from e
 
 
 def save(index: ChunkIndex, record: RerankRecord) -> None:

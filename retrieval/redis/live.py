@@ -8,11 +8,13 @@ Redis reports the outage itself.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Generic, TypeVar
 
 import redis
 
@@ -61,3 +63,24 @@ class LiveRecord(Generic[T]):
             except QAError as e:
                 self.error = str(e)
                 self.log.error("%s: %s", self.key, e)
+
+
+def versioned(raw: str | bytes, version: int) -> dict[str, Any]:
+    """A record's JSON, ValueError unless this release wrote it (its `version`)."""
+    d = json.loads(raw)
+    if not isinstance(d, dict) or d.get("version") != version:
+        found = d.get("version") if isinstance(d, dict) else None
+        raise ValueError(
+            f"written by another release (version {found!r}, this one reads {version})"
+        )
+    return d
+
+
+@contextmanager
+def unreadable(error: type[QAError], what: str, then: str) -> Iterator[None]:
+    """Reading a record: whatever does not parse or make sense becomes `error`, saying what
+    is unreadable and what happens `then`; never a guess."""
+    try:
+        yield
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
+        raise error(f"{what} is unreadable ({type(e).__name__}: {str(e)[:120]}); {then}") from e
