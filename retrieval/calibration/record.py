@@ -8,6 +8,7 @@ not parse, or that an older release wrote, is an error, never a guess.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -64,7 +65,7 @@ class Curve:
         u = np.searchsorted(self.unanswerable, threshold, side="left")
         return float(a / max(len(self.answerable), 1)), float(u / max(len(self.unanswerable), 1))
 
-    @property
+    @functools.cached_property  # read into every calibrated answer's status line
     def auroc(self) -> float:
         return auroc(self.answerable, self.unanswerable)
 
