@@ -101,11 +101,14 @@ def busy_message(index: str, raw: bytes | str | None, ttl_s: float = TTL_S) -> s
     who = holder(raw)
     if who is None:  # released or expired in between, or not ours to read
         return f"index {index} is being trained by another process: try again in a minute"
-    since = datetime.fromtimestamp(float(who.get("started", 0)), UTC)
-    minutes = max(0.0, (time.time() - since.timestamp()) / 60)
+    try:  # a value some other program wrote: say what is known, never fail on it
+        since = datetime.fromtimestamp(float(who.get("started", 0)), UTC)
+        minutes = max(0.0, (time.time() - since.timestamp()) / 60)
+        when = f"since {since.strftime('%Y-%m-%d %H:%M:%S UTC')} ({minutes:.0f} minutes ago)"
+    except (TypeError, ValueError, OverflowError, OSError):
+        when = "since an unknown time"
     return (
         f"index {index} is already being trained: `{who.get('command', '?')}` by pid "
-        f"{who.get('pid', '?')} on {who.get('host', '?')} since "
-        f"{since.strftime('%Y-%m-%d %H:%M:%S UTC')} ({minutes:.0f} minutes ago). Wait for it "
+        f"{who.get('pid', '?')} on {who.get('host', '?')} {when}. Wait for it "
         f"to finish; if that process was killed, its lock expires within {ttl_s:.0f} seconds"
     )

@@ -28,7 +28,7 @@ from retrieval.query.rerank import FEATURES, WEIGHTS, features
 from retrieval.query.rerank_weights import RerankRecord, load, save
 from retrieval.settings import Settings
 from retrieval.training import general
-from retrieval.training.lock import TrainingLock
+from retrieval.training.lock import TrainingBusy, TrainingLock
 from retrieval.training.rerank import fit_weights
 from retrieval.training.store import read_manifest
 from retrieval.types import DocMeta
@@ -100,6 +100,19 @@ def test_a_second_training_is_refused_naming_who_holds_the_lock_and_since_when(
             assert "is already being trained: `qa train` by pid" in result.output
             assert f"pid {os.getpid()} on " in result.output and " since " in result.output
     assert engine.index.client.get(engine.index.schema.training_lock_key) is None
+
+
+@pytest.mark.parametrize("started", ['"soon"', "1e300", "null", "[1]"])
+def test_a_lock_whose_value_another_program_garbled_still_gets_a_clear_refusal(
+    engine: QAEngine, started: str
+) -> None:
+    client, key = engine.index.client, engine.index.schema.training_lock_key
+    client.set(
+        key, f'{{"host": "h", "pid": 7, "command": "qa train", "started": {started}}}', px=5000
+    )
+    with pytest.raises(TrainingBusy, match="by pid 7 on h since an unknown time"):
+        TrainingLock(client, key, "qa train").acquire()
+    client.delete(key)
 
 
 def test_a_lock_left_by_a_killed_process_expires_and_is_taken_over(engine: QAEngine) -> None:
