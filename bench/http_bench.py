@@ -1,12 +1,13 @@
 """HTTP load benchmark: the Procfile's gunicorn against the engine alone, on COVID-QA.
 
     .venv/bin/python -m bench.http_bench [--requests 160] [--concurrency 1 4 16]
+        [--reader auto|sentence]
 
 The 98 articles go into an index of their own in an embedded Redis kept under
 `.qa-data/bench-http` (or REDIS_URL), so later runs reuse it. Then the same questions are
 asked, at each concurrency, of `QAEngine.ask` in this process and of `POST /ask` on
-gunicorn over loopback; the sentence reader throughout. Writes the `http-bench` section of
-BENCHMARKS.md.
+gunicorn over loopback; one reader throughout (default `auto`: the shipped reader). Writes
+the `http-bench` section of BENCHMARKS.md (`http-bench-sentence` with `--reader sentence`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from retrieval.types import DocMeta
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "covid-qa" / "COVID-QA.json"
 CACHE = ROOT / ".qa-data" / "bench-http"
-INDEX, PREFIX, READER = "covidqa-http:idx", "covidqa-http", "sentence"
+INDEX, PREFIX, READER = "covidqa-http:idx", "covidqa-http", "auto"
 
 
 @dataclass
@@ -327,7 +328,7 @@ def render(results: dict, args: argparse.Namespace, load_start: float) -> str:
     ]  # fmt: skip
     lines = header("HTTP service: POST /ask under load (`bench/http_bench.py`)", [
         f"Data: COVID-QA.json, 98 articles ({results['report'].summary()}); "
-        f"{args.requests} questions per run, in file order; sentence reader, k=5, hybrid",
+        f"{args.requests} questions per run, in file order; reader `{READER}`, k=5, hybrid",
         f"Server: `{results['command']}` on loopback: {results['workers']} workers of "
         f"{results['threads']} threads, torch threads per worker {results['torch_threads']}; "
         "Redis: embedded (unix socket)",
@@ -369,8 +370,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", default=str(DATA), help="SQuAD-format file (COVID-QA)")
     parser.add_argument("--requests", type=int, default=160, help="questions per run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--reader", default=READER, choices=("auto", "sentence"))
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = parser.parse_args(argv)
+    global READER  # every asker sends it
+    READER = args.reader
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up as Ctrl-C does
@@ -380,7 +384,7 @@ def main(argv: list[str] | None = None) -> None:
     body = render(results, args, load_start)
     print(body)
     if not args.no_write:
-        write_section("http-bench", body)
+        write_section("http-bench" if READER == "auto" else f"http-bench-{READER}", body)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,11 @@ from bot.calibration import sample_index
 from bot.evaluation import doc_id_of
 from retrieval.embedding.model_files import resolve_model_path
 from retrieval.engine import QAEngine
+from retrieval.errors import ModelUnavailable
 from retrieval.feedback import FeedbackStore
-from retrieval.training import general
+from retrieval.readers.spans import Predict
+from retrieval.training import general, real_questions, shipped
+from retrieval.training import measure as measuring
 from retrieval.training.lock import TrainingLock
 from retrieval.training.pipeline import DEFAULT_BASE, train_reader
 from retrieval.training.trainer import Progress
@@ -33,9 +36,15 @@ def general_stage(
     engine: QAEngine, *, base: str = DEFAULT_BASE, seed: int = 0, say: Say = print,
     progress: Progress | None = None,
 ) -> general.GeneralStage:  # fmt: skip
-    """The cached general stage for this base model, trained first if there is none (or
-    its cache is damaged: never used then)."""
+    """The shipped reader for the packaged encoder; for another base model, the cached
+    general stage, trained first if there is none (or its cache is damaged: never used then)."""
     settings = engine.settings
+    if base == DEFAULT_BASE and settings.shipped_reader is not None:
+        try:
+            return general.from_shipped(resolve_model_path(base), settings.data_dir,
+                                        settings.shipped_reader, seed)  # fmt: skip
+        except ModelUnavailable as e:
+            say(f"{e}; meanwhile learning to read from the bundled sample alone")
     key = general.cache_key(base, engine.embedder.identity)
     stage, why = general.cached(settings.data_dir, key)
     if stage is not None:
@@ -72,3 +81,36 @@ def training_lock(engine: QAEngine, command: str) -> TrainingLock:
     naming the holder, when another run trains this index."""
     index = engine.index
     return TrainingLock(index.client, index.schema.training_lock_key, command, index.schema.name)
+
+
+def build_shipped(
+    engine: QAEngine, out: Path, work: Path, *, base: str = DEFAULT_BASE, seed: int = 0,
+    names: list[str] | None = None, limit: int | None = None, snapshots: list[int] | None = None,
+    checkpoint_every: int | None = None, measure: bool = True, say: Say = print,
+    progress: Progress | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """`qa train-reader --general`: the reader the product ships, trained on every bundled
+    real question, its retrieval prior fitted and its answers measured on the sample's
+    questions it never trained on, asked through a temporary index of the sample."""
+    options = {"base": resolve_model_path(base), "seed": seed, "names": names, "limit": limit,
+               "threads": engine.settings.train_threads, "say": say, "progress": progress,
+               "snapshots": snapshots or (), "checkpoint_every": checkpoint_every}  # fmt: skip
+    if not measure:
+        return shipped.build(out, work, **options)
+    sample_part = next(p for p in real_questions.parts([real_questions.SAMPLE.name]))
+    with sample_index(engine) as sample:
+
+        def fit(tokenizer: Any, predict: Predict) -> float:
+            fit_on = sample_part.fit
+            fitted = measuring.measure(sample, tokenizer, predict, fit_on,
+                                       len(fit_on.questions), seed,
+                                       general.PRIOR_WEIGHTS)  # fmt: skip
+            say(f"retrieval prior: {fitted}")
+            return max(general.PRIOR_WEIGHTS, key=lambda w: (fitted[w]["f1"], -w))
+
+        def measured(tokenizer: Any, predict: Predict, weight: float) -> dict[str, Any]:
+            held = sample_part.held
+            return measuring.measure(sample, tokenizer, predict, held, general.MEASURED, seed,
+                                     (weight,))[weight]  # fmt: skip
+
+        return shipped.build(out, work, fit=fit, measure=measured, **options)

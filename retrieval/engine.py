@@ -152,6 +152,7 @@ class QAEngine:
                     s.key_prefix,
                     s.data_dir,
                     s.reader_check_s,
+                    s.shipped_reader,
                 )
         return self._trained.current()
 

@@ -24,7 +24,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     spans: list[tuple[int, int]] = []
     pos = start
     for m in _BOUNDARY.finditer(text, start, end):
-        if m.start() > pos and _is_abbreviation(text, pos, m.start()):
+        blank_line = m.group().count("\n") >= 2  # a block ends: whatever the last word was
+        if m.start() > pos and not blank_line and _is_abbreviation(text, pos, m.start()):
             continue
         _append_trimmed(spans, text, pos, m.start())
         pos = m.end()
@@ -61,8 +62,15 @@ def _append_trimmed(spans: list[tuple[int, int]], text: str, start: int, stop: i
 
 
 def context_of(text: str, start: int, end: int) -> tuple[int, int]:
-    """The whole sentence(s) of text that text[start:end] lies in: what an answer is shown in."""
-    inside = [(s, e) for s, e in sentences_of(text) if s < end and e > start]
+    """The whole sentence(s) of text that text[start:end] lies in: what an answer is shown in.
+
+    A sentence that ends with a colon introduces what follows it (a command, a list, a
+    value): the next sentence is shown with it, so the fact is never cut off at the colon."""
+    spans = sentences_of(text)
+    inside = [i for i, (s, e) in enumerate(spans) if s < end and e > start]
     if not inside:
         return start, end
-    return min(start, inside[0][0]), max(end, inside[-1][1])
+    last = inside[-1]
+    if text[spans[last][0] : spans[last][1]].endswith(":") and last + 1 < len(spans):
+        last += 1
+    return min(start, spans[inside[0]][0]), max(end, spans[last][1])

@@ -14,6 +14,7 @@ from retrieval.errors import ConfigError
 
 DEFAULT_EMBEDDER = "packaged:all-MiniLM-L6-v2"
 DEFAULT_SPAN_MODEL = "distilbert/distilbert-base-cased-distilled-squad"
+SHIPPED_READER = Path(__file__).parent / "readers" / "shipped"  # installed with the package
 
 
 def _default_data_dir() -> Path:
@@ -68,6 +69,9 @@ class Settings:
     train_minutes: float = 20.0  # `qa train-reader`'s default budget
     train_threads: int = 0  # torch threads for `qa train-reader`; 0: every core
     reader_check_s: float = 10.0  # how often servers look for a newly trained reader
+    # The reader an index without its own answers with (`qa train-reader --general` builds
+    # one); "none": the sentence reader answers there.
+    shipped_reader: Path | None = SHIPPED_READER
 
     api_tokens: tuple[str, ...] = ()
     rate_limit: str = "60/minute"
@@ -172,7 +176,9 @@ def _parse(name: str, type_: Any, raw: str) -> Any:
             return float(raw)
         if type_ == "bool":
             return raw.strip().lower() in ("1", "true", "yes", "on")
-        if type_ == "Path":
+        if type_ == "Path | None" and raw.strip().lower() in ("none", "off"):
+            return None
+        if type_ in ("Path", "Path | None"):
             return Path(raw).expanduser()
         if type_.startswith("tuple"):
             return tuple(part.strip() for part in raw.split(",") if part.strip())

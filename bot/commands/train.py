@@ -12,9 +12,12 @@ from tqdm import tqdm
 
 from bot.calibration import calibrate_index
 from bot.commands.common import echo_json, settings_of
-from bot.training import train, training_lock
+from bot.training import build_shipped, train, training_lock
 from retrieval.engine import QAEngine
+from retrieval.errors import ModelUnavailable
 from retrieval.feedback import FeedbackStore
+from retrieval.readers import shipped
+from retrieval.readers.shipped import FOLDER as SHIPPED
 from retrieval.training import general
 from retrieval.training.labels import usable
 from retrieval.training.pipeline import DEFAULT_BASE, fingerprint
@@ -22,6 +25,7 @@ from retrieval.training.store import read_manifest
 
 # `auto` answers with the trained reader now; `sentence` stays available per request.
 CALIBRATED = ("trained", "sentence")
+LOG_EVERY = 50  # steps between progress lines of `--general` when stderr is not a terminal
 CHANGED_A_LOT = 0.2  # share of chunks added or removed since training that calls for retraining
 
 
@@ -50,10 +54,61 @@ def reader_options(command: Callable[..., Any]) -> Callable[..., Any]:
               help="Then calibrate refusals for the new reader (as `qa calibrate`).")  # fmt: skip
 @click.option("--status", is_flag=True, help="Show the current trained reader and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@click.option(
+    "--general",
+    is_flag=True,
+    help="Build the reader the product ships from every bundled real question "
+    "(hours on 2 cores; resumes a killed run) instead of training this index's.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=SHIPPED,
+    show_default=True,
+    help="--general: where the shipped reader is written.",
+)
+@click.option(
+    "--work",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="--general: checkpoints [default: QA_DATA_DIR/readers/build].",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    help="--general: train on the bundled files whose name starts with this.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="--general: at most this many questions (a sample of them).",
+)
+@click.option(
+    "--snapshot",
+    type=click.IntRange(min=1),
+    multiple=True,
+    help="--general: keep the weights after this many questions (learning curve).",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(min=1),
+    default=None,
+    help="--general: steps between checkpoints [default: 100, about a minute].",
+)
+@click.option(
+    "--measure/--no-measure",
+    default=True,
+    show_default=True,
+    help="--general: fit the retrieval prior and measure through a temporary index "
+    "of the bundled sample (a few minutes).",
+)
 @click.pass_context
 def train_reader_command(
     ctx: click.Context, minutes: float | None, seed: int, squad: tuple[Path, ...], base: str,
-    calibrate: bool, status: bool, as_json: bool,
+    calibrate: bool, status: bool, as_json: bool, general: bool, out: Path, work: Path | None,
+    only: tuple[str, ...], limit: int | None, snapshot: tuple[int, ...],
+    checkpoint_every: int | None, measure: bool,
 ) -> None:  # fmt: skip
     """Train the extractive reader for this index (QA_READER=auto then answers with it).
 
@@ -66,6 +121,14 @@ def train_reader_command(
     engine = QAEngine(settings)
     if status:
         _status(engine, base, as_json)
+        return
+    if general:
+        work = work or settings.data_dir / "readers" / "build"
+        manifest = _build_shipped(
+            engine, out, work, seed=seed, base=base, names=list(only) or None, limit=limit,
+            snapshots=list(snapshot), checkpoint_every=checkpoint_every, measure=measure,
+        )  # fmt: skip
+        echo_json(manifest) if as_json else click.echo(describe_shipped(manifest, out))
         return
     minutes = minutes or settings.train_minutes
     with training_lock(engine, "qa train-reader"):
@@ -105,11 +168,57 @@ def _train(
         )  # fmt: skip
 
 
+def _build_shipped(engine: QAEngine, out: Path, work: Path, **options: Any) -> dict[str, Any]:
+    show = sys.stderr.isatty()
+    with tqdm(total=100, unit="%", disable=not show, file=sys.stderr,
+              bar_format="{l_bar}{bar}| {postfix}") as bar:  # fmt: skip
+
+        def progress(p: dict[str, float]) -> None:
+            bar.update(int(100 * p["steps"] / max(p["max_steps"], 1)) - bar.n)
+            bar.set_postfix_str(f"step {p['steps']:.0f}/{p['max_steps']:.0f}, "
+                                f"loss {p['loss']:.2f}", refresh=False)  # fmt: skip
+
+        def say(m: str) -> None:
+            tqdm.write(m, file=sys.stderr)
+
+        if not show:  # a log file: a line every few hundred steps instead of a bar
+
+            def progress(p: dict[str, float]) -> None:
+                if p["steps"] % LOG_EVERY == 0:
+                    say(f"step {p['steps']:.0f}/{p['max_steps']:.0f}, {p['seen']:.0f} questions "
+                        f"read, loss {p['loss']:.2f}, {p['elapsed'] / 60:.1f} minutes")  # fmt: skip
+
+        return build_shipped(engine.warm_up(), out, work, say=say, progress=progress, **options)
+
+
+def describe_shipped(m: dict[str, Any], out: Path) -> str:
+    held, real = m["held_out"]["int8"], m.get("through_retrieval", {})
+    return (
+        f"shipped reader in {out}: {m['questions']} real questions, {m['steps']} steps, "
+        f"{m['minutes']} minutes this run\n"
+        f"held-out questions, passages given (int8): EM {held['em']:.3f}, F1 {held['f1']:.3f} "
+        f"(n={held['n']}; fp32 F1 {m['held_out']['fp32']['f1']:.3f})\n"
+        f"the sample's held-out articles through retrieval: EM {real.get('em', 0):.3f}, "
+        f"F1 {real.get('f1', 0):.3f}, context {real.get('context', 0):.3f} (prior weight "
+        f"{m['prior_weight']})"
+    )
+
+
 def describe(m: dict[str, Any]) -> str:
     ex, held, stage = m["examples"], m["held_out"], m["general"]
-    real = stage["held_out"]
+    real = {"em": 0.0, "f1": 0.0, "context": 0.0, "n": 0, **stage["held_out"]}
+    verdict = ""
+    if "against_shipped" in m:
+        a, s = m["against_shipped"]["adapted"], m["against_shipped"]["shipped"]
+        verdict = (
+            f"\nagainst the shipped reader, F1 on held-out generated questions "
+            f"{a['generated']['f1']:.3f} vs {s['generated']['f1']:.3f}, on held-out real ones "
+            f"{a['real']['f1']:.3f} vs {s['real']['f1']:.3f}: "
+            + ("adapted reader published" if m.get("published") else "the shipped reader stays")
+        )
+    name = f"trained reader {m['sha']}" if m.get("sha") else "adapted reader (not published)"
     return (
-        f"trained reader {m['sha']} for index {m['index']['name']} "
+        f"{name} for index {m['index']['name']} "
         f"({m['index']['documents']} documents, {m['index']['chunks']} chunks), {m['created']}\n"
         f"general stage {stage['key']} ({stage['created']}, {stage['minutes']} minutes): "
         f"{stage['questions']} real questions; on {real['n']} held-out ones, asked through "
@@ -119,7 +228,22 @@ def describe(m: dict[str, Any]) -> str:
         f"{ex['labelled']} labelled, {ex['from_users']} from users; "
         f"{ex['trained_on']} questions read\n"
         f"held-out generated questions: EM {held['em']:.3f}, F1 {held['f1']:.3f} (n={held['n']})"
+        + verdict
     )
+
+
+def _general_status(engine: QAEngine, base: str) -> tuple[dict[str, Any] | None, str]:
+    """What the index's training starts from: the shipped reader (for the packaged encoder)
+    or the general stage cached on this machine; and a line saying so."""
+    if base == DEFAULT_BASE and engine.settings.shipped_reader is not None:
+        try:
+            m = shipped.manifest(engine.settings.shipped_reader)
+        except ModelUnavailable as e:
+            return None, str(e)
+        return m, f"the shipped reader ({m['questions']} real questions, {m['created']})"
+    key = general.cache_key(base, engine.embedder.identity)
+    stage, why = general.cached(engine.settings.data_dir, key)
+    return (stage.manifest, f"cached, {stage.manifest['created']}") if stage else (None, why)
 
 
 def _status(engine: QAEngine, base: str, as_json: bool) -> None:
@@ -128,19 +252,19 @@ def _status(engine: QAEngine, base: str, as_json: bool) -> None:
     index, settings = engine.index, engine.settings
     manifest = read_manifest(index.client, settings.key_prefix)
     now = fingerprint(index)
-    key = general.cache_key(base, engine.embedder.identity)
-    stage, why = general.cached(settings.data_dir, key)
+    stage, why = _general_status(engine, base)
     labels = FeedbackStore(index.client, settings.key_prefix).labels()
     labelled = {"labels": len(usable(labels)), "feedback_entries": len(labels)}
     if as_json:
         echo_json({"reader": manifest, "index_now": now, "labelled": labelled,
-                   "general_stage": stage.manifest if stage else {"missing": why}})  # fmt: skip
+                   "general_stage": stage or {"missing": why}})  # fmt: skip
         return
-    click.echo(f"general stage: {'cached, ' + stage.manifest['created'] if stage else why}")
+    click.echo(f"general stage: {why}")
     click.echo(f"labelled examples from users: {labelled['labels']} (used by the next run)")
     if manifest is None:
+        shipped_note = " (the shipped reader answers)" if base == DEFAULT_BASE and stage else ""
         raise click.ClickException(
-            f"index {now['name']} has no trained reader yet: run `qa train-reader`"
+            f"index {now['name']} has no trained reader yet{shipped_note}: run `qa train-reader`"
         )
     click.echo(describe(manifest))
     then = manifest["index"]["chunks"] or 1

@@ -12,6 +12,7 @@ from retrieval.index.near_copies import DocNotes
 from retrieval.query.filters import Filters
 from retrieval.query.retriever import Retrieval
 from retrieval.readers import Reading
+from retrieval.readers.headings import term_before
 from retrieval.sentences import context_of
 from retrieval.settings import Settings
 from retrieval.types import Answer, Hit, Span
@@ -128,8 +129,11 @@ def _confidence(confidence: Confidence) -> dict[str, Any]:
 
 
 def _with_context(span: Span) -> Span:
-    """Widen the displayed context to whole sentences around the answer."""
-    span.context_start, span.context_end = context_of(span.hit.text, span.start, span.end)
+    """Widen the displayed context to whole sentences around the answer, and to the term a
+    definition list's description explains (an option, a setting, an API name)."""
+    start, span.context_end = context_of(span.hit.text, span.start, span.end)
+    term = term_before(span.hit, start)
+    span.context_start = start if term is None else term
     return span
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import redis
 
 from retrieval.errors import ModelUnavailable, ReaderNotTrained
-from retrieval.readers import Reading, dedupe
+from retrieval.readers import Reading, dedupe, shipped
 from retrieval.readers.headings import is_heading
 from retrieval.readers.passages import PASSAGES, Passage, passages
 from retrieval.readers.spans import (
@@ -40,6 +40,7 @@ from retrieval.training.metrics import normalize
 from retrieval.training.store import MODEL_FILE, local_copy, read_manifest
 from retrieval.types import Hit, Span
 
+SHIPPED = shipped.FOLDER
 CHECK_EVERY_S = 10.0
 TOP_SPANS = 20  # near-best spans the answer is chosen among
 THRESHOLD = 0.5  # uncalibrated: a best span that does not beat "no answer" abstains
@@ -55,6 +56,11 @@ class TrainedReader:
         self.threshold = THRESHOLD
         self.prior_weight = float(manifest.get("prior_weight", 0.0))
         self.version = str(manifest.get("sha", ""))
+        self.note = (
+            "the reader shipped with the product; `qa train` adapts it to this index"
+            if self.version.startswith("shipped-")
+            else None
+        )
 
     @classmethod
     def from_folder(cls, folder: Path, manifest: dict[str, Any]) -> TrainedReader:
@@ -78,15 +84,11 @@ class TrainedReader:
         """The best spans across the passages; `question_vector` is not needed."""
         chosen = passages(question, hits, PASSAGES)
         if not chosen:
-            return Reading(threshold=self.threshold)
+            return Reading(threshold=self.threshold, note=self.note)
         group = self.score(question, chosen)
         spans = dedupe(rank_answers(chosen, group, self.prior_weight), n)
-        if not spans:
-            return Reading(threshold=self.threshold, signals=_signals(group))
-        best = spans[0]
-        return Reading(
-            spans, best.score, self.threshold, signals=_signals(group),
-        )  # fmt: skip
+        best = spans[0].score if spans else 0.0
+        return Reading(spans, best, self.threshold, signals=_signals(group), note=self.note)
 
     def score(self, question: str, chosen: list[Passage]) -> GroupReading:
         """The model's reading of one question's passages, in one batch."""
@@ -143,14 +145,16 @@ def _signals(group: GroupReading) -> dict[str, float]:
 
 
 class TrainedSource:
-    """The index's current trained reader; looks for a newer one at most every CHECK_EVERY_S."""
+    """The index's current trained reader, or the shipped one while the index has none; looks
+    for a newer one at most every CHECK_EVERY_S."""
 
     def __init__(
         self, client: Callable[[], redis.Redis], prefix: str, data_dir: Path,
-        check_every_s: float = CHECK_EVERY_S,
+        check_every_s: float = CHECK_EVERY_S, shipped: Path | None = SHIPPED,
     ) -> None:  # fmt: skip
         self._client, self._prefix, self._data_dir = client, prefix, data_dir
         self._every = check_every_s
+        self._shipped = shipped  # None: an index without its own trained reader has none
         self._reader: TrainedReader | None = None
         self._sha: str | None = None
         self._why = "this index has no trained reader: run `qa train-reader`"
@@ -173,9 +177,10 @@ class TrainedSource:
         client = self._client()
         manifest = read_manifest(client, self._prefix)
         sha = manifest.get("sha") if manifest else None
-        if sha is None or sha == self._sha:
-            if sha is None:
-                self._reader, self._sha = None, None
+        if sha is None:
+            self._use_shipped()
+            return
+        if sha == self._sha:
             return
         try:
             folder = local_copy(client, self._prefix, sha, self._data_dir)
@@ -186,3 +191,33 @@ class TrainedSource:
         except OSError as e:  # e.g. a read-only data directory
             self._reader, self._sha = None, sha
             self._why = f"cannot unpack the trained reader into {self._data_dir}: {e}"
+
+    def _use_shipped(self) -> None:
+        """The reader shipped with the package, loaded (and its files checked) once."""
+        if self._shipped is None:
+            self._reader, self._sha = None, None
+            return
+        try:
+            self._reader = shipped_reader(self._shipped)
+            self._sha = None
+        except ModelUnavailable as e:
+            self._reader, self._sha, self._why = None, "shipped", str(e)
+
+
+_SHIPPED: dict[Path, TrainedReader | ModelUnavailable] = {}
+_SHIPPED_LOCK = threading.Lock()
+
+
+def shipped_reader(folder: Path = SHIPPED) -> TrainedReader:
+    """The shipped reader of `folder`, loaded once per process (a damaged one is refused once,
+    and stays refused: it is the package's file, not the index's)."""
+    with _SHIPPED_LOCK:
+        if folder not in _SHIPPED:
+            try:
+                _SHIPPED[folder] = TrainedReader.from_folder(folder, shipped.manifest(folder))
+            except ModelUnavailable as e:
+                _SHIPPED[folder] = e
+        loaded = _SHIPPED[folder]
+    if isinstance(loaded, ModelUnavailable):
+        raise loaded
+    return loaded

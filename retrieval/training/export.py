@@ -34,8 +34,9 @@ def export_fp32(model: Any, tokenizer: Any, folder: Path) -> Path:
     return path
 
 
-def quantize(source: Path, target: Path) -> Path:
-    """Dynamic int8 weights for the matrix multiplications (the embedder's recipe)."""
+def quantize(source: Path, target: Path, operators: tuple[str, ...] = INT8_OPERATORS) -> Path:
+    """Dynamic int8 weights for `operators` (default: the matrix multiplications, the
+    embedder's recipe)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     root = logging.getLogger()
@@ -45,7 +46,7 @@ def quantize(source: Path, target: Path) -> Path:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             quantize_dynamic(
-                str(source), str(target), op_types_to_quantize=list(INT8_OPERATORS),
+                str(source), str(target), op_types_to_quantize=list(operators),
                 weight_type=QuantType.QInt8,
             )  # fmt: skip
     finally:

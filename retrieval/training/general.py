@@ -24,8 +24,9 @@ from typing import Any
 
 from retrieval.engine import QAEngine
 from retrieval.readers import passages as passage_choice
+from retrieval.readers import shipped
 from retrieval.readers.spans import MAX_LENGTH
-from retrieval.training import trainer
+from retrieval.training import real_questions, trainer
 from retrieval.training.groups import Gold, Group, features, gold_window, group_for
 from retrieval.training.measure import measure
 from retrieval.training.squad import Context, SquadSet, by_article, load_squad
@@ -40,6 +41,7 @@ MEASURED = 300  # held-out questions the stage is measured on
 FIT_SHARE = 0.1  # of the training questions, kept out of training to fit the prior's weight
 PRIOR_WEIGHTS = (0.0, 2.5, 5.0, 10.0, 20.0)  # logits a passage's retrieval prior may add
 FILES = ("model.safetensors", "config.json", "groups.json")
+REAL_MIX = 4000  # real questions an index's training keeps reading beside its own
 Say = Callable[[str], None]
 DocId = Callable[[Context], str]
 
@@ -58,6 +60,29 @@ class GeneralStage:
         ]
 
 
+def from_shipped(
+    base: str, data_dir: Path, folder: Path = shipped.FOLDER, seed: int = 0
+) -> GeneralStage:
+    """The shipped reader in `folder` as the stage an index's training continues from
+    (ModelUnavailable when its files are damaged), with REAL_MIX real questions to keep
+    reading."""
+    folder, m = shipped.training_folder(base, data_dir, folder)
+    mix = folder / "groups.json"
+    if not mix.exists():
+        chosen = real_questions.parts()
+        share = REAL_MIX / sum(len(p.train.questions) for p in chosen)
+        picked = list(real_questions.all_groups(chosen, seed, share=min(1.0, share)))
+        temp = mix.with_suffix(".tmp")
+        temp.write_text(json.dumps([asdict(g) for g in picked], ensure_ascii=False), "utf-8")
+        os.replace(temp, mix)
+    manifest = {
+        "key": m["sha"], "base": base, "questions": m["questions"], "minutes": m["minutes"],
+        "held_out": m.get("through_retrieval", {}), "created": m["created"],
+        "prior_weight": m.get("prior_weight", 0.0), "shipped": True,
+    }  # fmt: skip
+    return GeneralStage(folder, manifest)
+
+
 def sample_sets() -> tuple[SquadSet, SquadSet]:
     """The sample's training articles and its held-out ones, one document per article."""
     squad = load_squad(SAMPLE)
@@ -68,7 +93,7 @@ def cache_key(base: str, embedder: str) -> str:
     """What the stage depends on: the sample, the base model, how passages are retrieved and
     cut, and this recipe."""
     parts = {
-        "recipe": RECIPE, "base": base, "embedder": embedder, "sample": _sha256(SAMPLE),
+        "recipe": RECIPE, "base": base, "embedder": embedder, "sample": shipped.sha256_of(SAMPLE),
         "window": passage_choice.WINDOW_CHARS, "passages": passage_choice.PASSAGES,
         "max_length": MAX_LENGTH, "lr": trainer.LEARNING_RATE, "batch": trainer.BATCH,
         "minutes": MINUTES, "frozen": trainer.FROZEN_LAYERS,
@@ -85,7 +110,8 @@ def cached(data_dir: Path, key: str) -> tuple[GeneralStage | None, str]:
     folder = folder_for(data_dir, key)
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        damaged = [n for n, sha in manifest["files"].items() if _sha256(folder / n) != sha]
+        files = manifest["files"].items()
+        damaged = [n for n, sha in files if shipped.sha256_of(folder / n) != sha]
     except FileNotFoundError:
         return None, "not trained on this machine yet"
     except (OSError, ValueError, KeyError, TypeError) as e:
@@ -177,7 +203,7 @@ def _save(
         (temp / "groups.json").write_text(
             json.dumps([asdict(g) for g in groups], ensure_ascii=False), encoding="utf-8"
         )
-        manifest["files"] = {n: _sha256(temp / n) for n in FILES}
+        manifest["files"] = {n: shipped.sha256_of(temp / n) for n in FILES}
         (temp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         if final.exists():
             shutil.rmtree(final)  # a damaged copy
@@ -185,11 +211,3 @@ def _save(
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return GeneralStage(final, manifest)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -23,7 +23,8 @@ from retrieval.engine import QAEngine
 from retrieval.errors import ConfigError, IndexMissing
 from retrieval.index.chunks import ChunkIndex
 from retrieval.readers import passages as passage_choice
-from retrieval.training import trainer
+from retrieval.readers.shipped import FOLDER as SHIPPED
+from retrieval.training import real_questions, trainer
 from retrieval.training.export import export_fp32, onnx_predictor, quantize
 from retrieval.training.general import GROUP_SIZE, NO_ANSWER_SHARE, GeneralStage, squad_groups
 from retrieval.training.generate import Generated, Generator
@@ -40,6 +41,7 @@ EPOCHS = 3  # at most, over the mix: a small index is done before its budget
 REWORDED = 0.5  # generated questions with some words swapped for the encoder's neighbours
 HELD_OUT_SHARE = 0.05  # of the documents: their generated questions score the model
 HELD_OUT_SCORED = 400
+REAL_HELD_OUT_SCORED = 400  # held-out real questions the adapted and shipped readers are scored on
 INT8_TOLERANCE = 0.01  # int8 is kept when its held-out F1 is within 1 point of fp32
 Say = Callable[[str], None]
 
@@ -107,8 +109,39 @@ def train_reader(
             "final_loss": round(result.last_loss, 3), **scores,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }  # fmt: skip
+        if general.manifest.get("shipped"):
+            shipped = engine.settings.shipped_reader or SHIPPED
+            manifest["against_shipped"] = against_shipped(
+                folder, shipped, tokenizer, held[:HELD_OUT_SCORED], seed
+            )
+            if not manifest["against_shipped"]["better"]:
+                say("the adapted reader reads no better than the shipped one on this index's "
+                    "held-out questions and on real ones: the shipped reader stays")  # fmt: skip
+                return {**manifest, "sha": None, "published": False}
         manifest["sha"] = publish(index.client, index.schema.prefix, folder, manifest)
-    return manifest
+    return {**manifest, "published": True}
+
+
+def against_shipped(
+    folder: Path, shipped: Path, tokenizer: Any, held: list[Group], seed: int
+) -> dict[str, Any]:
+    """The adapted reader and the shipped one on the index's held-out generated questions and
+    on held-out real ones (passages given): the adaptation is kept only where it reads better
+    on the index's and no worse (within INT8_TOLERANCE) on people's."""
+    parts = real_questions.parts()
+    share = REAL_HELD_OUT_SCORED / sum(len(p.held.questions) for p in parts)
+    real = list(real_questions.all_groups(parts, seed, held=True, share=min(1.0, share)))
+    out: dict[str, Any] = {}
+    for name, path in (("adapted", folder / MODEL_FILE), ("shipped", shipped / MODEL_FILE)):
+        predict = onnx_predictor(path)
+        out[name] = {"generated": trainer.score(predict, tokenizer, held),
+                     "real": trainer.score(predict, tokenizer, real)}  # fmt: skip
+    a, b = out["adapted"], out["shipped"]
+    out["better"] = (
+        a["generated"]["f1"] > b["generated"]["f1"]
+        and a["real"]["f1"] >= b["real"]["f1"] - INT8_TOLERANCE
+    )
+    return out
 
 
 def generated_groups(

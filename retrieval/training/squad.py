@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import lzma
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,8 +49,8 @@ class SquadSet:
 def load_squad(path: Path, limit: int | None = None) -> SquadSet:
     """Every context, and the questions (the first `limit` of them when given)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        data = json.loads(read_text(Path(path)))["data"]
+    except (OSError, ValueError, KeyError, TypeError, lzma.LZMAError) as e:
         raise ConfigError(f"{path} is not a readable SQuAD-format JSON file ({e})") from e
     contexts: list[Context] = []
     questions: list[Question] = []
@@ -68,6 +69,13 @@ def load_squad(path: Path, limit: int | None = None) -> SquadSet:
     if limit is not None:
         questions = questions[:limit]
     return SquadSet(Path(path).name, contexts, questions)
+
+
+def read_text(path: Path) -> str:
+    """A file's text; `.xz` files (the bundled real questions) are decompressed."""
+    if path.suffix == ".xz":
+        return lzma.decompress(path.read_bytes()).decode("utf-8")
+    return path.read_text(encoding="utf-8")
 
 
 def locate(context: str, answer: str, start: int) -> Gold:

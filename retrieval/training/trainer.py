@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,15 +46,25 @@ def load_base(base: str) -> tuple[Any, Any]:
     return tokenizer, model
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a long run saves its state every `every` steps, and resumes from when killed."""
+
+    path: Path
+    every: int = 200
+
+
 def train(
     model: Any, feats: list[dict[str, Any]], seconds: float, seed: int, progress: Progress,
     max_steps: int | None = None, learning_rate: float = LEARNING_RATE, threads: int = 0,
-    frozen_layers: int = FROZEN_LAYERS,
+    frozen_layers: int = FROZEN_LAYERS, checkpoint: Checkpoint | None = None,
 ) -> TrainResult:  # fmt: skip
     """Epochs over shuffled batches of groups until the time budget (or `max_steps`) is spent.
 
     `feats` are `groups.features`: each group's passages are one softmax (shared
-    normalization), its answers' start and end tokens the targets."""
+    normalization), its answers' start and end tokens the targets. With a `checkpoint` the
+    run resumes where a killed one stopped: same batches, same schedule (give it `max_steps`
+    and an infinite budget for a run that is the same however often it was interrupted)."""
     import torch
 
     torch.manual_seed(seed)
@@ -61,10 +72,14 @@ def train(
     rng = random.Random(seed)
     learnt = _trainable(model, frozen_layers)
     optimizer = torch.optim.AdamW(learnt, lr=learning_rate, weight_decay=0.01)
+    done, seen = _resume(checkpoint, model, optimizer)
     model.train()
-    began, seen, steps, loss_value = time.monotonic(), 0, 0, float("nan")
+    began, steps, loss_value = time.monotonic(), 0, float("nan")
     while feats:
         for batch in _batches(feats, rng):
+            if steps < done:  # trained before the interruption
+                steps += 1
+                continue
             elapsed = time.monotonic() - began
             if elapsed >= seconds or steps == max_steps:
                 model.eval()
@@ -78,12 +93,57 @@ def train(
             optimizer.step()
             optimizer.zero_grad()
             seen, steps, loss_value = seen + len(batch), steps + 1, loss.item()
+            if checkpoint is not None and steps % checkpoint.every == 0:
+                _save_checkpoint(checkpoint, model, optimizer, steps, seen)
             progress(
                 {"seen": seen, "loss": loss_value, "elapsed": time.monotonic() - began,
-                 "budget": seconds}
+                 "budget": seconds, "steps": steps, "max_steps": max_steps or 0}
             )  # fmt: skip
     model.eval()
     return TrainResult(0, 0, 0.0, loss_value)
+
+
+def checkpointed_steps(checkpoint: Checkpoint) -> int:
+    """The steps a checkpoint holds (0: none yet)."""
+    import torch
+
+    if not checkpoint.path.exists():
+        return 0
+    return int(torch.load(checkpoint.path, map_location="cpu", weights_only=True)["steps"])
+
+
+def _resume(checkpoint: Checkpoint | None, model: Any, optimizer: Any) -> tuple[int, int]:
+    """The steps and examples a killed run had done, its weights and optimizer restored."""
+    import torch
+
+    if checkpoint is None or not checkpoint.path.exists():
+        return 0, 0
+    state = torch.load(checkpoint.path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["model"], strict=False)
+    optimizer.load_state_dict(state["optimizer"])
+    torch.manual_seed(int(state["steps"]))  # dropout continues from a known state
+    return int(state["steps"]), int(state["seen"])
+
+
+def _save_checkpoint(
+    checkpoint: Checkpoint, model: Any, optimizer: Any, steps: int, seen: int
+) -> None:
+    """The learnt weights and the optimizer, written aside then renamed (a kill mid-write
+    leaves the previous checkpoint)."""
+    import torch
+
+    learnt = {k: v for k, v in model.state_dict().items() if _learnt(model, k)}
+    temp = checkpoint.path.with_suffix(".tmp")
+    checkpoint.path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": learnt, "optimizer": optimizer.state_dict(), "steps": steps,
+                "seen": seen}, temp)  # fmt: skip
+    os.replace(temp, checkpoint.path)
+    torch.manual_seed(steps)
+
+
+def _learnt(model: Any, name: str) -> bool:
+    params = dict(model.named_parameters())
+    return name in params and params[name].requires_grad
 
 
 def steps_for(feats: list[dict[str, Any]], epochs: float) -> int:
@@ -150,7 +210,9 @@ def _tensors(batch: list[dict[str, Any]]) -> tuple[dict[str, Any], Any]:
 
     rows = [(ids, types) for f in batch for ids, types in zip(f["input_ids"], f["token_type_ids"],
                                                               strict=True)]  # fmt: skip
-    width = max(len(ids) for ids, _ in rows)
+    # padded to a multiple of 16: a dozen shapes whose CPU kernels are prepared once, not one
+    # per width
+    width = -(-max(len(ids) for ids, _ in rows) // 16) * 16
     ids = np.zeros((len(rows), width), dtype=np.int64)
     types = np.zeros_like(ids)
     mask = np.zeros_like(ids)

@@ -161,3 +161,20 @@ def test_folder_of_office_files_ingests_the_good_ones_and_names_the_bad(
     assert [Path(p).name for p, _ in report.failed] == ["broken.xlsx"]
     again = pipeline.run([folder])
     assert (again.new, again.updated, again.unchanged) == (0, 0, 3)
+
+
+@pytest.mark.parametrize("reader", ["sentence", "trained"])
+def test_a_spreadsheet_row_answers_like_prose(
+    tmp_path, pipeline: IngestPipeline, settings, embedder, reader
+):
+    from retrieval.engine import QAEngine
+
+    path = tmp_path / "rooms.csv"
+    path.write_text(
+        "room,floor,seats\nBorealis,3,40\nAustralis,2,12\nZenith,5,8\n", encoding="utf-8"
+    )
+    pipeline.run([path])
+    engine = QAEngine(settings.with_(reader=reader), embedder=embedder)
+    answer = engine.ask("How many seats does the Borealis room have?", min_confidence=0.0)
+    assert answer.reason is None and "40" in answer.answer
+    assert "Borealis" in answer.to_dict()["context"]["text"]

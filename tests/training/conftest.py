@@ -38,7 +38,9 @@ def small_sample(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture()
 def fast_settings(settings: Settings, tmp_path: Path) -> Settings:
-    return settings.with_(reader="auto", reader_check_s=0.0, data_dir=tmp_path / "data")
+    # the index's own trained reader, without the shipped one (tests/training/test_shipped.py)
+    return settings.with_(reader="auto", reader_check_s=0.0, data_dir=tmp_path / "data",
+                          shipped_reader=None)  # fmt: skip
 
 
 @pytest.fixture()
