@@ -57,6 +57,11 @@ class LoadError(Exception):
         self.reason = reason
 
 
+class NotContent(LoadError):
+    """A readable file with nothing to index: an HTML page of navigation only (a site map, a
+    list of pages). Reported as skipped, not as a failure."""
+
+
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")
 
 

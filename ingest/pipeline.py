@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ingest.chunker import Chunker
-from ingest.document import Document, LoadError
+from ingest.document import Document, LoadError, NotContent
 from ingest.loaders import iter_files, load_path
 from ingest.repeats import count_repeats
 from retrieval.embedding.embedder import Embedder
@@ -111,6 +111,8 @@ class IngestPipeline:
                 try:
                     for doc in load_path(path):
                         yield _with_cli_metadata(doc, source, tags, roots)
+                except NotContent as e:
+                    report.skipped.append((e.path, e.reason))
                 except LoadError as e:
                     report.failed.append((e.path, e.reason))
                     failed_paths.add(str(Path(e.path).resolve()))

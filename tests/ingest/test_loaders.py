@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.document import Document, LoadError, doc_id_for
+from ingest.document import Document, LoadError, NotContent, doc_id_for
 from ingest.loaders import SUPPORTED_SUFFIXES, iter_files, load_path
+from ingest.loaders.html import clean_heading
 
 
 def check_blocks(doc: Document) -> None:
@@ -254,6 +255,101 @@ def test_html_in_a_declared_legacy_charset_is_decoded(tmp_path: Path):
 def test_html_without_readable_text_is_a_load_error(tmp_path: Path, content: bytes):
     with pytest.raises(LoadError):
         load_path(write(tmp_path / "junk.html", content))
+
+
+SPHINX_PAGE = """<!DOCTYPE html><html><head><title>Options &#8212; Demo 1.0 documentation</title>
+<link rel="canonical" href="file:///build/html/options.html"></head><body>
+<div class="related" role="navigation"><h3>Navigation</h3><ul>
+  <li><a href="genindex.html">index</a></li><li><a href="py-modindex.html">modules</a> |</li>
+  <li><a href="next.html">next</a> |</li><li><a href="prev.html">previous</a> |</li></ul></div>
+<div class="document"><div class="documentwrapper"><div class="bodywrapper">
+<div class="body" role="main"><section id="options">
+<h1><span class="section-number">1. </span>Options<a class="headerlink" href="#options">¶</a></h1>
+<p>The server reads these options at start-up.</p>
+<dl class="std option"><dt id="cmdoption-port"><span class="pre">--port</span> PORT<a
+ class="headerlink" href="#cmdoption-port">¶</a></dt>
+<dd><p>The TCP port to listen on; 8080 when not given.</p></dd></dl>
+<table><tr><th>Name</th><th>Default</th></tr><tr><td>timeout</td><td>30 s</td></tr></table>
+<div class="highlight"><pre>demo serve --port 9000</pre></div>
+<section id="navigation"><h2>Navigation<a class="headerlink" href="#navigation">¶</a></h2>
+<p>A section whose name is a navigation word is still content.</p></section>
+</section></div></div></div>
+<div class="sphinxsidebar" role="navigation"><div class="sphinxsidebarwrapper">
+<h3><a href="index.html">Table of Contents</a></h3><ul><li><a href="#">Options</a></li></ul>
+<h4>Previous topic</h4><p class="topless"><a href="prev.html">Install</a></p>
+<div id="searchbox" role="search"><h3>Quick search</h3><form><input type="text"></form></div>
+</div></div></div>
+<div class="footer">&#169; Copyright 2024, Demo.
+Created using <a href="https://www.sphinx-doc.org/">Sphinx</a> 7.2.</div>
+</body></html>"""
+
+
+def test_sphinx_page_keeps_main_content_without_navigation_or_footer(tmp_path: Path):
+    doc = load_one(write(tmp_path / "options.html", SPHINX_PAGE))
+    for nav in ("Quick search", "Previous topic", "Table of Contents", "index", "modules",
+        "Copyright", "Created using", "Install", "¶"):  # fmt: skip
+        assert nav not in doc.text, nav
+    headings = [(b.level, doc.text[b.start : b.end]) for b in doc.blocks if b.kind == "heading"]
+    assert headings == [(1, "1. Options"), (2, "Navigation")]
+    assert block_texts(doc, "term") == ["--port PORT"]
+    assert "The TCP port to listen on; 8080 when not given." in doc.text
+    assert "timeout" in doc.text and "30 s" in doc.text
+    assert block_texts(doc, "code") == ["demo serve --port 9000"]
+    assert doc.meta.title == "Options — Demo 1.0 documentation"
+    assert doc.meta.url == "", "a file: canonical link is not a link people can open"
+
+
+def test_page_without_a_main_region_loses_its_navigation_bars(tmp_path: Path):
+    nav = (
+        '<div class="header"><p>Next: <a href="#b">Builtins</a>, Up: <a href="#top">Intro</a>'
+        ' [<a href="#toc">Contents</a>][<a href="#ix">Index</a>]</p></div>'
+    )
+    body = "".join(
+        f'{nav}<h2 class="section">{n}.1 Topic {n}</h2><p>Topic {n} is explained in this '
+        f"paragraph with enough words to read as prose about the shell and its features.</p>"
+        f'<div class="example"><pre class="example">echo topic {n}</pre></div>'
+        for n in range(1, 6)
+    )
+    page = (
+        '<html><body><h2 class="contents-heading">Table of Contents</h2><div class="contents">'
+        + "<ul>" + "".join(f'<li><a href="#s{n}">{n} Topic {n}</a></li>' for n in range(1, 6))
+        + f"</ul></div>{body}</body></html>"
+    )  # fmt: skip
+    doc = load_one(write(tmp_path / "manual.html", page))
+    assert "Next:" not in doc.text and "Up:" not in doc.text
+    assert "Table of Contents" not in doc.text
+    assert block_texts(doc, "heading") == [f"{n}.1 Topic {n}" for n in range(1, 6)]
+    assert block_texts(doc, "code") == [f"echo topic {n}" for n in range(1, 6)]
+
+
+def test_a_page_of_links_only_is_not_content(tmp_path: Path):
+    links = "".join(f'<li><a href="p{n}.html">Page {n}</a></li>' for n in range(20))
+    path = write(tmp_path / "pages.html", f"<html><body><ul>{links}</ul></body></html>")
+    with pytest.raises(NotContent, match="only navigation"):
+        load_path(path)
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [("Intro¶", "Intro"), ("1. 1. Intro", "1. Intro"), ("2.3 2.3 Setup #", "2.3 Setup #"),
+     ("Why 2 2 cores", "Why 2 2 cores")],
+)  # fmt: skip
+def test_headings_lose_permalink_signs_and_doubled_numbers(raw: str, shown: str):
+    assert clean_heading(raw) == shown
+
+
+FLASK_DOCS = Path("/usr/share/doc/python-flask-doc/html")
+
+
+@pytest.mark.skipif(not FLASK_DOCS.is_dir(), reason="apt-get install python-flask-doc")
+def test_debian_flask_documentation_has_no_navigation_in_any_chunk():
+    from bench.navigation_bench import MARKERS
+    from ingest.chunker import Chunker
+
+    pages = [FLASK_DOCS / "quickstart.html", FLASK_DOCS / "api.html", FLASK_DOCS / "cli.html"]
+    for page in pages:
+        for chunk in Chunker().chunk(load_one(page)):
+            assert not MARKERS.search(chunk.text), (page.name, chunk.text[:200])
 
 
 # -- PDF ----------------------------------------------------------------------------------

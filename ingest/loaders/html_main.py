@@ -1,0 +1,168 @@
+"""An HTML page's main content: what a reader came for, without the site around it.
+
+Generated documentation repeats its navigation on every page (menus, sidebars, "previous |
+next" bars, tables of contents, footers), and every copy becomes chunks that crowd out the
+real answers. Two passes remove it, because marked-up documentation and arbitrary pages
+fail in different ways:
+
+1. Structure: the page's main region when it marks one (`<main>`, `role="main"`, Sphinx's
+   `div.body`, Doxygen's `#doc-content`...), minus the boxes whose tag, ARIA role, class or
+   id says they are navigation, the boxes that are mostly links, and permalink anchors
+   (Sphinx's "¶"). A box that holds the page's `<h1>` keeps that heading.
+2. Statistics: on a page that marks no main region, trafilatura (text and link density)
+   judges the rest; `kept_lines` is the text it kept, and the loader drops the text blocks
+   it did not keep (headings and code stay: navigation is neither).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from bs4 import BeautifulSoup
+from bs4.element import Tag
+
+_BOX_WORDS = re.compile(
+    r"(?:^|[\s_-])(?:nav|navbar|navigation|navpath|nav-panel|sidebar|sphinxsidebar(?:wrapper)?"
+    r"|breadcrumbs?|toc|localtoc|footer|headerlink|cookies?|cookie-banner|consent|gdpr|menu"
+    r"|pagination|pager|prev-next|skip-link|skiplink|rst-versions|related|copyright|searchbox"
+    r"|edit-this-page|edit-page|editlink|on-this-page|md-sidebar|md-header|md-footer"
+    r"|footer-text|footnav|topnav|site-header|site-footer|announcement)(?:$|[\s_-])",
+    re.I,
+)
+_BOX_NAMES = frozenset(("header", "search", "share", "social", "banner", "titlearea"))
+_BOX_ROLES = frozenset(
+    ("navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar")
+)
+_BOX_TAGS = frozenset(("nav", "header", "footer", "aside", "form"))
+_CHECKED = frozenset(("div", "ul", "ol", "table", "p", "span", "a", "section", "dl", "nav",
+    "header", "footer", "aside", "form", "td", "li"))  # fmt: skip
+_LINK_BOXES = frozenset(("div", "ul", "ol", "table", "p", "td"))
+_MAIN = ('[role="main"]', "main", "#main-content", "div.body", "div.document",
+    ".md-content", ".rst-content", "#doc-content", "#content", "article")  # fmt: skip
+_PERMALINKS = frozenset(("¶", "#", "§", "🔗", "link", "permalink"))
+_PAGER_WORDS = frozenset(("next", "previous", "prev", "next section", "previous section",
+    "index", "up", "top", "home", "contents", "back", "next page", "previous page",
+    "back to top", "« previous", "next »"))  # fmt: skip
+
+log = logging.getLogger(__name__)
+
+
+def main_content(soup: BeautifulSoup) -> tuple[Tag, bool]:
+    """The element holding the main content, pruned in place, and whether the page marked it
+    (else the caller asks trafilatura which blocks are content)."""
+    body = soup.body or soup
+    region = _marked_region(body)
+    _prune(region or body)
+    return (region or body), region is not None
+
+
+def _marked_region(body: Tag) -> Tag | None:
+    """The first marked main region that holds a fair share of the page's text."""
+    total = len(body.get_text(" ", strip=True))
+    for selector in _MAIN:
+        found = body.select(selector)
+        if selector == "article" and len(found) != 1:
+            continue  # a list of articles is a listing, not one main text
+        for tag in found:
+            if len(tag.get_text(" ", strip=True)) >= 0.2 * total and total:
+                return tag
+    return None
+
+
+def _prune(root: Tag) -> None:
+    """Remove navigation boxes and permalink anchors under `root` (a box keeps its h1)."""
+    for tag in list(root.find_all(True)):
+        if tag.decomposed or tag.parent is None:
+            continue
+        if _is_permalink(tag) or _is_box(tag) or _is_link_box(tag):
+            _remove_keeping_title(tag)
+
+
+def _is_link_box(tag: Tag) -> bool:
+    return tag.name in _LINK_BOXES and (_mostly_links(tag) or _is_pager(tag))
+
+
+def _is_box(tag: Tag) -> bool:
+    """Navigation by its tag, ARIA role, class or id."""
+    if tag.name not in _CHECKED:
+        return False
+    if tag.name in _BOX_TAGS or str(tag.get("role") or "").lower() in _BOX_ROLES:
+        return True
+    classes = " ".join(c for c in tag.get_attribute_list("class") or [] if c)
+    # A section's id comes from its heading ("search", "navigation"): content, not a box.
+    ident = "" if tag.name == "section" or "section" in classes.split() else tag.get("id")
+    names = [str(n) for n in (*classes.split(), ident) if n]
+    return any(n.lower() in _BOX_NAMES for n in names) or bool(_BOX_WORDS.search(" ".join(names)))
+
+
+def _is_permalink(tag: Tag) -> bool:
+    if tag.name != "a":
+        return False
+    if "headerlink" in (tag.get_attribute_list("class") or []):
+        return True
+    text = tag.get_text(strip=True).lower()
+    return str(tag.get("href") or "").startswith("#") and (
+        text in _PERMALINKS or (not text and tag.find_parent(re.compile("^h[1-6]$")) is not None)
+    )
+
+
+def _mostly_links(tag: Tag) -> bool:
+    """A box of three or more links whose text is nearly all link text: a menu or a table
+    of contents, not prose that cites a few pages."""
+    links = tag.find_all("a")
+    if len(links) < 3 or tag.find(("pre", "h1", "h2", "h3", "h4", "h5", "h6")):
+        return False  # a box with headings is a section that may also cite pages
+    text = len("".join(tag.get_text().split()))
+    linked = sum(len("".join(a.get_text().split())) for a in links)
+    return text > 0 and linked >= 0.8 * text
+
+
+def _is_pager(tag: Tag) -> bool:
+    """A short line of links to the next, previous or index page ("Go to the next section
+    or return to the index."), written into the text itself."""
+    links = tag.find_all("a")
+    if len(links) < 2 or len(tag.get_text().split()) > 12:
+        return False
+    return any(a.get_text(" ", strip=True).lower() in _PAGER_WORDS for a in links)
+
+
+def _remove_keeping_title(tag: Tag) -> None:
+    titles = tag.find_all("h1") if tag.name != "a" else []
+    if titles:
+        for h1 in titles:
+            tag.insert_before(h1.extract())
+    tag.decompose()
+
+
+def kept_lines(region: Tag) -> list[str] | None:
+    """trafilatura's main text of `region`, as normalised lines; None when it finds none
+    (then everything the first pass left is kept)."""
+    import trafilatura
+
+    html = f"<html><body>{region.decode_contents()}</body></html>"
+    try:
+        text = trafilatura.extract(
+            html, output_format="txt", include_tables=True, include_comments=False,
+            include_links=False, favor_recall=True, deduplicate=False,
+        )  # fmt: skip
+    except Exception as e:  # noqa: BLE001 - a third-party parser's failure must not lose the page
+        log.info("trafilatura failed (%s); keeping the page's text as it is", e)
+        return None
+    if not text or not text.strip():
+        return None
+    return [n for n in (squash(line) for line in text.splitlines()) if n]
+
+
+def squash(text: str) -> str:
+    """Letters and digits only, lower-cased: the same text whatever the layout around it."""
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
+def is_kept(block_text: str, kept: str) -> bool:
+    """Whether most of a block's lines are in trafilatura's text (`kept`, squashed)."""
+    lines = [n for n in (squash(line) for line in block_text.splitlines()) if n]
+    if not lines:
+        return True
+    found = sum(len(n) for n in lines if n in kept)
+    return found >= 0.5 * sum(len(n) for n in lines)
