@@ -26,6 +26,7 @@ class Document:
     meta: DocMeta
     text: str
     blocks: list[Block] = field(default_factory=list)
+    encoding: str = ""  # a text file's guessed encoding when it was not UTF-8 (reported)
 
     def __post_init__(self) -> None:
         if not self.blocks:

@@ -35,6 +35,7 @@ class IngestReport:
     unchanged: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # not documents (web: images...)
+    encodings: list[tuple[str, str]] = field(default_factory=list)  # read in a guessed encoding
     pruned: int = 0
     prune_refused: str = ""  # why nothing was pruned although --prune was asked
     chunks: int = 0
@@ -110,6 +111,8 @@ class IngestPipeline:
             for path in self._files(paths, include, exclude, report, failed_paths):
                 try:
                     for doc in load_path(path):
+                        if doc.encoding not in ("", "utf-8"):
+                            report.encodings.append((doc.meta.path, doc.encoding))
                         yield _with_cli_metadata(doc, source, tags, roots)
                 except NotContent as e:
                     report.skipped.append((e.path, e.reason))
@@ -287,7 +290,7 @@ def _with_cli_metadata(
         tags=tuple(dict.fromkeys([*doc.meta.tags, *tags])),
         folder=next((r for r in roots if doc.meta.path.startswith(r.rstrip("/") + "/")), ""),
     )
-    return Document(meta=meta, text=doc.text, blocks=doc.blocks)
+    return Document(meta=meta, text=doc.text, blocks=doc.blocks, encoding=doc.encoding)
 
 
 def _roots(paths: Sequence[Path]) -> list[str]:

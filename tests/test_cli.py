@@ -131,6 +131,22 @@ def test_every_format_in_a_mapped_folder_links_to_its_url_never_to_a_file_link(
         assert answer["sources"][0]["path"] == page
 
 
+def test_a_windows_1252_file_is_ingested_answers_and_the_encoding_is_reported(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    text = "The café’s espresso machine is descaled every Friday with 50 € of citric acid."
+    path = tmp_path / "cafe.txt"
+    path.write_bytes(text.encode("cp1252"))
+    result = CliRunner().invoke(cli, ["ingest", str(tmp_path)], env=cli_env)
+    assert result.exit_code == 0, result.output
+    assert f"read {path.resolve()} as cp1252" in result.output
+    answer = json.loads(
+        _qa(cli_env, "ask", "--json", "when is the espresso machine descaled?").output
+    )
+    assert answer["answer"] and "Friday" in answer["sources"][0]["text"]
+    assert "café’s" in answer["sources"][0]["text"]
+
+
 def test_ingest_killed_midway_is_repaired_by_the_next_run(
     cli_env: dict[str, str], tmp_path: Path, index: ChunkIndex
 ) -> None:

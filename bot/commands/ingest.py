@@ -95,6 +95,8 @@ def _print(report: IngestReport, dry_run: bool) -> bool:
     """Print a report; True when something failed."""
     for where, reason in report.skipped:
         click.echo(f"skipped {where}: {reason}", err=True)
+    for where, encoding in report.encodings:
+        click.echo(f"read {where} as {encoding} (not UTF-8, and it declares no encoding)", err=True)
     for where, reason in report.failed:
         click.echo(f"failed {where}: {reason}", err=True)
     if report.prune_refused:

@@ -19,6 +19,7 @@ from bs4.element import NavigableString, PreformattedString, Tag
 
 from ingest.document import Block, Document, LoadError, NotContent
 from ingest.loaders._common import assemble, build_meta, decode_text, parse_time, read_bytes
+from ingest.loaders._encoding import decode_any
 from ingest.loaders.html_main import is_kept, kept_lines, main_content
 
 _DROP = frozenset(("script", "style", "nav", "header", "footer", "aside", "noscript", "form",
@@ -35,12 +36,14 @@ _DATE_NAMES = ("date", "dc.date", "dcterms.created", "article:published_time")
 
 def load(path: Path) -> list[Document]:
     data = read_bytes(path)
-    fields, doc_text, blocks = parse_html(str(path), data)
+    soup, encoding = parse_soup_encoded(str(path), data)
+    fields, doc_text, blocks = extract(str(path), soup)
     if not str(fields.get("url") or "").lower().startswith(("http://", "https://")):
         # A file's relative or file: canonical link opens nowhere but on the build machine:
         # the file is shown by QA_SOURCE_URLS or its path instead.
         fields.pop("url", None)
-    return [Document(build_meta(path, fields, default_title=""), doc_text, blocks)]
+    meta = build_meta(path, fields, default_title="")
+    return [Document(meta, doc_text, blocks, encoding=encoding)]
 
 
 def parse_html(name: str, data: bytes) -> tuple[dict[str, Any], str, list[Block]]:
@@ -82,14 +85,27 @@ def _without_empty_headings(parts: list[tuple[str, str, int]]) -> list[tuple[str
 
 
 def parse_soup(name: str, data: bytes) -> BeautifulSoup:
-    """The page's tree; its text decoded as UTF-8 if valid, else as the page declares."""
+    """The page's tree; its text decoded as UTF-8 if valid, else as the page declares, else
+    as the bytes suggest."""
+    return parse_soup_encoded(name, data)[0]
+
+
+def parse_soup_encoded(name: str, data: bytes) -> tuple[BeautifulSoup, str]:
+    """`parse_soup`, and the encoding it read the page in."""
+    declared = None
     try:
-        text = decode_text(name, data)
+        text, encoding = decode_text(name, data), "utf-8"
     except LoadError:
         declared = _CHARSET.search(data[:4096])
         if not declared:
-            raise
-        text = decode_text(name, data, declared.group(1).decode("ascii"))
+            text, encoding = decode_any(name, data)
+        else:
+            encoding = declared.group(1).decode("ascii")
+            text = decode_text(name, data, encoding)
+    return _soup(name, text), encoding if declared is None else ""
+
+
+def _soup(name: str, text: str) -> BeautifulSoup:
     if not re.search(r"<[A-Za-z!/]", text):
         raise LoadError(name, "not HTML (no tags found)")
     with warnings.catch_warnings():

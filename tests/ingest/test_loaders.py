@@ -490,10 +490,30 @@ def test_control_character_soup_is_a_load_error(tmp_path: Path):
         load_path(write(tmp_path / "x.txt", bytes(range(1, 32)) * 20))
 
 
-def test_latin1_text_is_a_load_error_saying_where(tmp_path: Path):
-    path = write(tmp_path / "old.txt", "café au lait".encode("latin-1"))
-    with pytest.raises(LoadError, match=r"not valid UTF-8 text \(byte 0xe9 at offset 3\)"):
-        load_path(path)
+WINDOWS_TEXT = "Le café coûte 5 € – c’est «cher», naïve Zoë said. Don’t open the kiln."
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("old.txt", WINDOWS_TEXT), ("old.md", f"# Notes\n\n{WINDOWS_TEXT}"),
+     ("old.csv", f"note,price\n\"{WINDOWS_TEXT}\",5 €\n"),
+     ("old.html", f"<html><body><p>{WINDOWS_TEXT}</p></body></html>"),
+     ("short.txt", "café au lait")],
+)  # fmt: skip
+def test_text_in_windows_1252_without_a_declared_encoding_is_read_and_says_which(
+    tmp_path: Path, name: str, content: str
+):
+    doc = load_one(write(tmp_path / name, content.encode("cp1252")))
+    assert doc.encoding == "cp1252"
+    assert content.split("\n")[-1].split(",")[0][:12] in doc.text or "café" in doc.text
+    assert "€" in doc.text or name == "short.txt"
+    assert "\ufffd" not in doc.text
+
+
+def test_utf8_text_says_utf8_and_a_declared_charset_is_not_a_guess(tmp_path: Path):
+    assert load_one(write(tmp_path / "new.txt", "café €")).encoding == "utf-8"
+    page = '<html><head><meta charset="windows-1252"></head><body><p>Caf\xe9</p></body>'
+    assert load_one(write(tmp_path / "decl.html", page.encode("cp1252"))).encoding == ""
 
 
 @pytest.mark.parametrize("suffix", [".txt", ".md", ".html", ".pdf", ".jsonl"])
