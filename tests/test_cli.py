@@ -57,6 +57,18 @@ def test_ask_rejects_an_empty_question_and_a_bad_k(cli_env: dict[str, str]) -> N
     assert result.exit_code == 1 and "between 1 and 50" in result.output
 
 
+def test_ask_with_bytes_that_are_not_utf8_says_so_without_a_traceback(
+    cli_env: dict[str, str],
+) -> None:
+    _qa(cli_env, "ingest", str(SAMPLE))
+    question = b"caf\xe9 opening hours?".decode("utf-8", "surrogateescape")  # as argv arrives
+    result = CliRunner().invoke(cli, ["ask", question], env=cli_env)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "not valid text: byte 0xe9 at character 4 is not UTF-8" in result.output
+    bad_filter = CliRunner().invoke(cli, ["ask", "--filter", "tag=\udcff", "why?"], env=cli_env)
+    assert bad_filter.exit_code == 2 and "--filter is not valid text" in bad_filter.output
+
+
 def test_ingest_reports_unreadable_files_and_exits_nonzero(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
