@@ -15,7 +15,9 @@ and checks the chunks read back from it instead (slower: every chunk is embedded
 
 It also reports what the extraction keeps: the share of the pages' `<pre>` code blocks and
 `<dt>` terms whose text is in the documents, the text kept, and the loader's cost per page.
-Run it once with PYTHONPATH pointing at an older checkout to measure "before".
+To measure a release before this loader, run a copy of this file outside the repository
+with PYTHONPATH at that release's checkout, `--section navigation-bench-before --out
+BENCHMARKS.md` (its commit line then names that release).
 """
 
 from __future__ import annotations
@@ -142,7 +144,7 @@ def stored_chunks(pipeline, docs: list[Document]) -> Iterator[str]:
             yield text
 
 
-def render(results: dict[str, SetResult], mode: str) -> str:
+def render(results: dict[str, SetResult], mode: str, title: str) -> str:
     rows = []
     for name, r in results.items():
         share = r.nav_chunks / r.chunks if r.chunks else 0.0
@@ -155,7 +157,7 @@ def render(results: dict[str, SetResult], mode: str) -> str:
         ])  # fmt: skip
     head = ["set", "pages", "not content or unreadable", "chunks", "with navigation or footer",
         "code kept", "terms kept", "characters", "ms/page (median / mean)", "examples"]  # fmt: skip
-    lines = header("Navigation in chunks (navigation-bench)", [f"Chunks: {mode}"])
+    lines = header(title, [f"Chunks: {mode}"])
     return "\n".join([*lines, *markdown_table(head, rows)])
 
 
@@ -164,6 +166,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", action="append", default=[], help="NAME=FOLDER[:GLOB]")
     parser.add_argument("--store", action="store_true", help="ingest into a throwaway Redis")
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    parser.add_argument("--section", default="navigation-bench", help="BENCHMARKS.md section")
+    parser.add_argument("--title", default="Navigation in chunks (navigation-bench)")
+    parser.add_argument("--out", type=Path, default=None, help="another BENCHMARKS.md to update")
     args = parser.parse_args(argv)
     sets = dict(s.split("=", 1) for s in args.set) or {
         k: v for k, v in DEFAULT_SETS.items() if Path(v.split(":")[0]).is_dir()
@@ -185,10 +190,10 @@ def main(argv: list[str] | None = None) -> None:
         chunker = Chunker()
         results = {name: measure(spec, chunker, None) for name, spec in sets.items()}
         mode = "the product's loader and chunker (200 tokens), not stored"
-    body = render(results, mode)
+    body = render(results, mode, args.title)
     print(body)
     if not args.no_write:
-        write_section("navigation-bench", body)
+        write_section(args.section, body, *([args.out] if args.out else []))
 
 
 if __name__ == "__main__":

@@ -101,7 +101,11 @@ def _print(report: IngestReport, dry_run: bool) -> bool:
         click.echo(f"failed {where}: {reason}", err=True)
     if report.prune_refused:
         click.echo(f"not pruned: {report.prune_refused}", err=True)
-    click.echo(("dry run: " if dry_run else "") + report.summary())
+    if report.truncated:
+        click.echo(f"incomplete: {report.truncated}", err=True)
+    for change, where in report.changes:
+        click.echo(f"would {change} {where}")
+    click.echo(report.summary(dry_run))
     return bool(report.failed or report.prune_refused)
 
 
