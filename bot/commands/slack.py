@@ -27,6 +27,7 @@ def slack(ctx: click.Context, log_level: str) -> None:
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackClientError
 
+    from bot.serve_records import registered
     from bot.slack.socket_mode import socket_mode_handler
     from retrieval.engine import QAEngine
 
@@ -45,7 +46,8 @@ def slack(ctx: click.Context, log_level: str) -> None:
     except (OSError, SlackClientError, BoltError) as e:
         raise click.ClickException(f"cannot reach Slack ({_reason(e)}); {_HINT}") from None
     click.echo("Connected to Slack.", err=True)
-    threading.Event().wait()  # the Socket Mode client serves from its own threads
+    with registered(settings, "", 0, kind="slack"):  # `qa server stop` sees it
+        threading.Event().wait()  # the Socket Mode client serves from its own threads
 
 
 @contextmanager
