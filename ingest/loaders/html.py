@@ -20,7 +20,7 @@ from bs4.element import NavigableString, PreformattedString, Tag
 from ingest.document import Block, Document, LoadError, NotContent
 from ingest.loaders._common import assemble, build_meta, decode_text, parse_time, read_bytes
 from ingest.loaders._encoding import decode_any
-from ingest.loaders.html_main import is_kept, kept_lines, main_content
+from ingest.loaders.html_main import is_kept, kept_lines, main_content, without_footer_lines
 
 _DROP = frozenset(("script", "style", "nav", "header", "footer", "aside", "noscript", "form",
     "svg", "template", "head", "iframe", "object", "embed", "canvas", "button", "select",
@@ -63,6 +63,7 @@ def extract(name: str, soup: BeautifulSoup) -> tuple[dict[str, Any], str, list[B
         if kept is not None:
             joined = "".join(kept)
             parts = [p for p in parts if p[0] in ("heading", "code") or is_kept(p[1], joined)]
+        parts = without_footer_lines(parts)
     doc_text, blocks = assemble(_without_empty_headings(parts))
     if not blocks and had_text:
         raise NotContent(name, "only navigation (links to other pages), no text of its own")

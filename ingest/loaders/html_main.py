@@ -26,7 +26,8 @@ _BOX_WORDS = re.compile(
     r"(?:^|[\s_-])(?:nav|navbar|navigation|navpath|nav-panel|sidebar|sphinxsidebar(?:wrapper)?"
     r"|breadcrumbs?|toc|localtoc|footer|headerlink|cookies?|cookie-banner|consent|gdpr|menu"
     r"|pagination|pager|prev-next|skip-link|skiplink|rst-versions|related|copyright|searchbox"
-    r"|edit-this-page|edit-page|editlink|on-this-page|md-sidebar|md-header|md-footer"
+    r"|edit-this-page|edit-page|edit-link|editlink|edit-on-github|on-this-page|md-sidebar"
+    r"|md-header|md-footer|page-toc|skip-to-content"
     r"|footer-text|footnav|topnav|site-header|site-footer|announcement)(?:$|[\s_-])",
     re.I,
 )
@@ -41,6 +42,9 @@ _LINK_BOXES = frozenset(("div", "ul", "ol", "table", "p", "td"))
 _MAIN = ('[role="main"]', "main", "#main-content", "div.body", "div.document",
     ".md-content", ".rst-content", "#doc-content", "#content", "article")  # fmt: skip
 _PERMALINKS = frozenset(("¶", "#", "§", "🔗", "link", "permalink"))
+_SITE_LINKS = frozenset(("edit this page", "edit on github", "edit on gitlab", "view page source",
+    "show source", "view source", "improve this page", "suggest an edit", "skip to content",
+    "skip to main content", "back to top"))  # fmt: skip
 _PAGER_WORDS = frozenset(("next", "previous", "prev", "next section", "previous section",
     "index", "up", "top", "home", "contents", "back", "next page", "previous page",
     "back to top", "« previous", "next »"))  # fmt: skip
@@ -101,7 +105,9 @@ def _is_permalink(tag: Tag) -> bool:
         return False
     if "headerlink" in (tag.get_attribute_list("class") or []):
         return True
-    text = tag.get_text(strip=True).lower()
+    text = " ".join(tag.get_text(" ", strip=True).split()).lower()
+    if text in _SITE_LINKS:
+        return True  # a link about the page, not part of it
     return str(tag.get("href") or "").startswith("#") and (
         text in _PERMALINKS or (not text and tag.find_parent(re.compile("^h[1-6]$")) is not None)
     )
@@ -166,3 +172,16 @@ def is_kept(block_text: str, kept: str) -> bool:
         return True
     found = sum(len(n) for n in lines if n in kept)
     return found >= 0.5 * sum(len(n) for n in lines)
+
+
+_FOOTER = re.compile(r"^(?:©|\(c\)|copyright\b|all rights reserved)", re.I)
+
+
+def without_footer_lines(parts: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    """Drop a short copyright line among the page's last three blocks: the footer of a page
+    that does not mark its footer."""
+    tail = len(parts) - 3
+    return [
+        p for i, p in enumerate(parts)
+        if not (i >= tail and p[0] == "text" and len(p[1]) < 200 and _FOOTER.match(p[1]))
+    ]  # fmt: skip

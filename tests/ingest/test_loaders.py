@@ -299,6 +299,33 @@ def test_sphinx_page_keeps_main_content_without_navigation_or_footer(tmp_path: P
     assert doc.meta.url == "", "a file: canonical link is not a link people can open"
 
 
+def test_a_web_page_loses_its_cookie_banner_edit_link_and_on_this_page_box(tmp_path: Path):
+    page = """<html><head><title>Deploying | Acme Docs</title></head><body>
+    <div id="cookie-consent">We use cookies to improve your experience. <a href="/privacy">
+      Privacy policy</a> <a href="#ok">Accept all</a></div>
+    <div class="site-header"><a href="/">Acme Docs</a> <a href="/blog">Blog</a></div>
+    <main><article>
+      <h1>Deploying</h1>
+      <a class="btn" href="https://git.example.com/edit/deploy.md">Edit this page</a>
+      <div class="page-toc"><p>On this page</p><ul><li><a href="#build">Build</a></li>
+        <li><a href="#ship">Ship</a></li><li><a href="#roll">Roll back</a></li></ul></div>
+      <h2 id="build">Build</h2><p>Build the image with the release tag.</p>
+      <pre><code>make image TAG=v2</code></pre>
+      <h2 id="ship">Ship</h2><p>Ship it to the canary pool first.</p>
+      <dl><dt>--canary</dt><dd>Send 5% of the traffic to the new image.</dd></dl>
+      <h2 id="roll">Roll back</h2><p>Run the previous tag again.</p>
+    </article></main>
+    <footer>© 2024 Acme. All rights reserved.</footer></body></html>"""
+    doc = load_one(write(tmp_path / "deploy.html", page))
+    for nav in ("cookies", "Accept all", "Acme Docs", "Blog", "Edit this page", "On this page",
+        "©", "rights"):  # fmt: skip
+        assert nav not in doc.text, nav
+    assert block_texts(doc, "heading") == ["Deploying", "Build", "Ship", "Roll back"]
+    assert block_texts(doc, "code") == ["make image TAG=v2"]
+    assert block_texts(doc, "term") == ["--canary"]
+    assert "Send 5% of the traffic to the new image." in doc.text
+
+
 def test_page_without_a_main_region_loses_its_navigation_bars(tmp_path: Path):
     nav = (
         '<div class="header"><p>Next: <a href="#b">Builtins</a>, Up: <a href="#top">Intro</a>'
@@ -320,6 +347,20 @@ def test_page_without_a_main_region_loses_its_navigation_bars(tmp_path: Path):
     assert "Table of Contents" not in doc.text
     assert block_texts(doc, "heading") == [f"{n}.1 Topic {n}" for n in range(1, 6)]
     assert block_texts(doc, "code") == [f"echo topic {n}" for n in range(1, 6)]
+
+
+def test_a_page_marking_nothing_loses_its_cookie_banner_and_copyright_line(tmp_path: Path):
+    prose = "the image is built with the release tag and pushed to the registry the cluster uses"
+    page = (
+        '<html><body><div id="cookie-consent">We use cookies. <a href="#ok">Accept</a></div>'
+        '<div class="wrapper"><h1>Deploying</h1>'
+        + "".join(f"<h2>Step {n}</h2><p>In step {n}, {prose}.</p>" for n in range(1, 4))
+        + '</div><div class="bottom">Copyright 2024 Acme. All rights reserved.</div>'
+        "</body></html>"
+    )  # fmt: skip
+    doc = load_one(write(tmp_path / "deploy.html", page))
+    assert "cookies" not in doc.text and "Copyright" not in doc.text
+    assert block_texts(doc, "text") == [f"In step {n}, {prose}." for n in range(1, 4)]
 
 
 def test_a_page_of_links_only_is_not_content(tmp_path: Path):
