@@ -38,7 +38,7 @@ _BOX_ROLES = frozenset(
 _BOX_TAGS = frozenset(("nav", "header", "footer", "aside", "form"))
 _CHECKED = frozenset(("div", "ul", "ol", "table", "p", "span", "a", "section", "dl", "nav",
     "header", "footer", "aside", "form", "td", "li"))  # fmt: skip
-_LINK_BOXES = frozenset(("div", "ul", "ol", "table", "p", "td"))
+_LINK_BOXES = frozenset(("div", "ul", "ol", "table", "td"))
 _MAIN = ('[role="main"]', "main", "#main-content", "div.body", "div.document",
     ".md-content", ".rst-content", "#doc-content", "#content", "article")  # fmt: skip
 _PERMALINKS = frozenset(("¶", "#", "§", "🔗", "link", "permalink"))
@@ -57,8 +57,21 @@ def main_content(soup: BeautifulSoup) -> tuple[Tag, bool]:
     (else the caller asks trafilatura which blocks are content)."""
     body = soup.body or soup
     region = _marked_region(body)
+    if region is not None:
+        _take_title_box(body, region)
     _prune(region or body)
     return (region or body), region is not None
+
+
+def _take_title_box(body: Tag, region: Tag) -> None:
+    """A title box just before the main region (AsciiDoc's `#header`: the page's h1 and its
+    one-line summary) goes in with it."""
+    h1 = body.find("h1")
+    if h1 is None or region in h1.parents:
+        return
+    box = next((a for a in (h1, *h1.parents) if a.parent is region.parent), None)
+    if box is not None and box in region.find_previous_siblings():
+        region.insert(0, box.extract())
 
 
 def _marked_region(body: Tag) -> Tag | None:
@@ -79,11 +92,21 @@ def _prune(root: Tag) -> None:
     for tag in list(root.find_all(True)):
         if tag.decomposed or tag.parent is None:
             continue
-        if _is_permalink(tag) or _is_box(tag) or _is_link_box(tag):
+        if _is_permalink(tag) or _is_link_box(tag) or (_is_box(tag) and not _is_title_box(tag)):
             _remove_keeping_title(tag)
 
 
+def _is_title_box(tag: Tag) -> bool:
+    """A page header that holds the page's h1: kept, its navigation pruned inside it."""
+    named = tag.name == "header" or "header" in (tag.get("id"), *tag.get_attribute_list("class"))
+    return named and tag.find("h1") is not None
+
+
 def _is_link_box(tag: Tag) -> bool:
+    """A menu or table of contents; a paragraph only when it is a pager line (a paragraph of
+    links is a "see also", which is content)."""
+    if tag.name == "p":
+        return _is_pager(tag)
     return tag.name in _LINK_BOXES and (_mostly_links(tag) or _is_pager(tag))
 
 
@@ -119,6 +142,8 @@ def _mostly_links(tag: Tag) -> bool:
     links = tag.find_all("a")
     if len(links) < 3 or tag.find(("pre", "h1", "h2", "h3", "h4", "h5", "h6")):
         return False  # a box with headings is a section that may also cite pages
+    if tag.name == "div" and tag.find("p") and not tag.find(("li", "td")):
+        return False  # links in paragraphs: a "see also", written as prose
     text = len("".join(tag.get_text().split()))
     linked = sum(len("".join(a.get_text().split())) for a in links)
     return text > 0 and linked >= 0.8 * text

@@ -363,6 +363,26 @@ def test_a_page_marking_nothing_loses_its_cookie_banner_and_copyright_line(tmp_p
     assert block_texts(doc, "text") == [f"In step {n}, {prose}." for n in range(1, 4)]
 
 
+def test_an_asciidoc_page_keeps_its_title_box_and_see_also_but_not_its_footer(tmp_path: Path):
+    page = """<html><head><title>git-add(1)</title></head><body>
+    <div id="header"><h1>git-add(1) Manual Page</h1><h2>NAME</h2>
+      <div class="sectionbody"><p>git-add - Add file contents to the index</p></div></div>
+    <div id="content"><div class="sect1"><h2 id="_description">DESCRIPTION</h2>
+      <div class="paragraph"><p>This command updates the index using the current content
+      found in the working tree, to prepare the content staged for the next commit.</p></div>
+      <h2 id="_see_also">SEE ALSO</h2><div class="paragraph"><p><a href="git-status.html">
+      git-status(1)</a> <a href="git-rm.html">git-rm(1)</a> <a href="git-mv.html">git-mv(1)</a>
+      </p></div></div></div>
+    <div id="footer"><div id="footer-text">Last updated 2024-05-31 00:35:55 UTC</div></div>
+    </body></html>"""
+    doc = load_one(write(tmp_path / "git-add.html", page))
+    assert block_texts(doc, "heading") == ["git-add(1) Manual Page", "NAME", "DESCRIPTION",
+                                           "SEE ALSO"]  # fmt: skip
+    assert "git-add - Add file contents to the index" in doc.text
+    assert "git-status(1) git-rm(1) git-mv(1)" in doc.text
+    assert "Last updated" not in doc.text
+
+
 def test_a_page_of_links_only_is_not_content(tmp_path: Path):
     links = "".join(f'<li><a href="p{n}.html">Page {n}</a></li>' for n in range(20))
     path = write(tmp_path / "pages.html", f"<html><body><ul>{links}</ul></body></html>")
