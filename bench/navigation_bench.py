@@ -182,6 +182,11 @@ def main(argv: list[str] | None = None) -> None:
     sets = dict(s.split("=", 1) for s in args.set) or {
         k: v for k, v in DEFAULT_SETS.items() if Path(v.split(":")[0]).is_dir()
     }
+    if not sets:
+        packages = "python-flask-doc mkdocs-doc doxygen-doc bash-doc git-doc"
+        print(f"navigation-bench: nothing to read; apt-get install {packages}, or pass --set",
+              file=sys.stderr)  # fmt: skip
+        return
     if args.store:
         from bench._env import bench_settings
         from ingest.pipeline import IngestPipeline
