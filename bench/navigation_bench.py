@@ -27,6 +27,7 @@ import re
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +101,9 @@ def loaded(paths: list[Path], result: SetResult) -> Iterator[tuple[Path, Documen
 
 def kept_markup(path: Path, doc: Document, result: SetResult) -> None:
     """How many of the page's code blocks and defined terms the document still holds."""
-    soup = BeautifulSoup(path.read_bytes(), "lxml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # bs4 warns about XHTML pages (Git's, AsciiDoc's)
+        soup = BeautifulSoup(path.read_bytes(), "lxml")
     text = squash(doc.text)
     for name, total, kept in (("pre", "pre_total", "pre_kept"), ("dt", "dt_total", "dt_kept")):
         for tag in soup.find_all(name):
