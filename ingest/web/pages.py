@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from ingest.document import Document, NotContent, doc_id_for, paragraph_blocks
-from ingest.loaders._common import decode_text, parse_tags, parse_time
+from ingest.loaders._common import parse_tags, parse_time
+from ingest.loaders._encoding import decode_any
 from ingest.loaders.html import extract, parse_soup
 from ingest.loaders.pdf import parse_pdf
 from ingest.web.fetch import Fetched
@@ -65,7 +66,7 @@ def page_from(fetched: Fetched, scope: str, source: str, tags: tuple[str, ...]) 
     elif kind == "pdf":
         text, blocks, fields = parse_pdf(url, fetched.body)
     else:
-        text = decode_text(url, fetched.body)
+        text, _ = decode_any(url, fetched.body)  # UTF-8, else what the bytes suggest
         blocks = paragraph_blocks(text)
     canonical = _canonical(url, str(fields.get("url") or ""), scope)
     meta = _meta(canonical, fields, fetched, source, tags)
