@@ -75,14 +75,19 @@ def extract(name: str, soup: BeautifulSoup) -> tuple[dict[str, Any], str, list[B
 def _without_empty_headings(parts: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
     """Headings with nothing under them before the next heading of their level or above
     (what was left of a navigation box) go; they would name the sections that follow."""
-    out: list[tuple[str, str, int]] = []
-    for i, (kind, content, level) in enumerate(parts):
-        if kind == "heading":
-            after = next((p for p in parts[i + 1 :] if p[0] != "heading" or p[2] <= level), None)
-            if after is None or after[0] == "heading":
-                continue
-        out.append((kind, content, level))
-    return out
+    # One pass from the end: for each level, whether text comes before the next heading of
+    # that level or above (linear, however many headings a page has).
+    text_follows = dict.fromkeys(range(1, 7), False)
+    keep = [True] * len(parts)
+    for i in range(len(parts) - 1, -1, -1):
+        kind, _, level = parts[i]
+        if kind != "heading":
+            text_follows = dict.fromkeys(text_follows, True)
+            continue
+        keep[i] = text_follows[min(max(level, 1), 6)]
+        for lvl in range(min(max(level, 1), 6), 7):
+            text_follows[lvl] = False
+    return [p for p, k in zip(parts, keep, strict=True) if k]
 
 
 def parse_soup(name: str, data: bytes) -> BeautifulSoup:
