@@ -43,6 +43,7 @@ class QAGroup(click.Group):
 
 
 @click.group(cls=QAGroup)
+@click.version_option(package_name="redis-docqa", prog_name="qa", message="%(prog)s %(version)s")
 @click.option("--redis-url", envvar="REDIS_URL", help="Redis with RediSearch; default: embedded.")
 @click.option(
     "--data-dir",

@@ -1,11 +1,13 @@
 """Where a running `qa serve` listens, so that `qa ask` can use its warm models.
 
-`qa serve` writes one small JSON file per process under `<data_dir>/servers/`: its pid,
+`qa serve` (and `qa slack`, kind "slack", no port) writes one small JSON file per process
+under `<data_dir>/servers/`: its pid,
 where it listens, which Redis and index it serves and a fingerprint of the settings that
 shape an answer; it removes the file when it stops. `qa ask` reads these files before it
 loads anything. A record whose process is gone (a crash, `kill -9`) is deleted on sight; a
 live one that does not accept a connection within CONNECT_TIMEOUT_S is skipped; whatever
-fails on the way, the caller answers locally.
+fails on the way, the caller answers locally. `qa server stop` reads them too: it does not
+pull the embedded Redis from under a running server unless told to.
 
 A file rather than a key in Redis: `qa ask` decides without connecting to Redis or starting
 the embedded one, a dead server is known at once by its pid instead of after a TTL, and a
@@ -53,6 +55,7 @@ class ServerRecord:
     index: str
     settings: str  # fingerprint of the answer-shaping settings
     started: float
+    kind: str = "serve"  # "serve" (answers over HTTP at host:port) or "slack"
 
     @property
     def url(self) -> str:
@@ -82,12 +85,15 @@ def connect_host(host: str) -> str:
 
 
 @contextlib.contextmanager
-def registered(settings: Settings, host: str, port: int) -> Iterator[Path | None]:
+def registered(
+    settings: Settings, host: str, port: int, kind: str = "serve"
+) -> Iterator[Path | None]:
     """Record this process as serving `settings`' index at host:port while the block runs
     (None: the data folder is not writable, and `qa ask` answers by itself)."""
     record = ServerRecord(
         pid=os.getpid(), host=connect_host(host), port=port, redis=redis_identity(settings),
         index=settings.index_name, settings=fingerprint(settings), started=time.time(),
+        kind=kind,
     )  # fmt: skip
     folder = Path(settings.data_dir) / FOLDER
     path: Path | None = folder / f"{record.pid}.json"
@@ -108,6 +114,19 @@ def registered(settings: Settings, host: str, port: int) -> Iterator[Path | None
 def running_servers(settings: Settings) -> list[ServerRecord]:
     """Live servers for the same Redis, index and answer-shaping settings, newest first."""
     wanted = (redis_identity(settings), settings.index_name, fingerprint(settings))
+    found = [
+        r for r in _live(settings)
+        if r.kind == "serve" and (r.redis, r.index, r.settings) == wanted
+    ]  # fmt: skip
+    return sorted(found, key=lambda r: -r.started)
+
+
+def embedded_users(settings: Settings) -> list[ServerRecord]:
+    """Live `qa serve` and `qa slack` processes of this data folder on its embedded Redis."""
+    return [r for r in _live(settings) if r.redis == "embedded"]
+
+
+def _live(settings: Settings) -> list[ServerRecord]:
     found = []
     for path in _record_files(Path(settings.data_dir) / FOLDER):
         record = _read(path)
@@ -115,9 +134,8 @@ def running_servers(settings: Settings) -> list[ServerRecord]:
             with contextlib.suppress(OSError):  # a crashed server's record: gone for good
                 path.unlink()
             continue
-        if (record.redis, record.index, record.settings) == wanted:
-            found.append(record)
-    return sorted(found, key=lambda r: -r.started)
+        found.append(record)
+    return found
 
 
 def _record_files(folder: Path) -> list[Path]:
@@ -130,7 +148,8 @@ def _record_files(folder: Path) -> list[Path]:
 def _read(path: Path) -> ServerRecord | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return ServerRecord(**{f.name: data[f.name] for f in fields(ServerRecord)})
+        known = {f.name for f in fields(ServerRecord)}  # an older record has no "kind"
+        return ServerRecord(**{k: v for k, v in data.items() if k in known})
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

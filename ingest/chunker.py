@@ -44,6 +44,7 @@ class _Unit:
     headings: tuple[str, ...]
     page: int | None
     heading: bool = False  # a heading line, which alone makes no useful chunk
+    term: bool = False  # a defined term (HTML <dt>): it starts the chunk of its description
 
 
 class Chunker:
@@ -68,8 +69,9 @@ class Chunker:
         group: list[_Unit] = []
         for unit in units:
             if group and not self._fits(group, unit):
-                self._flush(doc, group, chunks)
-                group = self._overlap_tail(group, unit)
+                terms = _trailing_terms(group)  # a term goes with its description
+                self._flush(doc, group[: len(group) - len(terms)], chunks)
+                group = terms or self._overlap_tail(group, unit)
             group.append(unit)
         self._flush(doc, group, chunks)
         return chunks
@@ -113,7 +115,7 @@ class Chunker:
     # -- units: the smallest pieces a chunk is built from -------------------------------------
 
     def _units(self, doc: Document) -> list[_Unit]:
-        spans: list[tuple[int, int, tuple[str, ...], int | None, bool]] = []
+        spans: list[tuple[int, int, tuple[str, ...], int | None, str]] = []
         headings: list[tuple[int, str]] = []
         for block in doc.blocks:
             if block.kind == "heading":
@@ -121,7 +123,7 @@ class Chunker:
                 headings.append((block.level, _clip(doc.text[block.start : block.end])))
             path = tuple(h for _, h in headings)
             for s, e in self._block_spans(doc.text, block):
-                spans.append((s, e, path, block.page, block.kind == "heading"))
+                spans.append((s, e, path, block.page, block.kind))
         return self._measure(doc.text, spans)
 
     def _block_spans(self, text: str, block: Block) -> list[tuple[int, int]]:
@@ -140,16 +142,25 @@ class Chunker:
             tiks = count_tiktokens(pieces)
             models = [n - 2 for n in self.count_model(pieces)]
             too_big = []
-            for (s, e, path, page, heading), tik, mt in zip(pending, tiks, models, strict=True):
+            for (s, e, path, page, kind), tik, mt in zip(pending, tiks, models, strict=True):
                 if (tik <= self.target and mt <= self.model_budget) or e - s <= 1:
-                    units.append(_Unit(s, e, tik, mt, path, page, heading))
+                    heading, term = kind == "heading", kind == "term"
+                    units.append(_Unit(s, e, tik, mt, path, page, heading, term))
                 else:
                     mid = _split_point(text, s, e)
                     rest = _skip_space(text, mid, e)
-                    too_big += [(s, mid, path, page, heading), (rest, e, path, page, heading)]
+                    too_big += [(s, mid, path, page, kind), (rest, e, path, page, kind)]
             pending = [p for p in too_big if p[1] > p[0]]
         units.sort(key=lambda u: u.start)
         return units
+
+
+def _trailing_terms(group: list[_Unit]) -> list[_Unit]:
+    """The term units that end a group (none when the group is nothing else)."""
+    n = 0
+    while n < len(group) and group[-1 - n].term:
+        n += 1
+    return group[len(group) - n :] if 0 < n < len(group) else []
 
 
 def _split_point(text: str, start: int, end: int) -> int:

@@ -26,6 +26,7 @@ class Document:
     meta: DocMeta
     text: str
     blocks: list[Block] = field(default_factory=list)
+    encoding: str = ""  # a text file's guessed encoding when it was not UTF-8 (reported)
 
     def __post_init__(self) -> None:
         if not self.blocks:
@@ -55,6 +56,11 @@ class LoadError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class NotContent(LoadError):
+    """A readable file with nothing to index: an HTML page of navigation only (a site map, a
+    list of pages). Reported as skipped, not as a failure."""
 
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n+")

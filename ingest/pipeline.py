@@ -11,13 +11,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ingest.chunker import Chunker
-from ingest.document import Document, LoadError
+from ingest.document import Document, LoadError, NotContent
 from ingest.loaders import iter_files, load_path
 from ingest.repeats import count_repeats
+from ingest.report import IngestReport
 from retrieval.embedding.embedder import Embedder
 from retrieval.errors import ConcurrentUpdate
 from retrieval.index.chunks import ChunkIndex, StoredDoc
@@ -26,48 +27,6 @@ from retrieval.types import Chunk
 
 EMBED_BATCH_CHUNKS = 256  # chunks embedded together, across documents
 QUEUE_DOCS = 64
-
-
-@dataclass
-class IngestReport:
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # not documents (web: images...)
-    pruned: int = 0
-    prune_refused: str = ""  # why nothing was pruned although --prune was asked
-    chunks: int = 0
-    seconds: float = 0.0
-    embed_seconds: float = 0.0
-    repeats: int = 0  # chunks whose passage another document holds (answers show it once)
-    near_copies: int = 0  # documents written that are near copies of others (shown once)
-    fetch_seconds: float = 0.0  # web: summed over the fetch threads (they overlap)
-    parse_seconds: float = 0.0
-
-    @property
-    def chunks_per_second(self) -> float:
-        return self.chunks / self.seconds if self.seconds else 0.0
-
-    def summary(self) -> str:
-        line = (
-            f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{len(self.failed)} failed"
-        )
-        if self.skipped:
-            line += f", {len(self.skipped)} skipped"
-        if self.pruned:
-            line += f", {self.pruned} pruned"
-        if self.repeats:
-            line += f"; {self.repeats} chunks repeat passages of other documents (shown once)"
-        if self.near_copies:
-            line += (
-                f'; {self.near_copies} documents are near copies of others (listed once, "also in")'
-            )
-        return (
-            f"{line}; {self.chunks} chunks written in {self.seconds:.1f}s "
-            f"({self.chunks_per_second:.1f} chunks/s)"
-        )
 
 
 @dataclass
@@ -110,7 +69,11 @@ class IngestPipeline:
             for path in self._files(paths, include, exclude, report, failed_paths):
                 try:
                     for doc in load_path(path):
+                        if doc.encoding not in ("", "utf-8"):
+                            report.encodings.append((doc.meta.path, doc.encoding))
                         yield _with_cli_metadata(doc, source, tags, roots)
+                except NotContent as e:
+                    report.skipped.append((e.path, e.reason))
                 except LoadError as e:
                     report.failed.append((e.path, e.reason))
                     failed_paths.add(str(Path(e.path).resolve()))
@@ -119,8 +82,8 @@ class IngestPipeline:
                         on_file(path)
 
         self.ingest(documents(), report, seen, dry_run=dry_run)
-        if prune and not dry_run:
-            self._prune(paths, seen, failed_paths, report, max_prune_share)
+        if prune:
+            self._prune(paths, seen, failed_paths, report, max_prune_share, dry_run)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -149,6 +112,8 @@ class IngestPipeline:
             if dry_run:
                 report.chunks += len(prepared.chunks)
                 _count(report, prepared)
+                meta = prepared.doc.meta
+                report.changes.append(("add" if prepared.is_new else "update", meta.path))
                 continue
             pending.append(prepared)
             if sum(len(p.chunks) for p in pending) >= EMBED_BATCH_CHUNKS:
@@ -233,6 +198,7 @@ class IngestPipeline:
         failed_paths: set[str],
         report: IngestReport,
         max_share: float,
+        dry_run: bool = False,
     ) -> None:
         # A folder that is not there (an unmounted share) says nothing about its files.
         roots = [str(p.resolve()) for p in paths if Path(p).exists()]
@@ -241,8 +207,11 @@ class IngestPipeline:
             for d in self.index.documents()
             if any(d.path == r or d.path.startswith(r.rstrip("/") + "/") for r in roots)
         ]
-        stale = [d.doc_id for d in inside if d.doc_id not in seen and d.path not in failed_paths]
-        prune_stale(self.index, stale, len(inside), max_share, report)
+        stale = [d for d in inside if d.doc_id not in seen and d.path not in failed_paths]
+        if dry_run:
+            report.changes += [("remove", d.path) for d in stale]
+            return
+        prune_stale(self.index, [d.doc_id for d in stale], len(inside), max_share, report)
 
 
 def prune_stale(
@@ -285,7 +254,7 @@ def _with_cli_metadata(
         tags=tuple(dict.fromkeys([*doc.meta.tags, *tags])),
         folder=next((r for r in roots if doc.meta.path.startswith(r.rstrip("/") + "/")), ""),
     )
-    return Document(meta=meta, text=doc.text, blocks=doc.blocks)
+    return Document(meta=meta, text=doc.text, blocks=doc.blocks, encoding=doc.encoding)
 
 
 def _roots(paths: Sequence[Path]) -> list[str]:

@@ -1,7 +1,8 @@
 """What users say about answers, kept for `qa train-reader` and the refusal calibration.
 
 Answers are kept for a while under an id (`AnswerStore`), which `/ask` returns and Slack's
-buttons carry, so feedback can name the answer it is about. Votes (👍/👎, with an optional
+buttons carry, so feedback can name the answer it is about, and a person has one vote per
+answer: the last one they cast. Votes (👍/👎, with an optional
 corrected answer) and captured answers go to a capped Redis stream (`FeedbackStore`) with
 the question, the answer and the passage it was read from; `labels()` turns them into
 training data with no setting to turn on, and `qa feedback export` into a SQuAD file.
@@ -103,8 +104,20 @@ class FeedbackStore:
             entry_id = self.client.xadd(self.key, entry, maxlen=MAX_ENTRIES, approximate=True)
         return text(entry_id)
 
-    def export(self) -> Iterator[dict[str, Any]]:
-        """Every stored vote, oldest first, as plain dicts ready for JSON."""
+    def export(self, every: bool = False) -> Iterator[dict[str, Any]]:
+        """The votes that count, oldest first, as plain dicts ready for JSON: one per person
+        per answer, the last they cast (a changed mind replaces the earlier vote). `every`:
+        each stored entry, replaced votes too."""
+        if every:
+            yield from self._entries()
+            return
+        entries = list(self._entries())
+        last = {_voter(e): i for i, e in enumerate(entries) if _voter(e)}
+        for i, entry in enumerate(entries):
+            if last.get(_voter(entry), i) == i:
+                yield entry
+
+    def _entries(self) -> Iterator[dict[str, Any]]:
         start = "-"
         while True:
             with reachable("cannot read feedback"):
@@ -129,6 +142,14 @@ class FeedbackStore:
             if label is not None:
                 out.append(label)
         return out
+
+
+def _voter(entry: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(person, answer) of a 👍/👎 on a kept answer; None for what is not such a vote."""
+    answer_id = (entry.get("extra") or {}).get("answer_id")
+    if entry.get("vote") not in ("up", "down") or not answer_id or not entry.get("user"):
+        return None
+    return entry["user"], str(answer_id)
 
 
 def _label(entry: Mapping[str, Any]) -> Label | None:

@@ -57,6 +57,18 @@ def test_ask_rejects_an_empty_question_and_a_bad_k(cli_env: dict[str, str]) -> N
     assert result.exit_code == 1 and "between 1 and 50" in result.output
 
 
+def test_ask_with_bytes_that_are_not_utf8_says_so_without_a_traceback(
+    cli_env: dict[str, str],
+) -> None:
+    _qa(cli_env, "ingest", str(SAMPLE))
+    question = b"caf\xe9 opening hours?".decode("utf-8", "surrogateescape")  # as argv arrives
+    result = CliRunner().invoke(cli, ["ask", question], env=cli_env)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "not valid text: byte 0xe9 at character 4 is not UTF-8" in result.output
+    bad_filter = CliRunner().invoke(cli, ["ask", "--filter", "tag=\udcff", "why?"], env=cli_env)
+    assert bad_filter.exit_code == 2 and "--filter is not valid text" in bad_filter.output
+
+
 def test_ingest_reports_unreadable_files_and_exits_nonzero(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -81,6 +93,70 @@ def test_docs_delete_and_index_info_drop(cli_env: dict[str, str]) -> None:
     assert missing.exit_code == 1 and "no such document" in missing.output
     assert "dropped" in _qa(cli_env, "index", "drop", "--yes").output
     assert "qa ingest" in CliRunner().invoke(cli, ["index", "info"], env=cli_env).output
+
+
+def test_docs_lists_where_title_tags_date_and_chunks_and_counts_tags(
+    cli_env: dict[str, str],
+) -> None:
+    _qa(cli_env, "ingest", str(SAMPLE), "--tag", "demo")
+    lines = _qa(cli_env, "docs").output.splitlines()
+    security = next(line for line in lines if line.startswith("security.md  "))
+    assert "Security handbook" in security and "demo" in security and "chunks" in security
+    assert str(SAMPLE) not in "\n".join(lines), "paths are shown inside the folder ingested"
+    listing = json.loads(_qa(cli_env, "docs", "--json").output)
+    doc = next(d for d in listing if d["shown"] == "security.md")
+    assert doc["path"] == str(SAMPLE / "security.md") and "demo" in doc["tags"]
+    assert json.loads(_qa(cli_env, "docs", "--tags", "--json").output)["demo"] == len(listing)
+    assert f"{len(listing):6d}  demo" in _qa(cli_env, "docs", "--tags").output
+
+
+def test_delete_accepts_the_source_that_ask_printed(cli_env: dict[str, str]) -> None:
+    _qa(cli_env, "ingest", str(SAMPLE))
+    printed = _qa(cli_env, "ask", "how do I rotate the API key?").output
+    first = next(line for line in printed.splitlines() if line.startswith("[1] "))
+    shown = first.split(" · ")[-1].strip()
+    assert shown == "security.md", first
+    result = _qa(cli_env, "delete", shown)
+    assert result.exit_code == 0 and "deleted security.md" in result.output
+    assert all(
+        d["shown"] != "security.md" for d in json.loads(_qa(cli_env, "docs", "--json").output)
+    )
+
+
+def test_every_format_in_a_mapped_folder_links_to_its_url_never_to_a_file_link(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    docs = tmp_path / "site"
+    docs.mkdir()
+    (docs / "kiln.html").write_text(
+        '<html><head><title>Kiln</title><link rel="canonical" href="file:///build/kiln.html">'
+        "</head><body><main><p>The kiln fires at 1200 degrees for nine hours.</p></main>"
+        "</body></html>"
+    )
+    (docs / "glaze.md").write_text("# Glaze\n\nThe glaze is mixed with 40 grams of silica.")
+    env = {**cli_env, "QA_SOURCE_URLS": f"{docs}/=https://wiki.example.com/pottery/"}
+    assert _qa(env, "ingest", str(docs)).exit_code == 0
+    for question, page in (("how hot does the kiln fire?", "kiln.html"),
+                           ("how much silica goes in the glaze?", "glaze.md")):  # fmt: skip
+        answer = json.loads(_qa(env, "ask", "--json", "--min-confidence", "0", question).output)
+        assert answer["sources"][0]["url"] == f"https://wiki.example.com/pottery/{page}"
+        assert answer["sources"][0]["path"] == page
+
+
+def test_a_windows_1252_file_is_ingested_answers_and_the_encoding_is_reported(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    text = "The café’s espresso machine is descaled every Friday with 50 € of citric acid."
+    path = tmp_path / "cafe.txt"
+    path.write_bytes(text.encode("cp1252"))
+    result = CliRunner().invoke(cli, ["ingest", str(tmp_path)], env=cli_env)
+    assert result.exit_code == 0, result.output
+    assert f"read {path.resolve()} as cp1252" in result.output
+    answer = json.loads(
+        _qa(cli_env, "ask", "--json", "when is the espresso machine descaled?").output
+    )
+    assert answer["answer"] and "Friday" in answer["sources"][0]["text"]
+    assert "café’s" in answer["sources"][0]["text"]
 
 
 def test_ingest_killed_midway_is_repaired_by_the_next_run(

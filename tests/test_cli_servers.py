@@ -206,3 +206,24 @@ def _state(pid: int) -> str | None:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
     except (OSError, IndexError):
         return None
+
+
+def test_server_stop_refuses_while_a_serve_or_slack_of_this_data_folder_uses_it(
+    data_dir: Path,
+) -> None:
+    env = {"QA_DATA_DIR": str(data_dir), "REDIS_URL": None}
+    settings = Settings.from_env({"QA_DATA_DIR": str(data_dir)})
+    assert "running" in _qa(env, "server", "start").output
+    stop = ["server", "stop"]
+    with serve_records.registered(settings, "127.0.0.1", 8123):  # as `qa serve` records itself
+        refused = CliRunner().invoke(cli, stop, env=env)
+        assert refused.exit_code == 1, refused.output
+        assert f"not stopped: qa serve (pid {os.getpid()}, http://127.0.0.1:8123)" in refused.output
+        assert "--force" in refused.output
+    with serve_records.registered(settings, "", 0, kind="slack"):  # as `qa slack` does
+        refused = CliRunner().invoke(cli, stop, env=env)
+        assert refused.exit_code == 1 and f"qa slack (pid {os.getpid()})" in refused.output
+        assert "running at" in _qa(env, "server", "status").output
+        assert _qa(env, *stop, "--force").output.strip() == "stopped"
+    assert _qa(env, "server", "start").exit_code == 0
+    assert _qa(env, *stop).output.strip() == "stopped"  # nobody uses it any more

@@ -51,6 +51,8 @@ def ask(
     verbose: bool,
 ) -> None:
     """Answer QUESTION from the ingested documents, word for word, with its source."""
+    _readable("the question", question)
+    _readable("--filter", filters)
     settings, text, parsed = settings_of(ctx), " ".join(question), parse_filter_args(filters)
     asked = dict(k=k, filters=parsed, reader=reader, mode=mode, min_confidence=min_confidence)
     answer = None
@@ -66,6 +68,25 @@ def ask(
         echo_json(answer.to_dict())
     else:
         click.echo(render(answer))
+
+
+def _readable(what: str, args: tuple[str, ...]) -> None:
+    """Refuse arguments that are not text: bytes the terminal's encoding cannot read arrive
+    as lone surrogates, which no tokenizer, Redis call or server can take."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as e:
+            bad = arg[e.start : e.end]
+            try:
+                raw = bad.encode("utf-8", "surrogateescape")
+                shown = "byte " + " ".join(f"0x{b:02x}" for b in raw)
+            except UnicodeEncodeError:
+                shown = bad.encode("unicode_escape").decode("ascii")
+            raise click.UsageError(
+                f"{what} is not valid text: {shown} at character {e.start + 1} is not UTF-8 "
+                "(check the terminal's encoding, e.g. LANG=C.UTF-8)"
+            ) from None
 
 
 def _from_server(

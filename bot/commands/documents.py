@@ -11,45 +11,62 @@ from retrieval.query.rerank_weights import LiveWeights
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--tags", "tags_only", is_flag=True, help="List the tags with their documents.")
 @click.pass_context
-def docs(ctx: click.Context, as_json: bool) -> None:
-    """List the stored documents with their chunk counts."""
+def docs(ctx: click.Context, as_json: bool, tags_only: bool) -> None:
+    """List the stored documents: where answers show them, title, tags, date, chunks."""
+    from retrieval.index.listing import listed, tag_counts
+
     index, _ = index_of(ctx)
-    stored = sorted(index.documents(), key=lambda d: (d.source, d.title, d.doc_id))
-    if as_json:
-        echo_json([d.__dict__ for d in stored])
+    stored = listed(index, settings_of(ctx).url_maps)
+    if tags_only:
+        counts = tag_counts(stored)
+        if as_json:
+            echo_json(dict(counts))
+            return
+        for tag, n in counts:
+            click.echo(f"{n:6d}  {tag}")
+        click.echo(f"{len(counts)} tags on {len(stored)} documents")
         return
-    width = max((len(d.doc_id) for d in stored), default=0)
-    for d in stored:
-        click.echo(
-            f"{d.doc_id:{width}s}  {d.chunks:5d} chunks  {d.source or '-':12s}  {d.title or d.path}"
-        )
-    click.echo(f"{len(stored)} documents, {sum(d.chunks for d in stored)} chunks")
+    if as_json:
+        echo_json([x.to_dict() for x in stored])
+        return
+    for x in stored:
+        d = x.doc
+        tags = ",".join(d.tags) or "-"
+        click.echo(f"{x.shown}  {d.title or '-'}  [{tags}]  {x.date or '-'}  {d.chunks} chunks")
+    click.echo(f"{len(stored)} documents, {sum(x.doc.chunks for x in stored)} chunks")
 
 
 @click.command()
-@click.argument("doc_ids", nargs=-1, required=True)
+@click.argument("refs", nargs=-1, required=True)
 @click.pass_context
-def delete(ctx: click.Context, doc_ids: tuple[str, ...]) -> None:
-    """Delete documents (by id, or by the path or URL they were ingested from)."""
+def delete(ctx: click.Context, refs: tuple[str, ...]) -> None:
+    """Delete documents: by what `qa ask` or `qa docs` shows as their source, their id, or the
+    path or URL they were ingested from."""
+    from retrieval.index.listing import listed, references, resolve
+
     index, _ = index_of(ctx)
-    by_path = {d.path: d.doc_id for d in index.documents()}
-    missing = []
-    for ref in doc_ids:
-        doc_id = ref if index.stored(ref) else by_path.get(ref) or by_path.get(_resolve(ref))
-        if doc_id is None:
+    names = references(listed(index, settings_of(ctx).url_maps))
+    missing, ambiguous, chosen = [], [], {}
+    for ref in refs:
+        found = resolve(ref, names)
+        if not found:
             missing.append(ref)
-            continue
+        elif len(found) > 1:
+            ambiguous.append(f"{ref} ({', '.join(sorted(found))})")
+        else:
+            chosen.setdefault(found.pop(), ref)
+    if ambiguous:
+        raise click.ClickException(
+            f"more than one document is shown as {'; '.join(ambiguous)}: name them by id "
+            "(`qa docs --json` lists each one's id and path); nothing was deleted"
+        )
+    for doc_id, ref in chosen.items():
         n = index.delete(doc_id)
-        click.echo(f"deleted {doc_id} ({n} chunks)")
+        click.echo(f"deleted {ref} ({doc_id}, {n} chunks)")
     if missing:
         raise click.ClickException(f"no such document: {', '.join(missing)} (see `qa docs`)")
-
-
-def _resolve(ref: str) -> str:
-    from pathlib import Path
-
-    return str(Path(ref).resolve())
 
 
 @click.group(name="index")

@@ -41,7 +41,7 @@ def export(ctx: click.Context, output: TextIO, jsonl: bool) -> None:
     store = _store(ctx)
     if jsonl:
         count = 0
-        for entry in store.export():
+        for entry in store.export(every=True):
             output.write(json.dumps(entry, ensure_ascii=False) + "\n")
             count += 1
         click.echo(f"exported {count} feedback entries", err=True)

@@ -95,11 +95,17 @@ def _print(report: IngestReport, dry_run: bool) -> bool:
     """Print a report; True when something failed."""
     for where, reason in report.skipped:
         click.echo(f"skipped {where}: {reason}", err=True)
+    for where, encoding in report.encodings:
+        click.echo(f"read {where} as {encoding} (not UTF-8, and it declares no encoding)", err=True)
     for where, reason in report.failed:
         click.echo(f"failed {where}: {reason}", err=True)
     if report.prune_refused:
         click.echo(f"not pruned: {report.prune_refused}", err=True)
-    click.echo(("dry run: " if dry_run else "") + report.summary())
+    if report.truncated:
+        click.echo(f"incomplete: {report.truncated}", err=True)
+    for change, where in report.changes:
+        click.echo(f"would {change} {where}")
+    click.echo(report.summary(dry_run))
     return bool(report.failed or report.prune_refused)
 
 

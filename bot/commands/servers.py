@@ -22,10 +22,25 @@ def start(ctx: click.Context) -> None:
 
 
 @server.command()
+@click.option("--force", is_flag=True, help="Stop it even while qa serve or qa slack use it.")
 @click.pass_context
-def stop(ctx: click.Context) -> None:
-    """Stop the embedded Redis, flushing its data to disk."""
-    srv = embedded_server(settings_of(ctx))
+def stop(ctx: click.Context, force: bool) -> None:
+    """Stop the embedded Redis, flushing its data to disk; not while a `qa serve` or `qa slack`
+    of this data folder uses it, unless --force."""
+    from bot.serve_records import embedded_users
+
+    settings = settings_of(ctx)
+    srv = embedded_server(settings)
+    users = embedded_users(settings) if srv.is_running() else []
+    if users and not force:
+        who = ", ".join(
+            f"qa {u.kind} (pid {u.pid}{f', {u.url}' if u.kind == 'serve' else ''})" for u in users
+        )
+        raise click.ClickException(
+            f"not stopped: {who} uses the embedded Redis of {settings.data_dir}; stop "
+            f"{'it' if len(users) == 1 else 'them'} first (Ctrl-C), or run "
+            "`qa server stop --force`"
+        )
     was_running = srv.is_running()
     srv.stop()
     click.echo("stopped" if was_running else "not running")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -21,6 +24,10 @@ from retrieval.settings import Settings
 @click.pass_context
 def slack(ctx: click.Context, log_level: str) -> None:
     """Run the Slack bot over Socket Mode (needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN)."""
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackClientError
+
+    from bot.serve_records import registered
     from bot.slack.socket_mode import socket_mode_handler
     from retrieval.engine import QAEngine
 
@@ -31,9 +38,45 @@ def slack(ctx: click.Context, log_level: str) -> None:
     )
     engine = QAEngine(settings).warm_up()
     engine.index.client.ping()  # fail now, with the engine's message, if Redis is unreachable
-    handler = socket_mode_handler(settings, engine)
     click.echo("Slack bot starting in Socket Mode; Ctrl+C stops it.", err=True)
-    handler.start()
+    try:
+        with _quiet(("slack_sdk", "bot.slack.bolt"), unless=log_level.upper() == "DEBUG"):
+            handler = socket_mode_handler(settings, engine)
+            handler.connect()
+    except (OSError, SlackClientError, BoltError) as e:
+        raise click.ClickException(f"cannot reach Slack ({_reason(e)}); {_HINT}") from None
+    click.echo("Connected to Slack.", err=True)
+    with registered(settings, "", 0, kind="slack"):  # `qa server stop` sees it
+        threading.Event().wait()  # the Socket Mode client serves from its own threads
+
+
+@contextmanager
+def _quiet(loggers: tuple[str, ...], unless: bool) -> Iterator[None]:
+    """While connecting, a failure is reported once, by us, not as each retry's log line."""
+    logs = [logging.getLogger(name) for name in loggers]
+    before = [log.level for log in logs]
+    for log in logs if not unless else []:
+        log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for log, level in zip(logs, before, strict=True):
+            log.setLevel(level)
+
+
+_HINT = (
+    "check this machine's network (or SLACK_API_URL) and the tokens; the bot needs "
+    "https://slack.com/api and Socket Mode's WebSocket"
+)
+
+
+def _reason(e: BaseException) -> str:
+    """The innermost cause in a few words: urllib and Bolt wrap the socket's own error."""
+    reason = getattr(e, "reason", None)
+    if isinstance(reason, BaseException):
+        return _reason(reason)
+    text = " ".join(str(reason or e).split())
+    return text[:200] or type(e).__name__
 
 
 def _require_tokens(settings: Settings) -> None:

@@ -82,10 +82,36 @@ def _object(request: Request, known: tuple[str, ...], example: str) -> dict[str,
     body = load_json(request.get_data(cache=False))
     if not isinstance(body, dict):
         raise InvalidRequest(f"the body must be a JSON object like {example}")
+    for key, value in body.items():
+        if _has_surrogate(key) or _has_surrogate(value):
+            field = key.encode("utf-8", "backslashreplace").decode("utf-8")
+            raise InvalidRequest(
+                f'"{field}" holds a lone surrogate (such as \\ud800): JSON allows the escape, '
+                "but it is no character; send the text as it is written",
+                field,
+            )
     if unknown := [str(key) for key in body if key not in known]:
         raise InvalidRequest(f"unknown field(s) {', '.join(map(repr, unknown))}; "
                              f"send only {', '.join(known)}", unknown[0])  # fmt: skip
     return body
+
+
+def _has_surrogate(value: object) -> bool:
+    """Whether a string anywhere in `value` holds a lone UTF-16 surrogate, which no text
+    encoding can carry on to Redis, the tokenizer or a log line."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            stack += item
+    return False
 
 
 def load_json(raw: bytes) -> Any:

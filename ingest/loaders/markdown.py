@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from ingest.document import Document, LoadError
-from ingest.loaders._common import assemble, build_meta, read_text
+from ingest.loaders._common import assemble, build_meta
+from ingest.loaders._encoding import read_any_text
 from ingest.loaders._markdown_inline import render_inline as _inline
 
 _FRONT = re.compile(r"---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -27,7 +28,7 @@ _QUOTE = re.compile(r"^ {0,3}>[ \t]?")
 
 
 def load(path: Path) -> list[Document]:
-    text = read_text(path)
+    text, encoding = read_any_text(path)
     fields, body = _front_matter(path, text)
     parts = _parse(body)
     doc_text, blocks = assemble(parts)
@@ -36,7 +37,7 @@ def load(path: Path) -> list[Document]:
         raise LoadError(str(path), f"no readable text {where}")
     first_heading = next((content for kind, content, _ in parts if kind == "heading"), "")
     meta = build_meta(path, fields, default_title=first_heading, where="front matter: ")
-    return [Document(meta, doc_text, blocks)]
+    return [Document(meta, doc_text, blocks, encoding=encoding)]
 
 
 def _front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ingest.document import Document, LoadError
-from ingest.loaders._common import assemble, build_meta, read_text
+from ingest.loaders._common import assemble, build_meta
+from ingest.loaders._encoding import read_any_text
 from ingest.loaders._office import core_fields, open_office
 
 MAX_ROWS = 100_000  # per sheet: a data dump is not documentation
@@ -38,7 +39,7 @@ def row_text(headers: Sequence[Any], row: Sequence[Any]) -> str:
 
 
 def _load_csv(path: Path) -> list[Document]:
-    text = read_text(path)
+    text, encoding = read_any_text(path)
     try:
         dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
     except csv.Error:
@@ -50,7 +51,8 @@ def _load_csv(path: Path) -> list[Document]:
     doc_text, blocks = assemble(_rows_parts(rows))
     if not blocks:
         raise LoadError(str(path), "no rows with values in this CSV file")
-    return [Document(build_meta(path, {}, default_title=path.stem), doc_text, blocks)]
+    meta = build_meta(path, {}, default_title=path.stem)
+    return [Document(meta, doc_text, blocks, encoding=encoding)]
 
 
 def _load_xlsx(path: Path) -> list[Document]:

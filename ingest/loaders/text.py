@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.document import Document, paragraph_blocks
-from ingest.loaders._common import build_meta, read_text
+from ingest.loaders._common import build_meta
+from ingest.loaders._encoding import read_any_text
 
 
 def load(path: Path) -> list[Document]:
-    text = read_text(path)
+    text, encoding = read_any_text(path)
     meta = build_meta(path, {}, default_title=path.stem)
-    return [Document(meta, text, paragraph_blocks(text))]
+    return [Document(meta, text, paragraph_blocks(text), encoding=encoding)]

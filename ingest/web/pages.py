@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from ingest.document import Document, doc_id_for, paragraph_blocks
-from ingest.loaders._common import decode_text, parse_tags, parse_time
+from ingest.document import Document, NotContent, doc_id_for, paragraph_blocks
+from ingest.loaders._common import parse_tags, parse_time
+from ingest.loaders._encoding import decode_any
 from ingest.loaders.html import extract, parse_soup
 from ingest.loaders.pdf import parse_pdf
 from ingest.web.fetch import Fetched
@@ -54,17 +55,22 @@ def page_from(fetched: Fetched, scope: str, source: str, tags: tuple[str, ...]) 
     fields: dict[str, Any] = {}
     if kind == "html":
         soup = parse_soup(url, fetched.body)
-        fields, text, blocks = extract(url, soup)
+        # Links first: extraction prunes the navigation that a crawl follows.
         links = [urljoin(url, str(a["href"])) for a in soup.find_all("a", href=True)]
         links += [urljoin(url, str(a["href"])) for a in soup.find_all("link", rel="next")]
+        links = [normalise(u) for u in links]
+        try:
+            fields, text, blocks = extract(url, soup)
+        except NotContent as e:
+            return Page(None, links=links, skipped=e.reason)
     elif kind == "pdf":
         text, blocks, fields = parse_pdf(url, fetched.body)
     else:
-        text = decode_text(url, fetched.body)
+        text, _ = decode_any(url, fetched.body)  # UTF-8, else what the bytes suggest
         blocks = paragraph_blocks(text)
     canonical = _canonical(url, str(fields.get("url") or ""), scope)
     meta = _meta(canonical, fields, fetched, source, tags)
-    return Page(Document(meta, text, blocks), links=[normalise(u) for u in links])
+    return Page(Document(meta, text, blocks), links=links)
 
 
 def normalise(url: str) -> str:

@@ -71,6 +71,11 @@ class SiteIngest:
         seen: set[str] = set()
         self.pipeline.ingest(self._documents(crawler, the_plan, report, seen), report, seen,
                              dry_run=o.dry_run)  # fmt: skip
+        if crawler.truncated or the_plan.truncated:
+            report.truncated = (
+                f"stopped at --max-pages {o.max_pages}: {the_plan.scope} has more pages; "
+                "raise --max-pages (or QA_WEB_MAX_PAGES) to read them"
+            )
         if not o.dry_run:
             self._save_validators(report)
             if o.prune:

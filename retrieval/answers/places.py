@@ -84,6 +84,8 @@ def shown_place(path: str, url: str, folder: str, maps: tuple[UrlMap, ...]) -> t
 
     A web page's `path` is its URL and stays as it is.
     """
+    if url.lower().startswith("file:"):
+        url = ""  # stored by an older release from a page's canonical link: opens nowhere
     if not path.startswith("/"):
         return url, path
     if not url:

@@ -41,6 +41,10 @@ class StoredDoc:
     url: str = ""
     updated: float = 0.0
     folder: str = ""
+    tags: tuple[str, ...] = ()
+    created: float | None = None
+    modified: float | None = None
+    described: bool = True  # False: a record older than tags and dates in records
 
 
 class ChunkIndex:
@@ -275,6 +279,8 @@ class ChunkIndex:
             "doc_id": meta.doc_id, "hash": content_hash, "generation": generation,
             "chunks": len(chunks), "title": meta.title, "source": meta.source,
             "path": meta.path, "url": meta.url, "folder": meta.folder,
+            "tags": ",".join(meta.tags), "created": _or_empty(meta.created),
+            "modified": _or_empty(meta.modified),
         }  # fmt: skip
 
         def switch(pipe: Pipeline) -> None:
@@ -413,7 +419,21 @@ def _stored_doc(raw: dict[bytes, bytes]) -> StoredDoc:
         generation=d.get("generation", ""), chunks=int(d.get("chunks", 0)),
         title=d.get("title", ""), source=d.get("source", ""), path=d.get("path", ""),
         url=d.get("url", ""), updated=float(d.get("updated", 0)), folder=d.get("folder", ""),
+        tags=tuple(t for t in d.get("tags", "").split(",") if t),
+        created=_float_or_none(d.get("created")), modified=_float_or_none(d.get("modified")),
+        described="tags" in d,
     )  # fmt: skip
+
+
+def _or_empty(value: float | None) -> float | str:
+    return "" if value is None else value
+
+
+def _float_or_none(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -52,6 +52,15 @@ def test_the_page_is_plain_html_with_its_script_and_a_strict_policy(client) -> N
     assert client.get("/static/style.css").status_code == 200
 
 
+def test_the_vote_buttons_say_in_words_what_each_emoji_means(client) -> None:
+    import re
+
+    html = client.get("/").get_data(as_text=True)
+    buttons = re.findall(r'<button type="button" data-helpful="(\w+)">(.*?)</button>', html)
+    words = {helpful: re.sub(r"<[^>]+>", "", label).strip() for helpful, label in buttons}
+    assert words == {"true": "👍 Helpful", "false": "👎 Not helpful"}
+
+
 def serve(settings, engine, monkeypatch, args, env=None):  # type: ignore[no-untyped-def]
     """Run `qa serve` with the HTTP server replaced by a recorder of what it was asked."""
     ran: dict = {}

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.http.errors import PROBLEM_JSON
+from retrieval.errors import QAError
+from retrieval.query.filters import (
+    compile_filters,
+    parse_filter_args,
+    parse_filters,
+    split_inline_filters,
+)
 
 LONG = "why " * 300  # 1200 characters; the limit is 1000
 
@@ -102,3 +113,87 @@ def test_an_unexpected_failure_is_a_500_problem_without_internals(client, engine
     problem = assert_problem(client.post("/ask", json={"question": "vpn?"}), 500)
     assert "secret" not in problem["detail"]
     assert "request id" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "raw", "field"),
+    [
+        ("/ask", b'{"question": "\\ud800"}', "question"),
+        ("/ask", b'{"question": "why \\udfff?", "k": 3}', "question"),
+        ("/ask", b'{"question": "vpn?", "filters": {"tag": ["hr", "\\ud800"]}}', "filters"),
+        ("/ask", b'{"\\ud800": 1, "question": "vpn?"}', "\\ud800"),
+        ("/feedback", b'{"answer_id": "\\ud800", "helpful": true}', "answer_id"),
+        ("/feedback", b'{"answer_id": "abc", "helpful": false, "answer": "\\udc00"}', "answer"),
+    ],
+)
+def test_a_lone_surrogate_anywhere_in_the_body_is_a_400_not_a_500(client, path, raw, field):
+    response = client.post(path, data=raw, content_type="application/json")
+    problem = assert_problem(response, 400, "invalid_request")
+    assert "lone surrogate" in problem["detail"] and problem["field"] == field
+
+
+# -- no input is a 500: property-based, bounded to stay quick in `make test` ---------------
+
+_CHARS = st.characters() | st.sampled_from('\ud800\udfff\x00\u2028\ufeff"\\{}|@*.é\U0001f600\x1b')
+_WORDS = st.sampled_from(["@tags:{x}", "..", "2024..", "tag:hr", 'source:"a b"', "\x1b[31m"])
+# Joined lists, not st.text: text() leaves out lone surrogates, which JSON can still carry.
+_TEXT = st.lists(_CHARS | _WORDS, max_size=16).map("".join)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+_FILTER_KEYS = st.sampled_from(["tag", "source", "doc_id", "not_doc_id", "created", "modified",
+    "text", "tags", ""]) | _TEXT  # fmt: skip
+_ASK = st.fixed_dictionaries(
+    {"question": _TEXT | _JSON},
+    optional={
+        "k": _JSON, "reader": st.sampled_from(["auto", "sentence", "gpt"]) | _JSON,
+        "mode": st.sampled_from(["hybrid", "vector", "keyword"]) | _JSON,
+        "min_confidence": st.floats(allow_nan=False) | _JSON,
+        "filters": st.dictionaries(_FILTER_KEYS, _TEXT | st.lists(_TEXT, max_size=3) | _JSON,
+                                   max_size=3),
+    },
+)  # fmt: skip
+_FEEDBACK = st.fixed_dictionaries(
+    {"answer_id": _TEXT | _JSON, "helpful": st.booleans() | _JSON},
+    optional={"answer": _TEXT | _JSON},
+)
+_BOUNDED = settings(max_examples=60, deadline=None, database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+
+
+@pytest.fixture()
+def roomy_client(make_app, handbook):  # type: ignore[no-untyped-def]
+    return make_app(rate_limit="100000/minute").test_client()
+
+
+@_BOUNDED
+@given(body=st.fixed_dictionaries({"question": _TEXT}) | _ASK | _JSON)
+def test_no_ask_body_is_a_server_error(roomy_client, body) -> None:
+    raw = json.dumps(body).encode()  # ASCII: a lone surrogate travels as its \u escape
+    response = roomy_client.post("/ask", data=raw, content_type="application/json")
+    assert response.status_code < 500, response.get_data(as_text=True)
+
+
+@_BOUNDED
+@given(body=st.fixed_dictionaries({"answer_id": _TEXT, "helpful": st.booleans()}) | _FEEDBACK)
+def test_no_feedback_body_is_a_server_error(roomy_client, body) -> None:
+    raw = json.dumps(body).encode()
+    response = roomy_client.post("/feedback", data=raw, content_type="application/json")
+    assert response.status_code < 500, response.get_data(as_text=True)
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(
+    args=st.lists(_TEXT, max_size=4), message=_TEXT, mapping=st.dictionaries(_FILTER_KEYS, _JSON)
+)
+def test_the_filter_language_refuses_bad_input_with_a_filter_error_only(args, message, mapping):
+    for parse in (lambda: parse_filter_args(args), lambda: split_inline_filters(message),
+                  lambda: parse_filters(mapping)):  # fmt: skip
+        try:
+            parsed = parse()
+        except QAError:
+            continue
+        filters = parsed[1] if isinstance(parsed, tuple) else parsed
+        compile_filters(filters)

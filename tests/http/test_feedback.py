@@ -46,6 +46,23 @@ def test_a_thumbs_down_is_kept_but_is_no_label(client, settings, redis_client) -
     assert store.labels() == []
 
 
+def test_one_vote_per_person_per_answer_the_last_one_counts(
+    client, make_app, settings, redis_client
+) -> None:
+    body = _ask(client)
+    for helpful in (True, False, True, False):  # a person changing their mind
+        vote = {"answer_id": body["answer_id"], "helpful": helpful}
+        assert client.post("/feedback", json=vote).status_code == 201
+    other = make_app(api_tokens=("other-token",)).test_client()
+    vote = {"answer_id": body["answer_id"], "helpful": True}
+    headers = {"Authorization": "Bearer other-token"}
+    assert other.post("/feedback", json=vote, headers=headers).status_code == 201
+    store = _store(settings, redis_client)
+    assert sorted(e["vote"] for e in store.export()) == ["down", "up"]  # one per person
+    assert len(list(store.export(every=True))) == 5
+    assert len(store.labels()) == 1  # the other person's 👍; the first one's last word is 👎
+
+
 def test_a_correction_found_in_a_source_is_the_label(client, settings, redis_client) -> None:
     body = _ask(client)
     right = body["sources"][-1]["text"].split(".")[0].strip()

@@ -111,3 +111,22 @@ def test_overlap_repeats_whole_sentences_from_the_previous_chunk(embedder: Embed
     for prev, nxt in itertools.pairwise(chunks):
         assert nxt.start < prev.end, "consecutive chunks overlap"
         assert nxt.text.startswith("Fact ")
+
+
+def test_a_defined_term_starts_the_chunk_of_its_description(chunker: Chunker) -> None:
+    pieces, blocks, pos = [], [], 0
+    for i in range(12):  # an option list long enough to need several chunks
+        for kind, text in (
+            ("term", f"--option-{i} VALUE"),
+            ("text", f"Sets option {i}. " + "It changes how the server behaves. " * 6),
+        ):
+            blocks.append(Block(kind, pos, pos + len(text)))
+            pieces.append(text)
+            pos += len(text) + 2
+    doc = _doc("\n\n".join(pieces), blocks)
+    chunks = chunker.chunk(doc)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert not chunk.text.rstrip().endswith("VALUE"), chunk.text[-80:]
+    for i in range(12):
+        assert any(f"--option-{i} VALUE\n\nSets option {i}." in c.text for c in chunks), i

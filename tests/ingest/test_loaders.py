@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.document import Document, LoadError, doc_id_for
+from ingest.document import Document, LoadError, NotContent, doc_id_for
 from ingest.loaders import SUPPORTED_SUFFIXES, iter_files, load_path
+from ingest.loaders.html import clean_heading
 
 
 def check_blocks(doc: Document) -> None:
@@ -256,6 +257,162 @@ def test_html_without_readable_text_is_a_load_error(tmp_path: Path, content: byt
         load_path(write(tmp_path / "junk.html", content))
 
 
+SPHINX_PAGE = """<!DOCTYPE html><html><head><title>Options &#8212; Demo 1.0 documentation</title>
+<link rel="canonical" href="file:///build/html/options.html"></head><body>
+<div class="related" role="navigation"><h3>Navigation</h3><ul>
+  <li><a href="genindex.html">index</a></li><li><a href="py-modindex.html">modules</a> |</li>
+  <li><a href="next.html">next</a> |</li><li><a href="prev.html">previous</a> |</li></ul></div>
+<div class="document"><div class="documentwrapper"><div class="bodywrapper">
+<div class="body" role="main"><section id="options">
+<h1><span class="section-number">1. </span>Options<a class="headerlink" href="#options">¶</a></h1>
+<p>The server reads these options at start-up.</p>
+<dl class="std option"><dt id="cmdoption-port"><span class="pre">--port</span> PORT<a
+ class="headerlink" href="#cmdoption-port">¶</a></dt>
+<dd><p>The TCP port to listen on; 8080 when not given.</p></dd></dl>
+<table><tr><th>Name</th><th>Default</th></tr><tr><td>timeout</td><td>30 s</td></tr></table>
+<div class="highlight"><pre>demo serve --port 9000</pre></div>
+<section id="navigation"><h2>Navigation<a class="headerlink" href="#navigation">¶</a></h2>
+<p>A section whose name is a navigation word is still content.</p></section>
+</section></div></div></div>
+<div class="sphinxsidebar" role="navigation"><div class="sphinxsidebarwrapper">
+<h3><a href="index.html">Table of Contents</a></h3><ul><li><a href="#">Options</a></li></ul>
+<h4>Previous topic</h4><p class="topless"><a href="prev.html">Install</a></p>
+<div id="searchbox" role="search"><h3>Quick search</h3><form><input type="text"></form></div>
+</div></div></div>
+<div class="footer">&#169; Copyright 2024, Demo.
+Created using <a href="https://www.sphinx-doc.org/">Sphinx</a> 7.2.</div>
+</body></html>"""
+
+
+def test_sphinx_page_keeps_main_content_without_navigation_or_footer(tmp_path: Path):
+    doc = load_one(write(tmp_path / "options.html", SPHINX_PAGE))
+    for nav in ("Quick search", "Previous topic", "Table of Contents", "index", "modules",
+        "Copyright", "Created using", "Install", "¶"):  # fmt: skip
+        assert nav not in doc.text, nav
+    headings = [(b.level, doc.text[b.start : b.end]) for b in doc.blocks if b.kind == "heading"]
+    assert headings == [(1, "1. Options"), (2, "Navigation")]
+    assert block_texts(doc, "term") == ["--port PORT"]
+    assert "The TCP port to listen on; 8080 when not given." in doc.text
+    assert "timeout" in doc.text and "30 s" in doc.text
+    assert block_texts(doc, "code") == ["demo serve --port 9000"]
+    assert doc.meta.title == "Options — Demo 1.0 documentation"
+    assert doc.meta.url == "", "a file: canonical link is not a link people can open"
+
+
+def test_a_web_page_loses_its_cookie_banner_edit_link_and_on_this_page_box(tmp_path: Path):
+    page = """<html><head><title>Deploying | Acme Docs</title></head><body>
+    <div id="cookie-consent">We use cookies to improve your experience. <a href="/privacy">
+      Privacy policy</a> <a href="#ok">Accept all</a></div>
+    <div class="site-header"><a href="/">Acme Docs</a> <a href="/blog">Blog</a></div>
+    <main><article>
+      <h1>Deploying</h1>
+      <a class="btn" href="https://git.example.com/edit/deploy.md">Edit this page</a>
+      <div class="page-toc"><p>On this page</p><ul><li><a href="#build">Build</a></li>
+        <li><a href="#ship">Ship</a></li><li><a href="#roll">Roll back</a></li></ul></div>
+      <h2 id="build">Build</h2><p>Build the image with the release tag.</p>
+      <pre><code>make image TAG=v2</code></pre>
+      <h2 id="ship">Ship</h2><p>Ship it to the canary pool first.</p>
+      <dl><dt>--canary</dt><dd>Send 5% of the traffic to the new image.</dd></dl>
+      <h2 id="roll">Roll back</h2><p>Run the previous tag again.</p>
+    </article></main>
+    <footer>© 2024 Acme. All rights reserved.</footer></body></html>"""
+    doc = load_one(write(tmp_path / "deploy.html", page))
+    for nav in ("cookies", "Accept all", "Acme Docs", "Blog", "Edit this page", "On this page",
+        "©", "rights"):  # fmt: skip
+        assert nav not in doc.text, nav
+    assert block_texts(doc, "heading") == ["Deploying", "Build", "Ship", "Roll back"]
+    assert block_texts(doc, "code") == ["make image TAG=v2"]
+    assert block_texts(doc, "term") == ["--canary"]
+    assert "Send 5% of the traffic to the new image." in doc.text
+
+
+def test_page_without_a_main_region_loses_its_navigation_bars(tmp_path: Path):
+    nav = (
+        '<div class="header"><p>Next: <a href="#b">Builtins</a>, Up: <a href="#top">Intro</a>'
+        ' [<a href="#toc">Contents</a>][<a href="#ix">Index</a>]</p></div>'
+    )
+    body = "".join(
+        f'{nav}<h2 class="section">{n}.1 Topic {n}</h2><p>Topic {n} is explained in this '
+        f"paragraph with enough words to read as prose about the shell and its features.</p>"
+        f'<div class="example"><pre class="example">echo topic {n}</pre></div>'
+        for n in range(1, 6)
+    )
+    page = (
+        '<html><body><h2 class="contents-heading">Table of Contents</h2><div class="contents">'
+        + "<ul>" + "".join(f'<li><a href="#s{n}">{n} Topic {n}</a></li>' for n in range(1, 6))
+        + f"</ul></div>{body}</body></html>"
+    )  # fmt: skip
+    doc = load_one(write(tmp_path / "manual.html", page))
+    assert "Next:" not in doc.text and "Up:" not in doc.text
+    assert "Table of Contents" not in doc.text
+    assert block_texts(doc, "heading") == [f"{n}.1 Topic {n}" for n in range(1, 6)]
+    assert block_texts(doc, "code") == [f"echo topic {n}" for n in range(1, 6)]
+
+
+def test_a_page_marking_nothing_loses_its_cookie_banner_and_copyright_line(tmp_path: Path):
+    prose = "the image is built with the release tag and pushed to the registry the cluster uses"
+    page = (
+        '<html><body><div id="cookie-consent">We use cookies. <a href="#ok">Accept</a></div>'
+        '<div class="wrapper"><h1>Deploying</h1>'
+        + "".join(f"<h2>Step {n}</h2><p>In step {n}, {prose}.</p>" for n in range(1, 4))
+        + '</div><div class="bottom">Copyright 2024 Acme. All rights reserved.</div>'
+        "</body></html>"
+    )  # fmt: skip
+    doc = load_one(write(tmp_path / "deploy.html", page))
+    assert "cookies" not in doc.text and "Copyright" not in doc.text
+    assert block_texts(doc, "text") == [f"In step {n}, {prose}." for n in range(1, 4)]
+
+
+def test_an_asciidoc_page_keeps_its_title_box_and_see_also_but_not_its_footer(tmp_path: Path):
+    page = """<html><head><title>git-add(1)</title></head><body>
+    <div id="header"><h1>git-add(1) Manual Page</h1><h2>NAME</h2>
+      <div class="sectionbody"><p>git-add - Add file contents to the index</p></div></div>
+    <div id="content"><div class="sect1"><h2 id="_description">DESCRIPTION</h2>
+      <div class="paragraph"><p>This command updates the index using the current content
+      found in the working tree, to prepare the content staged for the next commit.</p></div>
+      <h2 id="_see_also">SEE ALSO</h2><div class="paragraph"><p><a href="git-status.html">
+      git-status(1)</a> <a href="git-rm.html">git-rm(1)</a> <a href="git-mv.html">git-mv(1)</a>
+      </p></div></div></div>
+    <div id="footer"><div id="footer-text">Last updated 2024-05-31 00:35:55 UTC</div></div>
+    </body></html>"""
+    doc = load_one(write(tmp_path / "git-add.html", page))
+    assert block_texts(doc, "heading") == ["git-add(1) Manual Page", "NAME", "DESCRIPTION",
+                                           "SEE ALSO"]  # fmt: skip
+    assert "git-add - Add file contents to the index" in doc.text
+    assert "git-status(1) git-rm(1) git-mv(1)" in doc.text
+    assert "Last updated" not in doc.text
+
+
+def test_a_page_of_links_only_is_not_content(tmp_path: Path):
+    links = "".join(f'<li><a href="p{n}.html">Page {n}</a></li>' for n in range(20))
+    path = write(tmp_path / "pages.html", f"<html><body><ul>{links}</ul></body></html>")
+    with pytest.raises(NotContent, match="only navigation"):
+        load_path(path)
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [("Intro¶", "Intro"), ("1. 1. Intro", "1. Intro"), ("2.3 2.3 Setup #", "2.3 Setup #"),
+     ("Why 2 2 cores", "Why 2 2 cores")],
+)  # fmt: skip
+def test_headings_lose_permalink_signs_and_doubled_numbers(raw: str, shown: str):
+    assert clean_heading(raw) == shown
+
+
+FLASK_DOCS = Path("/usr/share/doc/python-flask-doc/html")
+
+
+@pytest.mark.skipif(not FLASK_DOCS.is_dir(), reason="apt-get install python-flask-doc")
+def test_debian_flask_documentation_has_no_navigation_in_any_chunk():
+    from bench.navigation_bench import MARKERS
+    from ingest.chunker import Chunker
+
+    pages = [FLASK_DOCS / "quickstart.html", FLASK_DOCS / "api.html", FLASK_DOCS / "cli.html"]
+    for page in pages:
+        for chunk in Chunker().chunk(load_one(page)):
+            assert not MARKERS.search(chunk.text), (page.name, chunk.text[:200])
+
+
 # -- PDF ----------------------------------------------------------------------------------
 
 
@@ -394,10 +551,30 @@ def test_control_character_soup_is_a_load_error(tmp_path: Path):
         load_path(write(tmp_path / "x.txt", bytes(range(1, 32)) * 20))
 
 
-def test_latin1_text_is_a_load_error_saying_where(tmp_path: Path):
-    path = write(tmp_path / "old.txt", "café au lait".encode("latin-1"))
-    with pytest.raises(LoadError, match=r"not valid UTF-8 text \(byte 0xe9 at offset 3\)"):
-        load_path(path)
+WINDOWS_TEXT = "Le café coûte 5 € – c’est «cher», naïve Zoë said. Don’t open the kiln."
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("old.txt", WINDOWS_TEXT), ("old.md", f"# Notes\n\n{WINDOWS_TEXT}"),
+     ("old.csv", f"note,price\n\"{WINDOWS_TEXT}\",5 €\n"),
+     ("old.html", f"<html><body><p>{WINDOWS_TEXT}</p></body></html>"),
+     ("short.txt", "café au lait")],
+)  # fmt: skip
+def test_text_in_windows_1252_without_a_declared_encoding_is_read_and_says_which(
+    tmp_path: Path, name: str, content: str
+):
+    doc = load_one(write(tmp_path / name, content.encode("cp1252")))
+    assert doc.encoding == "cp1252"
+    assert content.split("\n")[-1].split(",")[0][:12] in doc.text or "café" in doc.text
+    assert "€" in doc.text or name == "short.txt"
+    assert "\ufffd" not in doc.text
+
+
+def test_utf8_text_says_utf8_and_a_declared_charset_is_not_a_guess(tmp_path: Path):
+    assert load_one(write(tmp_path / "new.txt", "café €")).encoding == "utf-8"
+    page = '<html><head><meta charset="windows-1252"></head><body><p>Caf\xe9</p></body>'
+    assert load_one(write(tmp_path / "decl.html", page.encode("cp1252"))).encoding == ""
 
 
 @pytest.mark.parametrize("suffix", [".txt", ".md", ".html", ".pdf", ".jsonl"])

@@ -168,10 +168,11 @@ def test_corrupt_and_binary_files_are_skipped_and_reported_while_the_rest_goes_i
     (corpus / "blob.txt").write_bytes(bytes(range(256)) * 4)
     (corpus / "latin1.md").write_bytes("caf\xe9".encode("latin-1"))
     report = pipeline.run([corpus])
-    assert report.new == 3
+    assert report.new == 4  # the Latin-1 file is read, in the encoding its bytes suggest
     failed = {Path(p).name: reason for p, reason in report.failed}
-    assert set(failed) == {"broken.pdf", "blob.txt", "latin1.md"}
+    assert set(failed) == {"broken.pdf", "blob.txt"}
     assert all(reason for reason in failed.values())
+    assert [(Path(p).name, e) for p, e in report.encodings] == [("latin1.md", "cp1252")]
 
 
 def test_a_document_another_ingester_keeps_switching_is_reported_and_the_rest_goes_in(
@@ -195,6 +196,35 @@ def test_dry_run_counts_changes_without_writing(pipeline: IngestPipeline, corpus
     report = pipeline.run([corpus], dry_run=True)
     assert report.new == 3 and report.chunks == 3
     assert not pipeline.index.exists() or pipeline.index.count_chunks() == 0
+
+
+def test_dry_run_lists_what_would_change_and_says_nothing_was_written(
+    pipeline: IngestPipeline, corpus: Path
+) -> None:
+    pipeline.run([corpus])
+    (corpus / "a.md").write_text("# Alpha\n\nAlpha now talks about apricots.")
+    (corpus / "b.txt").unlink()
+    _write(corpus, "d.txt", "Delta is about dates.")
+    report = pipeline.run([corpus], dry_run=True, prune=True)
+    changes = sorted((change, Path(path).name) for change, path in report.changes)
+    assert changes == [("add", "d.txt"), ("remove", "b.txt"), ("update", "a.md")]
+    summary = report.summary(dry_run=True)
+    assert summary.startswith("dry run, nothing was written: 1 new, 1 updated, 1 unchanged")
+    assert "1 would be removed" in summary and "written in" not in summary
+    assert sorted(d.title for d in pipeline.index.documents()) == ["Alpha", "Charlie", "b"]
+
+
+def test_a_page_of_navigation_only_is_skipped_not_failed(
+    pipeline: IngestPipeline, tmp_path: Path
+) -> None:
+    links = "".join(f'<li><a href="p{n}.html">Page {n}</a></li>' for n in range(10))
+    _write(tmp_path, "pages.html", f"<html><body><ul>{links}</ul></body></html>")
+    _write(tmp_path, "page.txt", "A page with its own words.")
+    report = pipeline.run([tmp_path])
+    assert report.new == 1 and report.failed == []
+    assert [(Path(p).name, "only navigation" in why) for p, why in report.skipped] == [
+        ("pages.html", True)
+    ]
 
 
 def _all_hits(index: ChunkIndex):

@@ -91,9 +91,12 @@ def test_unchanged_pages_cost_a_304_and_write_nothing(site, pipeline, web_settin
     assert site.served[("/docs/deploy.html", 304)] == 1
 
 
-def test_max_pages_bounds_a_crawl(site, pipeline, web_settings):
+def test_max_pages_bounds_a_crawl_and_says_the_crawl_was_cut(site, pipeline, web_settings):
     report = _ingest(pipeline, web_settings, f"{site.url}/docs/", crawl=True, max_pages=2)
     assert report.new + len(report.skipped) + len(report.failed) <= 2
+    assert "stopped at --max-pages 2" in report.truncated
+    whole = _ingest(pipeline, web_settings, f"{site.url}/docs/", crawl=True, max_pages=100)
+    assert whole.truncated == ""
 
 
 def test_canonical_url_is_the_document_id_and_link(site, pipeline, web_settings):
@@ -214,7 +217,8 @@ def test_cli_dry_run_writes_nothing_and_delete_takes_a_page_url(site, cli_env, p
     runner = CliRunner()
     url = f"{site.url}/docs/vacation.html"
     dry = runner.invoke(cli, ["ingest", url, "--dry-run"], env=env)
-    assert dry.exit_code == 0 and "dry run: 1 new" in dry.output
+    assert dry.exit_code == 0 and "dry run, nothing was written: 1 new" in dry.output
+    assert f"would add {url}" in dry.output and "chunks written" not in dry.output
     assert not pipeline.index.exists() or _urls(pipeline) == set()
     shown = runner.invoke(cli, ["ingest", url, "--progress"], env=env)
     assert shown.exit_code == 0 and "1page" in shown.stderr.replace(" ", "")  # the progress bar

@@ -26,6 +26,12 @@ MAPS = parse_source_urls(
         # a file's own URL (front matter) comes first
         ("/srv/docs/x.md", "https://own.example.com/x", "/srv/docs", ("https://own.example.com/x",
                                                                       "x.md")),
+        # a file: link (an HTML page's canonical link, stored by an older release) opens
+        # nowhere: the mapping or the path shows instead
+        ("/srv/docs/page.html", "file:///build/html/page.html", "/srv/docs", (
+            "https://wiki.example.com/docs/page.html", "page.html")),
+        ("/home/ann/site/page.html", "file:///build/page.html", "/home/ann/site", (
+            "", "page.html")),
         # not mapped: relative to the folder ingested, else the file's name
         ("/home/ann/notes/team/plan.md", "", "/home/ann/notes", ("", "team/plan.md")),
         ("/home/ann/notes/plan.md", "", "", ("", "plan.md")),

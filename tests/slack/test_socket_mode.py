@@ -4,6 +4,7 @@ the manifest declares everything the listeners need."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,23 @@ def test_qa_slack_without_tokens_is_a_usage_error(settings: Settings):
 
     assert result.exit_code == 2
     assert "SLACK_BOT_TOKEN and SLACK_APP_TOKEN must be set" in result.output
+
+
+def test_qa_slack_without_network_says_in_one_line_that_it_cannot_reach_slack(
+    cli_env: dict[str, str],
+):
+    with socket.socket() as probe:  # a port nobody listens on: what an offline machine sees
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**cli_env, "SLACK_BOT_TOKEN": "xoxb-1-test", "SLACK_APP_TOKEN": "xapp-1-test",
+           "SLACK_API_URL": f"http://127.0.0.1:{port}/api/"}  # fmt: skip
+
+    result = CliRunner().invoke(cli, ["slack"], env=env)
+
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "cannot reach Slack (" in errors[0]
+    assert "Connection refused" in errors[0] and "Traceback" not in result.output
 
 
 def test_manifest_declares_the_events_command_scopes_and_interactivity():
