@@ -366,6 +366,7 @@ def render(results: dict, args: argparse.Namespace, load_start: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    global READER  # every asker sends it
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(DATA), help="SQuAD-format file (COVID-QA)")
     parser.add_argument("--requests", type=int, default=160, help="questions per run")
@@ -373,7 +374,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reader", default=READER, choices=("auto", "sentence"))
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = parser.parse_args(argv)
-    global READER  # every asker sends it
     READER = args.reader
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -77,8 +77,10 @@ def test_the_sentence_reader_can_be_chosen(client) -> None:
 
 
 def test_asking_for_the_trained_reader_before_training_is_a_409_that_says_what_to_run(
-    client,
+    settings, embedder, handbook
 ) -> None:
+    settings = settings.with_(shipped_reader=None)  # no shipped reader to answer meanwhile
+    client = create_app(settings, QAEngine(settings, embedder=embedder)).test_client()
     response = ask(client, question=KEY_QUESTION, reader="trained")
     assert response.status_code == 409
     problem = response.get_json()
@@ -109,7 +111,7 @@ def test_the_span_reader_reads_with_the_configured_model(settings, embedder, spa
 
 
 def test_asking_for_an_unavailable_span_model_is_503(settings, embedder, handbook, tmp_path):
-    settings = settings.with_(span_model=str(tmp_path / "no-such-model"))
+    settings = settings.with_(span_model=str(tmp_path / "no-such-model"), shipped_reader=None)
     engine = QAEngine(settings, embedder=embedder)
     client = create_app(settings, engine).test_client()
     response = client.post("/ask", json={"question": KEY_QUESTION, "reader": "span"})

@@ -130,7 +130,9 @@ def test_errors_say_what_to_do(engine: QAEngine, settings: Settings) -> None:
 def test_auto_reader_falls_back_to_sentence_when_no_span_model_is_on_disk(
     engine: QAEngine, tmp_path: Path
 ) -> None:
-    engine.settings = engine.settings.with_(span_model=str(tmp_path / "no-model"), reader="auto")
+    engine.settings = engine.settings.with_(
+        span_model=str(tmp_path / "no-model"), reader="auto", shipped_reader=None
+    )
     answer = engine.ask("How many vacation days do employees get?")
     assert answer.reader == "sentence" and answer.answer
 

@@ -80,10 +80,8 @@ def test_engine_uses_the_span_reader_when_its_model_loads_and_abstains_below_thr
     from retrieval.types import DocMeta
 
     pipeline.ingest([Document(DocMeta(doc_id="d1", title="Cats"), "The cat sat on the mat.")])
-    engine = QAEngine(
-        settings.with_(span_model=str(qa_model_dir), reader="auto", span_threshold=2.0),
-        embedder=embedder,
-    )
+    changed = {"span_model": str(qa_model_dir), "span_threshold": 2.0, "shipped_reader": None}
+    engine = QAEngine(settings.with_(reader="auto", **changed), embedder=embedder)
     answer = engine.ask("Where did the cat sit?")
     assert answer.reader == "span"
     assert answer.answer is None and answer.reason == "reader_abstained"
