@@ -222,25 +222,13 @@ def _percentile(sorted_values: list[float], p: float) -> float | None:
 def manual_index(settings, files: list[Path], engine) -> Iterator[tuple[Any, Any]]:
     """Ingest the manual's files into a new `qa-eval-<hex>` index, as `qa ingest` would;
     the index is dropped on exit (also on Ctrl-C)."""
-    from bot.evaluation import temporary_settings
-    from ingest.chunker import Chunker
-    from ingest.pipeline import IngestPipeline
-    from retrieval.engine import QAEngine
+    from bot.evaluation import temporary_pipeline
 
-    qa = QAEngine(temporary_settings(settings), embedder=engine.embedder)
-    index = qa.index  # connects first: a failed connection leaves nothing to drop
-    try:
-        embedder = qa.embedder
-        chunker = Chunker(
-            qa.settings.chunk_tokens, qa.settings.chunk_overlap_tokens, embedder.max_tokens,
-            embedder.count_tokens,
-        )  # fmt: skip
-        report = IngestPipeline(index, embedder, chunker).run(files, source=SOURCE)
+    with temporary_pipeline(settings, engine) as (qa, pipeline):
+        report = pipeline.run(files, source=SOURCE)
         if report.failed:
             raise SystemExit(f"ingesting the manual failed: {report.failed}")
         yield qa, report
-    finally:
-        index.drop()
 
 
 def ask_all(engine, data: dict[str, Any], reader: str, k: int, say) -> list[Outcome]:

@@ -127,6 +127,19 @@ def squad_index(
     squad: SquadSet, settings: Settings, engine: QAEngine | None = None, keep: bool = False
 ) -> Iterator[EvalIndex]:
     """Ingest every context into a new `qa-eval-<hex>` index; drop it on exit unless `keep`."""
+    with temporary_pipeline(settings, engine, keep) as (qa, pipeline):
+        report = pipeline.ingest(documents_of(squad))
+        if report.failed:
+            raise RuntimeError(f"ingesting {squad.name} failed: {report.failed[:3]}")
+        yield EvalIndex(qa, report)
+
+
+@contextmanager
+def temporary_pipeline(
+    settings: Settings, engine: QAEngine | None = None, keep: bool = False
+) -> Iterator[tuple[QAEngine, IngestPipeline]]:
+    """An engine on a new `qa-eval-<hex>` index and the pipeline that ingests into it, as `qa
+    ingest` would; the index is dropped on exit (Ctrl-C too) unless `keep`."""
     qa = QAEngine(temporary_settings(settings), embedder=engine.embedder if engine else None)
     index = qa.index  # connects first, so a failed connection leaves nothing to drop
     try:
@@ -135,10 +148,7 @@ def squad_index(
             qa.settings.chunk_tokens, qa.settings.chunk_overlap_tokens, embedder.max_tokens,
             embedder.count_tokens,
         )  # fmt: skip
-        report = IngestPipeline(index, embedder, chunker).ingest(documents_of(squad))
-        if report.failed:
-            raise RuntimeError(f"ingesting {squad.name} failed: {report.failed[:3]}")
-        yield EvalIndex(qa, report)
+        yield qa, IngestPipeline(index, embedder, chunker)
     finally:
         if not keep:
             index.drop()

@@ -201,14 +201,26 @@ class QAEngine:
         chosen = self.reader_for(reader) if reader is None or isinstance(reader, str) else reader
         retrieval = self._retrieve(question, k, filters, mode, ef_runtime)
         t = time.perf_counter()
-        if retrieval.hits:
-            reading = chosen.read(
-                retrieval.question, retrieval.hits, self.settings.answers, retrieval.query_vector
-            )
-        else:
-            reading = Reading(threshold=chosen.threshold)
+        reading = self._read(chosen, retrieval)
+        if (
+            _picks(reader, self.settings.reader)
+            and chosen.name == "trained"
+            and not reading.confident
+        ):
+            # `auto` chooses per question: where the span model would rather say "no answer"
+            # (manuals' definition lists, mostly), the sentence picker may still hold the fact
+            fallback = self._read(self.sentence_reader, retrieval)
+            if fallback.confident:
+                reading, chosen = fallback, self.sentence_reader
         retrieval.timings["read"] = _ms(t)
         return retrieval, reading, chosen
+
+    def _read(self, reader: Reader, retrieval: Retrieval) -> Reading:
+        if not retrieval.hits:
+            return Reading(threshold=reader.threshold)
+        return reader.read(
+            retrieval.question, retrieval.hits, self.settings.answers, retrieval.query_vector
+        )
 
     def retrieve(
         self,
@@ -292,6 +304,11 @@ class QAEngine:
             "sources": self.index.tag_values("source")[:limit],
             "tags": self.index.tag_values("tags")[:limit],
         }
+
+
+def _picks(asked: str | Reader | None, configured: str) -> bool:
+    """Whether `auto` chooses the reader (asked for, or configured and nothing asked)."""
+    return asked == "auto" or (asked is None and configured == "auto")
 
 
 def _ms(t: float) -> float:
