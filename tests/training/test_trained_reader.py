@@ -87,9 +87,14 @@ def test_auto_answers_with_the_trained_reader_once_one_is_published(
     assert manifest["index"]["chunks"] == engine_.index.count_chunks()
     assert manifest["examples"]["generated"] > 0 and manifest["examples"]["real"] > 0
     assert manifest["general"]["held_out"]["n"] == QUESTIONS
-    answer = engine_.ask("When was the Eiffel Tower completed?")
-    assert answer.reader == "trained"  # no restart needed
-    _, reading, _ = engine_.examine("When was the Eiffel Tower completed?")
+    assert engine_.reader_for(None).name == "trained"  # no restart needed
+    own = engine_.ask("When was the Eiffel Tower completed?", reader="trained")
+    assert own.reader == "trained"
+    # auto chooses per question: the sentence reader only where the trained one abstains
+    read = own.explanation["reader"]
+    auto = engine_.ask("When was the Eiffel Tower completed?")
+    assert auto.reader == ("trained" if read["best_score"] >= read["threshold"] else "sentence")
+    _, reading, _ = engine_.examine("When was the Eiffel Tower completed?", reader="trained")
     assert reading.spans and set(reading.signals) == {"no_answer", "span_probability",
                                                       "over_no_answer"}  # fmt: skip
     for span in reading.spans:
