@@ -21,7 +21,7 @@ import math
 import random
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,8 +96,8 @@ def _fitted(path: Path, q: Question, held: set[int]) -> bool:
     )
 
 
-def _subset(squad: SquadSet, keep: object) -> SquadSet:
-    return SquadSet(squad.name, squad.contexts, [q for q in squad.questions if keep(q)])  # type: ignore[operator]
+def _subset(squad: SquadSet, keep: Callable[[Question], bool]) -> SquadSet:
+    return SquadSet(squad.name, squad.contexts, [q for q in squad.questions if keep(q)])
 
 
 def usual_answer(q: Question) -> int:

@@ -32,12 +32,12 @@ from retrieval.readers.spans import MAX_LENGTH, Predict
 from retrieval.training import real_questions, trainer
 from retrieval.training.export import export_fp32, onnx_predictor, quantize
 from retrieval.training.groups import features
+from retrieval.training.pipeline import DEFAULT_BASE
 
 RECIPE = "shipped-1"  # change it with the recipe: a new key starts a new run
 EPOCHS = 1.0
 LEARNING_RATE = 1e-4  # lower than an index's short runs: tens of thousands of steps' worth
 CHECKPOINT_EVERY = 100  # steps: about a minute on two cores
-DEFAULT_BASE = "packaged:all-MiniLM-L6-v2"
 INT8_OPERATORS = ("MatMul", "Gather")  # Gather: the word embeddings, 47 MB in fp32
 ANSWERING_FILES = ("model.onnx", "tokenizer.json", "config.json")
 FILES = (*ANSWERING_FILES, "delta.safetensors", "tokenizer_config.json", "vocab.txt",
@@ -47,11 +47,13 @@ Measure = Callable[[Any, Predict, float], dict[str, Any]]  # (tokenizer, predict
 Fit = Callable[[Any, Predict], float]  # the retrieval prior's weight for a model
 
 
-def run_key(base: str, seed: int, names: Sequence[str] | None, limit: int | None) -> str:
+def run_key(
+    base: str, seed: int, names: Sequence[str] | None, limit: int | None, data: dict[str, str]
+) -> str:
     """What a run depends on: a checkpoint of another key is never resumed."""
     parts = {
         "recipe": RECIPE, "base": base, "seed": seed, "names": sorted(names or []),
-        "limit": limit, "data": real_questions.sha256s(), "epochs": EPOCHS,
+        "limit": limit, "data": data, "epochs": EPOCHS,
         "lr": LEARNING_RATE, "batch": trainer.BATCH, "max_length": MAX_LENGTH,
     }  # fmt: skip
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
@@ -71,7 +73,8 @@ def build(
     for the learning curve."""
     began = time.monotonic()
     base_name = DEFAULT_BASE if base == resolve_model_path(DEFAULT_BASE) else Path(base).name
-    key = run_key(base_name, seed, names, limit)
+    data = real_questions.sha256s()  # decompresses every file: once
+    key = run_key(base_name, seed, names, limit, data)
     work = work / f"shipped-{key}"
     chosen = real_questions.parts(names)
     groups = list(real_questions.all_groups(chosen, seed))
@@ -94,7 +97,7 @@ def build(
     )  # fmt: skip
     manifest: dict[str, Any] = {
         "recipe": RECIPE, "key": key, "base": base_name, "seed": seed,
-        "data": real_questions.sha256s(), "parts": {p.name: len(p.train.questions)
+        "data": data, "parts": {p.name: len(p.train.questions)
                                                     for p in chosen},
         "questions": len(feats), "held_out_questions": len(held), "steps": result.steps,
         "read": result.examples_seen, "epochs": EPOCHS, "learning_rate": LEARNING_RATE,

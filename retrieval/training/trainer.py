@@ -132,18 +132,14 @@ def _save_checkpoint(
     leaves the previous checkpoint)."""
     import torch
 
-    learnt = {k: v for k, v in model.state_dict().items() if _learnt(model, k)}
+    names = {n for n, p in model.named_parameters() if p.requires_grad}
+    learnt = {k: v for k, v in model.state_dict().items() if k in names}
     temp = checkpoint.path.with_suffix(".tmp")
     checkpoint.path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"model": learnt, "optimizer": optimizer.state_dict(), "steps": steps,
                 "seen": seen}, temp)  # fmt: skip
     os.replace(temp, checkpoint.path)
     torch.manual_seed(steps)
-
-
-def _learnt(model: Any, name: str) -> bool:
-    params = dict(model.named_parameters())
-    return name in params and params[name].requires_grad
 
 
 def steps_for(feats: list[dict[str, Any]], epochs: float) -> int:
