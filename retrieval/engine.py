@@ -87,7 +87,10 @@ class QAEngine:
         with self._lock:
             if self._retriever is None:
                 self._retriever = Retriever(
-                    weights.index, self.settings.candidate_pool, self.settings.rrf_k
+                    weights.index,
+                    self.settings.candidate_pool,
+                    self.settings.rrf_k,
+                    self.settings.keyword_max_share,
                 )
                 self._retriever.weights = weights.current
         return self._retriever

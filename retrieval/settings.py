@@ -54,6 +54,9 @@ class Settings:
     top_k: int = 5
     max_k: int = 50
     candidate_pool: int = 40
+    # Keyword search leaves out question words held by more than this share of the chunks
+    # (retrieval/query/terms.py): bounds BM25's work at millions of chunks; 1 keeps every word.
+    keyword_max_share: float = 1.0
     rrf_k: int = 60
     max_question_chars: int = 1000
     # "FOLDER=URL" pairs: files ingested from FOLDER are linked at URL (retrieval/answers/places.py)
@@ -142,6 +145,10 @@ class Settings:
         _check(
             0 <= self.sync_max_prune_share <= 1,
             "QA_SYNC_MAX_PRUNE_SHARE must be a share between 0 and 1 (0.3 = 30 %)",
+        )
+        _check(
+            0 < self.keyword_max_share <= 1,
+            "QA_KEYWORD_MAX_SHARE must be a share above 0 and at most 1 (0.05 = 5 %)",
         )
         _check(0 < self.refusal_target < 1, "QA_REFUSAL_TARGET must be between 0 and 1, e.g. 0.1")
         parse_source_urls(self.source_urls)  # a ConfigError names the entry and what is wrong

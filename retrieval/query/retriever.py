@@ -14,6 +14,7 @@ from retrieval.index.layout import Layout
 from retrieval.index.schema import HIT_FIELDS
 from retrieval.query.filters import Filters, compile_filters
 from retrieval.query.rerank import DEPTH, rerank
+from retrieval.query.terms import WordCounts, rare_words
 from retrieval.redis.replies import Found, SearchReply
 from retrieval.redis.syntax import escape_text
 from retrieval.text import content_words
@@ -35,10 +36,15 @@ class Retrieval:
 class Retriever:
     """Runs keyword and vector search in RediSearch and fuses them by reciprocal rank."""
 
-    def __init__(self, index: ChunkIndex, pool: int = 40, rrf_k: int = 60) -> None:
+    def __init__(
+        self, index: ChunkIndex, pool: int = 40, rrf_k: int = 60, keyword_max_share: float = 1.0
+    ) -> None:
         self.index = index
         self.pool = pool
         self.rrf_k = rrf_k
+        # Keyword search leaves out words held by more than this share of the chunks (terms.py).
+        self.keyword_max_share = keyword_max_share
+        self.words = WordCounts(self.count, index.count_chunks)
         self.rerank = True
         self.rerank_depth = DEPTH
         # The index's fitted weights (the engine passes LiveWeights.current); None: defaults.
@@ -123,6 +129,8 @@ class Retriever:
         terms = list(dict.fromkeys(content_words(question)))
         if not terms:
             return []
+        if self.keyword_max_share < 1:
+            terms = rare_words(terms, self.words.shares(terms), self.keyword_max_share)
         text = "|".join(escape_text(t) for t in terms)
         query = f"(@text|title|heading:({text}))" + ("" if where == "*" else f" {where}")
         args = ("RETURN", len(HIT_FIELDS), *HIT_FIELDS, "LIMIT", 0, k)

@@ -1,0 +1,75 @@
+"""How common a question's words are in the index, so that keyword search asks the rare ones.
+
+BM25 over a union of words walks every chunk holding any of them: at 1M chunks a question's
+common words ("virus", "patients": each in a large share of the chunks) made the keyword
+query take ~110 ms (BENCHMARKS.md, scale-bench), for words whose IDF barely moves the
+ranking. Words held by more than `max_share` of the chunks are left out of the query (the
+rarest word is always kept), which bounds the chunks it walks.
+
+A word's count is asked once (`FT.SEARCH ... LIMIT 0 0`) and kept for `ttl_s`, at most
+`max_words` of them per process (least recently used dropped): a few MB at most.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from retrieval.redis.syntax import escape_text
+
+FIELDS = "@text|title|heading"  # what the keyword query searches
+
+
+class WordCounts:
+    """Chunks holding each word, and chunks in all, read from the index and cached."""
+
+    def __init__(
+        self, search: Callable[[str], int], total: Callable[[], int],
+        max_words: int = 20_000, ttl_s: float = 600.0,
+    ) -> None:  # fmt: skip
+        self._search = search  # query -> number of matching chunks
+        self._total = total
+        self.max_words = max_words
+        self.ttl_s = ttl_s
+        self._counts: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._chunks: tuple[int, float] = (0, 0.0)
+        self._lock = threading.Lock()
+
+    def shares(self, words: Sequence[str]) -> dict[str, float]:
+        """The share of the index's chunks that hold each word (0 for an empty index)."""
+        chunks = max(self.chunks(), 1)
+        return {word: self.count(word) / chunks for word in words}
+
+    def chunks(self) -> int:
+        now = time.monotonic()
+        value, at = self._chunks
+        if now - at > self.ttl_s:
+            value = self._total()
+            self._chunks = (value, now)
+        return value
+
+    def count(self, word: str) -> int:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._counts.get(word)
+            if cached is not None and now - cached[1] <= self.ttl_s:
+                self._counts.move_to_end(word)
+                return cached[0]
+        value = self._search(f"{FIELDS}:({escape_text(word)})")
+        with self._lock:
+            self._counts[word] = (value, now)
+            self._counts.move_to_end(word)
+            while len(self._counts) > self.max_words:
+                self._counts.popitem(last=False)
+        return value
+
+
+def rare_words(words: Sequence[str], shares: dict[str, float], max_share: float) -> list[str]:
+    """The words held by at most `max_share` of the chunks, in question order; the rarest
+    word is kept whatever its share, so a question of common words still searches."""
+    if max_share >= 1 or not words:
+        return list(words)
+    rarest = min(words, key=lambda w: shares.get(w, 0.0))
+    return [w for w in words if w == rarest or shares.get(w, 0.0) <= max_share]

@@ -1,0 +1,95 @@
+"""Keyword search asks a question's rare words only: counts read from the index and cached."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.document import Document
+from ingest.pipeline import IngestPipeline
+from retrieval.errors import ConfigError
+from retrieval.query.filters import Filters
+from retrieval.query.retriever import Retriever
+from retrieval.query.terms import WordCounts, rare_words
+from retrieval.settings import Settings
+from retrieval.types import DocMeta
+
+SHARES = {"covid": 0.9, "virus": 0.4, "incubation": 0.03, "mers": 0.01, "absent": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("words", "max_share", "kept"),
+    [
+        (["covid", "incubation", "mers"], 0.05, ["incubation", "mers"]),
+        (["incubation", "covid", "virus"], 0.05, ["incubation"]),
+        (["covid", "virus"], 0.05, ["virus"]),  # only common words: the rarest still searches
+        (["covid", "virus"], 0.5, ["virus"]),
+        (["covid", "virus", "mers"], 1.0, ["covid", "virus", "mers"]),  # 1: every word
+        (["absent", "covid"], 0.05, ["absent"]),  # a word no chunk holds costs nothing
+        ([], 0.05, []),
+        (["unknown"], 0.05, ["unknown"]),
+    ],
+)
+def test_rare_words_keeps_words_under_the_share_and_always_the_rarest(words, max_share, kept):
+    assert rare_words(words, SHARES, max_share) == kept
+
+
+def test_a_word_is_counted_once_then_read_from_the_cache_and_the_cache_is_bounded():
+    asked: list[str] = []
+
+    def search(query: str) -> int:
+        asked.append(query)
+        return 3
+
+    counts = WordCounts(search, lambda: 10, max_words=2)
+    assert counts.shares(["alpha", "beta"]) == {"alpha": 0.3, "beta": 0.3}
+    counts.shares(["alpha", "beta"])
+    assert asked == ["@text|title|heading:(alpha)", "@text|title|heading:(beta)"]
+    counts.count("gamma")  # a third word pushes out the least recently used (alpha)
+    counts.count("alpha")
+    assert len(asked) == 4 and len(counts._counts) == 2
+
+
+def test_counts_expire_so_that_a_growing_index_is_counted_again():
+    asked: list[str] = []
+    counts = WordCounts(lambda q: asked.append(q) or 1, lambda: 1, ttl_s=0.0)
+    counts.count("alpha")
+    counts.count("alpha")
+    assert len(asked) == 2
+
+
+def test_keyword_search_leaves_out_a_word_most_chunks_hold(
+    pipeline: IngestPipeline, retriever_of
+) -> None:
+    common = "Quarterly planning notes for the team."
+    docs = [
+        Document(DocMeta(f"d{i}", f"Doc {i}", "wiki"), f"{common} Topic number {i} is {w}.")
+        for i, w in enumerate(["gardening", "astronomy", "sailing", "pottery"])
+    ]
+    pipeline.ingest(docs)
+    everything = retriever_of(1.0).keyword("quarterly sailing", "*", 10)
+    bounded = retriever_of(0.5).keyword("quarterly sailing", "*", 10)
+    assert len(everything) == 4  # "quarterly" matches every chunk
+    assert [hit.doc_id for hit in bounded] == ["d2"]
+    counts = retriever_of(0.5).words.shares(["quarterly", "sailing"])
+    assert counts == {"quarterly": 1.0, "sailing": 0.25}
+
+
+@pytest.fixture()
+def retriever_of(index, settings: Settings):
+    def make(share: float) -> Retriever:
+        return Retriever(index, settings.candidate_pool, settings.rrf_k, share)
+
+    return make
+
+
+def test_hybrid_retrieval_works_with_the_bound(pipeline: IngestPipeline, retriever_of, embedder):
+    pipeline.ingest([Document(DocMeta("keys", "API keys", "wiki"), "Rotate the API key yearly.")])
+    question = "how often is the API key rotated"
+    hits = retriever_of(0.05).candidates(question, embedder.embed([question])[0], 5, Filters())
+    assert hits and hits[0].doc_id == "keys"
+
+
+def test_the_share_must_be_a_share():
+    with pytest.raises(ConfigError, match="QA_KEYWORD_MAX_SHARE"):
+        Settings.from_env({"QA_KEYWORD_MAX_SHARE": "0"})
+    assert Settings.from_env({"QA_KEYWORD_MAX_SHARE": "0.05"}).keyword_max_share == 0.05
