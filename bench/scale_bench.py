@@ -2,6 +2,8 @@
 
     .venv/bin/python -m bench.scale_bench                   # --sizes 100000,1000000
     .venv/bin/python -m bench.scale_bench --sizes 20000     # quick
+    .venv/bin/python -m bench.scale_bench --sizes 0 --sweep FLOAT16:32:200,FLOAT16:48:200
+                                                            # HNSW settings only, at 100k
 
 Each size is loaded into a fresh index of a throwaway embedded Redis (its own temporary
 folder, AOF off: the disk is not what is measured here), with chunk texts made of real
@@ -39,11 +41,13 @@ from retrieval.embedding.embedder import Embedder
 from retrieval.embedding.model_files import int8_preset, model_cache_key
 from retrieval.index.chunks import ChunkIndex
 from retrieval.index.schema import IndexSchema
+from retrieval.query.filters import Filters
+from retrieval.query.retriever import Retriever
 from retrieval.redis.server import EmbeddedRedis
 from retrieval.settings import Settings
 from retrieval.training.squad import load_squad
 
-EFS = (10, 20, 50, 100, 200, 400)
+EFS = (10, 20, 50, 100, 200, 400, 800, 1600)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -57,14 +61,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sweep-size", type=int, default=None,
                         help="vector-only sweep size (default: 100000 if listed, else the "
                         "smallest size; 0 to skip)")  # fmt: skip
+    parser.add_argument("--sweep", type=sr.parse_sweep, default=sr.SWEEP,
+                        help="the sweep's indexes, TYPE:M:EF_CONSTRUCTION comma list")  # fmt: skip
+    parser.add_argument("--shares", type=lambda v: [float(x) for x in v.split(",")],
+                        default=[1.0, 0.1, 0.05, 0.02],
+                        help="QA_KEYWORD_MAX_SHARE values to time keyword search with")  # fmt: skip
     parser.add_argument("--max-load-s", type=float, default=900.0, help="stop a load after this")
     parser.add_argument("--batch", type=int, default=500, help="HSETs per pipeline")
     parser.add_argument("--writers", type=int, default=2, help="threads sending pipelines")
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip() and int(s)]
     efs = [int(e) for e in args.efs.split(",") if e.strip()]
     if args.sweep_size is None:
-        args.sweep_size = 100_000 if 100_000 in sizes else min(sizes)
+        args.sweep_size = 100_000 if 100_000 in sizes or not sizes else min(sizes)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up like Ctrl-C
@@ -74,8 +83,8 @@ def main(argv: list[str] | None = None) -> None:
         Path(args.json_out).write_text(json.dumps(result, indent=2, default=str), "utf-8")
     body = render(result, load_start)
     print(body)
-    if not args.no_write:
-        write_section("scale-bench", body)
+    if not args.no_write:  # --sizes 0 sweeps only: a section of its own
+        write_section("scale-bench" if sizes else "scale-bench-sweep", body)
 
 
 def run(args: argparse.Namespace, sizes: list[int], efs: list[int]) -> dict:
@@ -83,7 +92,8 @@ def run(args: argparse.Namespace, sizes: list[int], efs: list[int]) -> dict:
     embedder = Embedder(settings.with_(embedding_backend=args.backend)).warm_up()
     squad = load_squad(data_path(args.data))
     corpus = Corpus(squad)
-    base_n = min(args.base, max(sizes))
+    largest = max([*sizes, args.sweep_size])
+    base_n = min(args.base, largest)
     ident = model_cache_key(embedder.identity, embedder.backend)  # recipe and version included
     log(f"embedding a base of {base_n} chunks with {embedder.backend} (cached after the first run)")
     base = base_vectors(corpus, base_n, embedder.embed, ident)
@@ -91,7 +101,7 @@ def run(args: argparse.Namespace, sizes: list[int], efs: list[int]) -> dict:
     questions = questions[:: max(1, len(questions) // args.queries)][: args.queries]
     qtexts = [q.text for q in questions]
     qvecs = embedder.embed(qtexts)
-    vectors = all_vectors(corpus, max(sizes), base)
+    vectors = all_vectors(corpus, largest, base)
     nearest = float(np.mean(np.max(vectors[base_n : base_n + 2000] @ base.T, axis=1))) if (
         len(vectors) > base_n) else None  # fmt: skip
     out: dict = {
@@ -107,9 +117,10 @@ def run(args: argparse.Namespace, sizes: list[int], efs: list[int]) -> dict:
         out["server"] = _s(server_info.get("valkey_version") or server_info.get("redis_version"))
         if args.sweep_size:
             n = min(args.sweep_size, len(vectors))
-            log(f"vector-only sweep at {n}: {len(sr.SWEEP)} index configurations")
+            log(f"vector-only sweep at {n}: {len(args.sweep)} index configurations")
             exact = exact_top_k(vectors[:n], qvecs, 10)
-            out["sweep"] = sr.sweep(client, vectors[:n], qvecs, exact, efs, args.max_load_s)
+            out["sweep"] = sr.sweep(client, vectors[:n], qvecs, exact, efs, args.max_load_s,
+                                    args.sweep)  # fmt: skip
         for n in sizes:
             log(f"loading {n} chunks")
             out["runs"].append(run_size(client, settings, corpus, vectors[:n], qtexts, qvecs,
@@ -137,19 +148,30 @@ def run_size(client, settings, corpus, vectors, qtexts, qvecs, efs, args) -> dic
     curve = sr.knn_curve(client, schema, qvecs, exact, keys, sorted({*efs, schema.ef_runtime}))
     default = next(c for c in curve if c["ef"] == schema.ef_runtime)
     ef = schema.ef_runtime
-    hybrid_ms = [sr.timed(lambda q=q, v=v: sr.hybrid(client, schema, q, v, ef))[1]
+    # The service's own retriever, as a fresh worker has it: word counts not yet cached.
+    retriever = _retriever(client, schema, settings, settings.keyword_max_share)
+    hybrid_ms = [sr.timed(lambda q=q, v=v: retriever.candidates(q, v, 10, Filters(), "hybrid",
+                                                                  ef))[1]
                  for q, v in zip(qtexts, qvecs, strict=True)]  # fmt: skip
-    keyword_ms = [sr.timed(lambda q=q: sr.keyword(client, schema, q, sr.POOL))[1] for q in qtexts]
+    keyword = {}
+    for share in args.shares:  # the keyword query alone, by how common a kept word may be
+        r = _retriever(client, schema, settings, share)
+        ms = [sr.timed(lambda q=q, r=r: r.keyword(q, "*", sr.POOL))[1] for q in qtexts]
+        keyword[share] = {"p50": _pct(ms, 50), "p99": _pct(ms, 99)}
     return {
         "n": n, "loaded": loaded, "load_s": load.seconds, "stopped_early": load.stopped_early,
         "rate": loaded / load.seconds, "checkpoints": load.checkpoints,
         "memory": memory, "bytes_per_chunk": memory / loaded, "info": info,
         "knn": {"p50": default["p50"], "p99": default["p99"], "ef": ef},
         "hybrid": {"p50": _pct(hybrid_ms, 50), "p99": _pct(hybrid_ms, 99)},
-        "keyword": {"p50": _pct(keyword_ms, 50), "p99": _pct(keyword_ms, 99)},
+        "keyword": keyword, "keyword_max_share": settings.keyword_max_share,
         "curve": curve, "crowding_median": float(np.median(crowd)),
         "crowding_p90": float(np.percentile(crowd, 90)),
     }  # fmt: skip
+
+
+def _retriever(client, schema: IndexSchema, settings: Settings, share: float) -> Retriever:
+    return Retriever(ChunkIndex(client, schema), settings.candidate_pool, settings.rrf_k, share)
 
 
 def _key_of(schema: IndexSchema):

@@ -20,8 +20,6 @@ from bench.scale_data import Corpus
 from retrieval.index.chunks import _chunk_fields
 from retrieval.index.schema import HIT_FIELDS, IndexSchema
 from retrieval.redis.replies import pairs, text
-from retrieval.redis.syntax import escape_text
-from retrieval.text import content_words
 from retrieval.types import Chunk, DocMeta
 
 DOC_CHUNKS = 32  # chunks per synthetic document
@@ -86,11 +84,12 @@ def _commands(schema: IndexSchema, corpus: Corpus, blobs: np.ndarray, batch: int
                        path=f"synthetic/{i // DOC_CHUNKS}.txt", tags=("synthetic",))  # fmt: skip
         chunk = Chunk(doc_id, position, c.text, position * 1000, position * 1000 + len(c.text))
         key = schema.chunk_key(doc_id, "g0", position)
-        out.append((key, _chunk_fields(meta, chunk, blobs[i].tobytes())))
+        out.append((key, _chunk_fields(meta, chunk, {"vector": blobs[i].tobytes()})))
         if position == DOC_CHUNKS - 1 or i == len(blobs) - 1:
             record = {"doc_id": doc_id, "hash": "0" * 64, "generation": "g0",
-                      "chunks": position + 1, "path": meta.path,
-                      "updated": time.time()}  # fmt: skip
+                      "chunks": position + 1, "title": meta.title, "source": meta.source,
+                      "path": meta.path, "url": "", "folder": "synthetic", "tags": "synthetic",
+                      "created": "", "modified": "", "updated": time.time()}  # fmt: skip
             out.append((schema.doc_key(doc_id), record))
         if len(out) >= batch:
             yield out
@@ -127,7 +126,7 @@ def _send(client: redis.Redis, commands: list[tuple[str, dict[str, Any]]]) -> No
 
 def index_info(client: redis.Redis, name: str) -> dict[str, Any]:
     info = pairs(client.execute_command("FT.INFO", name))
-    keys = ("num_docs", "vector_index_sz_mb", "inverted_sz_mb", "doc_table_size_mb",
+    keys = ("num_docs", "num_terms", "vector_index_sz_mb", "inverted_sz_mb", "doc_table_size_mb",
             "key_table_size_mb", "offset_vectors_sz_mb", "indexing",
             "hash_indexing_failures")  # fmt: skip
     return {k: text(info.get(k, "")) for k in keys}
@@ -150,29 +149,6 @@ def knn(
         values = dict(zip(map(text, reply[i + 1][::2]), map(text, reply[i + 1][1::2]), strict=True))
         out.append((text(reply[i]), float(values["distance"])))
     return out
-
-
-def keyword(client: redis.Redis, schema: IndexSchema, question: str, k: int) -> list[str]:
-    """BM25STD over text, title and heading: the service's keyword retriever."""
-    terms = list(dict.fromkeys(content_words(question)))
-    if not terms:
-        return []
-    query = "(@text|title|heading:(" + "|".join(escape_text(t) for t in terms) + "))"
-    reply = client.execute_command(
-        "FT.SEARCH", schema.name, query, "WITHSCORES", "SCORER", "BM25STD",
-        "RETURN", len(HIT_FIELDS), *HIT_FIELDS, "LIMIT", 0, k, "DIALECT", 2,
-    )  # fmt: skip
-    return [text(reply[i]) for i in range(1, len(reply), 3)]
-
-
-def hybrid(client, schema: IndexSchema, question: str, vector: np.ndarray, ef: int) -> list[str]:
-    """Keyword and KNN pools of POOL each, fused by reciprocal rank (as the Retriever does)."""
-    scores: dict[str, float] = {}
-    nearest = [key for key, _ in knn(client, schema, vector, POOL, ef)]
-    for hits in (keyword(client, schema, question, POOL), nearest):
-        for rank, key in enumerate(hits, start=1):
-            scores[key] = scores.get(key, 0.0) + 1.0 / (60 + rank)
-    return sorted(scores, key=scores.__getitem__, reverse=True)[:10]
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
@@ -221,21 +197,31 @@ def settle(client: redis.Redis, timeout_s: float = 120.0) -> int:
     return last
 
 
-# -- vector-only sweep: FLOAT16 against FLOAT32, and a few M / EF_CONSTRUCTION choices ---------
+# -- vector-only sweep: FLOAT32 against FLOAT16, and M / EF_CONSTRUCTION choices -------------
 
+# (vector type, M, EF_CONSTRUCTION); `--sweep` on the command line replaces them.
 SWEEP = (
-    ("FLOAT32", 16, 200), ("FLOAT32", 32, 200), ("FLOAT16", 32, 200), ("FLOAT32", 16, 100),
-    ("FLOAT32", 32, 400),
+    ("FLOAT32", 32, 200), ("FLOAT16", 32, 200), ("FLOAT16", 16, 200), ("FLOAT16", 48, 200),
+    ("FLOAT16", 32, 400), ("FLOAT16", 48, 400),
 )  # fmt: skip
+
+
+def parse_sweep(spec: str) -> tuple[tuple[str, int, int], ...]:
+    """Parse `FLOAT16:32:200,FLOAT32:16:100` into ((type, M, EF_CONSTRUCTION), ...)."""
+    out = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        vector_type, m, ef_construction = item.split(":")
+        out.append((vector_type.upper(), int(m), int(ef_construction)))
+    return tuple(out)
 
 
 def sweep(
     client: redis.Redis, vectors: np.ndarray, queries: np.ndarray, exact: tuple,
-    efs: list[int], max_seconds: float,
+    efs: list[int], max_seconds: float, configs: tuple[tuple[str, int, int], ...] = SWEEP,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Build each configuration over the same vectors; memory, build rate and recall curve."""
     out = []
-    for j, (vector_type, m, ef_construction) in enumerate(SWEEP):
+    for j, (vector_type, m, ef_construction) in enumerate(configs):
         drop_everything(client)
         schema = IndexSchema(f"sweep{j}", f"sweep{j}", vectors.shape[1], "", vector_type, m,
                              ef_construction, 10)  # fmt: skip

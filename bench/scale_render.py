@@ -34,6 +34,11 @@ def render(r: dict, load_start: float) -> str:
         f"Load average at the start: {load_start:.1f} (2 shared cores: Redis, the writers and "
         "other users' jobs compete; read rates as lower bounds)",
     ]
+    if not r["runs"]:  # --sizes 0: the sweep alone, its own section
+        lines = header(
+            "Index at scale: HNSW settings swept (`bench/scale_bench.py`)", [*extra[:4], extra[5]]
+        )  # no default settings: each row has its own
+        return "\n".join([*lines, *_sweep(r["sweep"])])
     lines = header("Index at scale (`bench/scale_bench.py`)", extra)
     lines += _runs(r["runs"])
     lines += ["", "### recall@10, near-recall and KNN latency (k=10, fields returned) by "
@@ -55,6 +60,7 @@ def render(r: dict, load_start: float) -> str:
 
 def _runs(runs: list[dict]) -> list[str]:
     rows, notes = [], []
+    shares = list(runs[0]["keyword"]) if runs else []
     for run in runs:
         info = run["info"]
         mb = " / ".join(
@@ -65,7 +71,9 @@ def _runs(runs: list[dict]) -> list[str]:
             f"{run['loaded']:,}" + ("" if run["loaded"] >= run["n"] else f" of {run['n']:,}"),
             f"{run['load_s']:.0f}", f"{run['rate']:,.0f} ({_last_rate(run):,.0f})",
             f"{run['bytes_per_chunk']:,.0f}", f"{run['memory'] / 2**30:.2f}", mb,
-            _pq(run["knn"]), _pq(run["hybrid"]), _pq(run["keyword"]),
+            f"{int(info.get('num_terms') or 0):,}",
+            _pq(run["knn"]), _pq(run["hybrid"]),
+            *(_pq(run["keyword"][share]) for share in shares),
         ))  # fmt: skip
         if run["stopped_early"]:
             minutes = run["n"] / _last_rate(run) / 60
@@ -76,15 +84,36 @@ def _runs(runs: list[dict]) -> list[str]:
             )
     table = markdown_table(
         ("chunks", "load s", "insert chunks/s (last 10%)", "bytes/chunk (used_memory)",
-         "GiB", "RediSearch MB: vector / inverted / doc table", "KNN ms p50 / p99",
-         "hybrid ms p50 / p99", "BM25 alone ms p50 / p99"),
+         "GiB", "RediSearch MB: vector / inverted / doc table", "terms", "KNN ms p50 / p99",
+         "hybrid ms p50 / p99",
+         *(f"BM25 alone ms p50 / p99, {_words(share)}" for share in shares)),
         rows,
     )  # fmt: skip
+    share = runs[0]["keyword_max_share"] if runs else 1.0
     hybrid = (
-        "Hybrid = the service's two queries: BM25STD over text/title/heading (top 40) and "
-        "KNN 40, fused by reciprocal rank; KNN = top 10 at the default EF_RUNTIME."
+        "Hybrid = the service's retriever (`Retriever.candidates`, before reranking): BM25STD "
+        f"over text/title/heading (top 40) with {_words(share)}, and KNN 40, fused by "
+        "reciprocal rank; timed from a fresh retriever, so its first questions also count their "
+        "words (`retrieval/query/terms.py`). KNN = top 10 at the default EF_RUNTIME. BM25 "
+        "alone: the keyword query by QA_KEYWORD_MAX_SHARE (the rarest word is always kept)."
     )
-    return [*table, "", hybrid, *notes]
+    return [*table, "", hybrid, *notes, *_memory_model(runs)]
+
+
+def _memory_model(runs: list[dict]) -> list[str]:
+    """Bytes per chunk and a fixed part (the vocabulary, allocator) from the two largest runs."""
+    if len(runs) < 2 or runs[-1]["loaded"] == runs[-2]["loaded"]:
+        return []
+    (n1, m1), (n2, m2) = ((r["loaded"], r["memory"]) for r in runs[-2:])
+    per_chunk = (m2 - m1) / (n2 - n1)
+    fixed = m1 - per_chunk * n1
+    return [
+        "",
+        f"Memory model (the two runs fitted): used_memory ≈ chunks × **{per_chunk:,.0f} bytes** "
+        f"+ {fixed / 2**20:,.0f} MB (fixed costs and the vocabulary, which grows far slower than "
+        f"the chunks: {int(runs[-2]['info'].get('num_terms') or 0):,} terms at "
+        f"{n1:,} chunks, {int(runs[-1]['info'].get('num_terms') or 0):,} at {n2:,}).",
+    ]
 
 
 def _curve(runs: list[dict]) -> list[str]:
@@ -134,6 +163,10 @@ def _decision(r: dict) -> list[str]:
         "- The service asks KNN for its candidate pool (40) and RediSearch searches with "
         "max(EF_RUNTIME, k), so hybrid queries never run below EF 40.",
     ]
+
+
+def _words(share: float) -> str:
+    return "every word" if share >= 1 else f"words in <= {share:g} of chunks"
 
 
 def _last_rate(run: dict) -> float:
