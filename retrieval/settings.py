@@ -56,7 +56,9 @@ class Settings:
     candidate_pool: int = 40
     # Keyword search leaves out question words held by more than this share of the chunks
     # (retrieval/query/terms.py): bounds BM25's work at millions of chunks; 1 keeps every word.
-    keyword_max_share: float = 1.0
+    # 0.2 kept hit@5 within 0.01 on COVID-QA and on the held-out real questions; 0.1 lost 0.02
+    # on COVID-QA (BENCHMARKS.md, scale-bench).
+    keyword_max_share: float = 0.2
     rrf_k: int = 60
     max_question_chars: int = 1000
     # "FOLDER=URL" pairs: files ingested from FOLDER are linked at URL (retrieval/answers/places.py)

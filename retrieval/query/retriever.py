@@ -14,7 +14,7 @@ from retrieval.index.layout import Layout
 from retrieval.index.schema import HIT_FIELDS
 from retrieval.query.filters import Filters, compile_filters
 from retrieval.query.rerank import DEPTH, rerank
-from retrieval.query.terms import WordCounts, rare_words
+from retrieval.query.terms import FIELDS, FLOOR, WordCounts, rare_words
 from retrieval.redis.replies import Found, SearchReply
 from retrieval.redis.syntax import escape_text
 from retrieval.text import content_words
@@ -45,6 +45,7 @@ class Retriever:
         # Keyword search leaves out words held by more than this share of the chunks (terms.py).
         self.keyword_max_share = keyword_max_share
         self.words = WordCounts(self.count, index.count_chunks)
+        self.keyword_floor = FLOOR
         self.rerank = True
         self.rerank_depth = DEPTH
         # The index's fitted weights (the engine passes LiveWeights.current); None: defaults.
@@ -129,10 +130,8 @@ class Retriever:
         terms = list(dict.fromkeys(content_words(question)))
         if not terms:
             return []
-        if self.keyword_max_share < 1:
-            terms = rare_words(terms, self.words.shares(terms), self.keyword_max_share)
-        text = "|".join(escape_text(t) for t in terms)
-        query = f"(@text|title|heading:({text}))" + ("" if where == "*" else f" {where}")
+        text = "|".join(escape_text(t) for t in self._rare(terms))
+        query = f"({FIELDS}:({text}))" + ("" if where == "*" else f" {where}")
         args = ("RETURN", len(HIT_FIELDS), *HIT_FIELDS, "LIMIT", 0, k)
         try:
             reply = self.index.search(query, "SCORER", self.scorer, *args, scores=True)
@@ -149,6 +148,12 @@ class Retriever:
             hit.score = found.score or 0.0
             hits.append(hit)
         return hits
+
+    def _rare(self, terms: list[str]) -> list[str]:
+        if self.keyword_max_share >= 1:
+            return terms
+        counts, chunks = self.words.counts(terms), self.words.chunks()
+        return rare_words(terms, counts, chunks, self.keyword_max_share, self.keyword_floor)
 
     def count(self, where: str) -> int:
         """How many chunks the filter lets through."""

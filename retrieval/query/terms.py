@@ -4,7 +4,9 @@ BM25 over a union of words walks every chunk holding any of them: at 1M chunks a
 common words ("virus", "patients": each in a large share of the chunks) made the keyword
 query take ~110 ms (BENCHMARKS.md, scale-bench), for words whose IDF barely moves the
 ranking. Words held by more than `max_share` of the chunks are left out of the query (the
-rarest word is always kept), which bounds the chunks it walks.
+rarest word is always kept), which bounds the chunks it walks. A word held by at most FLOOR
+chunks is always asked: walking that few costs well under a millisecond, so an index of up to
+FLOOR / max_share chunks is searched exactly as before.
 
 A word's count is asked once (`FT.SEARCH ... LIMIT 0 0`) and kept for `ttl_s`, at most
 `max_words` of them per process (least recently used dropped): a few MB at most.
@@ -20,6 +22,7 @@ from collections.abc import Callable, Sequence
 from retrieval.redis.syntax import escape_text
 
 FIELDS = "@text|title|heading"  # what the keyword query searches
+FLOOR = 10_000  # chunks: a word held by no more is always asked
 
 
 class WordCounts:
@@ -37,10 +40,8 @@ class WordCounts:
         self._chunks: tuple[int, float] = (0, 0.0)
         self._lock = threading.Lock()
 
-    def shares(self, words: Sequence[str]) -> dict[str, float]:
-        """The share of the index's chunks that hold each word (0 for an empty index)."""
-        chunks = max(self.chunks(), 1)
-        return {word: self.count(word) / chunks for word in words}
+    def counts(self, words: Sequence[str]) -> dict[str, int]:
+        return {word: self.count(word) for word in words}
 
     def chunks(self) -> int:
         now = time.monotonic()
@@ -66,10 +67,13 @@ class WordCounts:
         return value
 
 
-def rare_words(words: Sequence[str], shares: dict[str, float], max_share: float) -> list[str]:
-    """The words held by at most `max_share` of the chunks, in question order; the rarest
-    word is kept whatever its share, so a question of common words still searches."""
+def rare_words(
+    words: Sequence[str], counts: dict[str, int], chunks: int, max_share: float, floor: int = FLOOR
+) -> list[str]:
+    """The words held by at most `max_share` of the `chunks` (or by at most `floor` chunks), in
+    question order; the rarest word is kept whatever its count, so a question still searches."""
     if max_share >= 1 or not words:
         return list(words)
-    rarest = min(words, key=lambda w: shares.get(w, 0.0))
-    return [w for w in words if w == rarest or shares.get(w, 0.0) <= max_share]
+    limit = max(max_share * chunks, floor)
+    rarest = min(words, key=lambda w: counts.get(w, 0))
+    return [w for w in words if w == rarest or counts.get(w, 0) <= limit]

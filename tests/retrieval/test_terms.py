@@ -13,7 +13,8 @@ from retrieval.query.terms import WordCounts, rare_words
 from retrieval.settings import Settings
 from retrieval.types import DocMeta
 
-SHARES = {"covid": 0.9, "virus": 0.4, "incubation": 0.03, "mers": 0.01, "absent": 0.0}
+CHUNKS = 1_000_000
+COUNTS = {"covid": 900_000, "virus": 400_000, "incubation": 30_000, "mers": 10_000, "absent": 0}
 
 
 @pytest.mark.parametrize(
@@ -30,7 +31,13 @@ SHARES = {"covid": 0.9, "virus": 0.4, "incubation": 0.03, "mers": 0.01, "absent"
     ],
 )
 def test_rare_words_keeps_words_under_the_share_and_always_the_rarest(words, max_share, kept):
-    assert rare_words(words, SHARES, max_share) == kept
+    assert rare_words(words, COUNTS, CHUNKS, max_share, floor=0) == kept
+
+
+def test_a_word_held_by_few_chunks_is_always_asked_so_small_indexes_search_every_word():
+    counts = {"api": 900, "key": 800, "rotate": 10}
+    assert rare_words(["api", "key", "rotate"], counts, 1000, 0.2) == ["api", "key", "rotate"]
+    assert rare_words(["api", "rotate"], counts, 1000, 0.2, floor=100) == ["rotate"]
 
 
 def test_a_word_is_counted_once_then_read_from_the_cache_and_the_cache_is_bounded():
@@ -41,8 +48,8 @@ def test_a_word_is_counted_once_then_read_from_the_cache_and_the_cache_is_bounde
         return 3
 
     counts = WordCounts(search, lambda: 10, max_words=2)
-    assert counts.shares(["alpha", "beta"]) == {"alpha": 0.3, "beta": 0.3}
-    counts.shares(["alpha", "beta"])
+    assert counts.counts(["alpha", "beta"]) == {"alpha": 3, "beta": 3}
+    counts.counts(["alpha", "beta"])
     assert asked == ["@text|title|heading:(alpha)", "@text|title|heading:(beta)"]
     counts.count("gamma")  # a third word pushes out the least recently used (alpha)
     counts.count("alpha")
@@ -62,22 +69,27 @@ def test_keyword_search_leaves_out_a_word_most_chunks_hold(
 ) -> None:
     common = "Quarterly planning notes for the team."
     docs = [
-        Document(DocMeta(f"d{i}", f"Doc {i}", "wiki"), f"{common} Topic number {i} is {w}.")
+        Document(DocMeta(f"d{i}", f"Doc {i}", "wiki"), f"{common if i < 3 else ''} Topic {w}.")
         for i, w in enumerate(["gardening", "astronomy", "sailing", "pottery"])
     ]
     pipeline.ingest(docs)
     everything = retriever_of(1.0).keyword("quarterly sailing", "*", 10)
     bounded = retriever_of(0.5).keyword("quarterly sailing", "*", 10)
-    assert len(everything) == 4  # "quarterly" matches every chunk
+    assert len(everything) == 3  # "quarterly" makes every chunk that holds it a candidate
     assert [hit.doc_id for hit in bounded] == ["d2"]
-    counts = retriever_of(0.5).words.shares(["quarterly", "sailing"])
-    assert counts == {"quarterly": 1.0, "sailing": 0.25}
+    assert retriever_of(0.5).words.counts(["quarterly", "sailing"]) == {
+        "quarterly": 3,
+        "sailing": 1,
+    }
+    assert retriever_of(0.5).words.chunks() == 4
 
 
 @pytest.fixture()
 def retriever_of(index, settings: Settings):
     def make(share: float) -> Retriever:
-        return Retriever(index, settings.candidate_pool, settings.rrf_k, share)
+        retriever = Retriever(index, settings.candidate_pool, settings.rrf_k, share)
+        retriever.keyword_floor = 0  # a handful of chunks: the share alone decides
+        return retriever
 
     return make
 
