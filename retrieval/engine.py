@@ -91,6 +91,7 @@ class QAEngine:
                     self.settings.candidate_pool,
                     self.settings.rrf_k,
                     self.settings.keyword_max_share,
+                    self.settings.keyword_floor,
                 )
                 self._retriever.weights = weights.current
         return self._retriever

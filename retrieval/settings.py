@@ -56,9 +56,11 @@ class Settings:
     candidate_pool: int = 40
     # Keyword search leaves out question words held by more than this share of the chunks
     # (retrieval/query/terms.py): bounds BM25's work at millions of chunks; 1 keeps every word.
-    # 0.2 kept hit@5 within 0.01 on COVID-QA and on the held-out real questions; 0.1 lost 0.02
-    # on COVID-QA (BENCHMARKS.md, scale-bench).
+    # 0.2 kept hit@5 within 0.01 on COVID-QA and on the held-out real questions with the rule
+    # on every word (QA_KEYWORD_FLOOR=0); 0.1 lost 0.02 on COVID-QA (BENCHMARKS.md).
     keyword_max_share: float = 0.2
+    # ...but a word held by at most this many chunks is always asked (0: the share alone).
+    keyword_floor: int = 10_000
     rrf_k: int = 60
     max_question_chars: int = 1000
     # "FOLDER=URL" pairs: files ingested from FOLDER are linked at URL (retrieval/answers/places.py)
@@ -152,6 +154,7 @@ class Settings:
             0 < self.keyword_max_share <= 1,
             "QA_KEYWORD_MAX_SHARE must be a share above 0 and at most 1 (0.05 = 5 %)",
         )
+        _check(self.keyword_floor >= 0, "QA_KEYWORD_FLOOR must be a number of chunks, 0 or more")
         _check(0 < self.refusal_target < 1, "QA_REFUSAL_TARGET must be between 0 and 1, e.g. 0.1")
         parse_source_urls(self.source_urls)  # a ConfigError names the entry and what is wrong
         return self

@@ -37,15 +37,16 @@ class Retriever:
     """Runs keyword and vector search in RediSearch and fuses them by reciprocal rank."""
 
     def __init__(
-        self, index: ChunkIndex, pool: int = 40, rrf_k: int = 60, keyword_max_share: float = 1.0
-    ) -> None:
+        self, index: ChunkIndex, pool: int = 40, rrf_k: int = 60, keyword_max_share: float = 1.0,
+        keyword_floor: int = FLOOR,
+    ) -> None:  # fmt: skip
         self.index = index
         self.pool = pool
         self.rrf_k = rrf_k
         # Keyword search leaves out words held by more than this share of the chunks (terms.py).
         self.keyword_max_share = keyword_max_share
         self.words = WordCounts(self.count, index.count_chunks)
-        self.keyword_floor = FLOOR
+        self.keyword_floor = keyword_floor
         self.rerank = True
         self.rerank_depth = DEPTH
         # The index's fitted weights (the engine passes LiveWeights.current); None: defaults.

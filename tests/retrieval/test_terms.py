@@ -87,9 +87,8 @@ def test_keyword_search_leaves_out_a_word_most_chunks_hold(
 @pytest.fixture()
 def retriever_of(index, settings: Settings):
     def make(share: float) -> Retriever:
-        retriever = Retriever(index, settings.candidate_pool, settings.rrf_k, share)
-        retriever.keyword_floor = 0  # a handful of chunks: the share alone decides
-        return retriever
+        # A handful of chunks: the share alone decides (no floor).
+        return Retriever(index, settings.candidate_pool, settings.rrf_k, share, keyword_floor=0)
 
     return make
 
