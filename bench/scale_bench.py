@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sweep", type=sr.parse_sweep, default=sr.SWEEP,
                         help="the sweep's indexes, TYPE:M:EF_CONSTRUCTION comma list")  # fmt: skip
     parser.add_argument("--shares", type=lambda v: [float(x) for x in v.split(",")],
-                        default=[1.0, 0.1, 0.05, 0.02],
+                        default=[1.0, 0.3, 0.2, 0.1, 0.05],
                         help="QA_KEYWORD_MAX_SHARE values to time keyword search with")  # fmt: skip
     parser.add_argument("--max-load-s", type=float, default=900.0, help="stop a load after this")
     parser.add_argument("--batch", type=int, default=500, help="HSETs per pipeline")
@@ -165,13 +165,15 @@ def run_size(client, settings, corpus, vectors, qtexts, qvecs, efs, args) -> dic
         "knn": {"p50": default["p50"], "p99": default["p99"], "ef": ef},
         "hybrid": {"p50": _pct(hybrid_ms, 50), "p99": _pct(hybrid_ms, 99)},
         "keyword": keyword, "keyword_max_share": settings.keyword_max_share,
+        "keyword_floor": settings.keyword_floor,
         "curve": curve, "crowding_median": float(np.median(crowd)),
         "crowding_p90": float(np.percentile(crowd, 90)),
     }  # fmt: skip
 
 
 def _retriever(client, schema: IndexSchema, settings: Settings, share: float) -> Retriever:
-    return Retriever(ChunkIndex(client, schema), settings.candidate_pool, settings.rrf_k, share)
+    index = ChunkIndex(client, schema)
+    return Retriever(index, settings.candidate_pool, settings.rrf_k, share, settings.keyword_floor)
 
 
 def _key_of(schema: IndexSchema):

@@ -95,7 +95,8 @@ def _runs(runs: list[dict]) -> list[str]:
         f"over text/title/heading (top 40) with {_words(share)}, and KNN 40, fused by "
         "reciprocal rank; timed from a fresh retriever, so its first questions also count their "
         "words (`retrieval/query/terms.py`). KNN = top 10 at the default EF_RUNTIME. BM25 "
-        "alone: the keyword query by QA_KEYWORD_MAX_SHARE (the rarest word is always kept)."
+        "alone: the keyword query by QA_KEYWORD_MAX_SHARE (the rarest word is always kept, and "
+        f"any word held by at most {runs[0]['keyword_floor'] if runs else 0:,} chunks)."
     )
     return [*table, "", hybrid, *notes, *_memory_model(runs)]
 
