@@ -57,7 +57,7 @@ class Settings:
     # Keyword search leaves out question words held by more than this share of the chunks
     # (retrieval/query/terms.py): bounds BM25's work at millions of chunks; 1 keeps every word.
     # 0.2 kept hit@5 within 0.01 on COVID-QA and on the held-out real questions with the rule
-    # on every word (QA_KEYWORD_FLOOR=0); 0.1 lost 0.02 on COVID-QA (BENCHMARKS.md).
+    # on every word (QA_KEYWORD_FLOOR=0, BENCHMARKS.md); 0.1 lost 0.02 on COVID-QA in a probe.
     keyword_max_share: float = 0.2
     # ...but a word held by at most this many chunks is always asked (0: the share alone).
     keyword_floor: int = 10_000
