@@ -39,13 +39,13 @@ class Settings:
     # FLOAT16: half the vector memory, the same hit@5 on COVID-QA and recall at 100k
     # (BENCHMARKS.md). An index records its own type (retrieval/index/layout.py): `qa reindex`.
     vector_type: str = "FLOAT16"  # FLOAT16 | FLOAT32
-    # From bench/scale_bench.py (BENCHMARKS.md, scale-bench; docs/scaling.md): M 32 beats M 16
-    # on recall at every EF_RUNTIME for ~3% more memory and a slightly slower build, which
-    # ingestion never feels (embedding is ~25x slower than indexing). EF_RUNTIME 100 is where
-    # recall@10 passes 0.95 at 100k; a KNN query still takes well under a millisecond.
+    # From bench/scale_bench.py (BENCHMARKS.md, scale-bench; docs/scaling.md). M 32 beats M 16
+    # on recall at every EF_RUNTIME for ~3% more memory (100k sweep); EF_CONSTRUCTION 400 gains
+    # ~0.01 for twice the build time. EF_RUNTIME 400: at 1M FLOAT16 chunks recall@10 0.90 for a
+    # KNN p50 of 2.0 ms (100: 0.79, 1.6 ms; 1600: 0.95, 3.6 ms); at 100k 0.985.
     hnsw_m: int = 32
     hnsw_ef_construction: int = 200
-    hnsw_ef_runtime: int = 100
+    hnsw_ef_runtime: int = 400
 
     chunk_tokens: int = 200
     chunk_overlap_tokens: int = 32
@@ -54,11 +54,11 @@ class Settings:
     top_k: int = 5
     max_k: int = 50
     candidate_pool: int = 40
-    # Keyword search leaves out question words held by more than this share of the chunks
-    # (retrieval/query/terms.py): bounds BM25's work at millions of chunks; 1 keeps every word.
-    # 0.2 kept hit@5 within 0.01 on COVID-QA and on the held-out real questions with the rule
-    # on every word (QA_KEYWORD_FLOOR=0, BENCHMARKS.md); 0.1 lost 0.02 on COVID-QA in a probe.
-    keyword_max_share: float = 0.2
+    # Keyword search may leave out question words held by more than this share of the chunks
+    # (retrieval/query/terms.py); 1 asks every word. 0.2 kept hit@5 within 0.01 on COVID-QA and
+    # the held-out real questions, but at 1M chunks of COVID-QA text it did not make BM25
+    # faster (few words pass 20 %, and counting words costs until cached): off by default.
+    keyword_max_share: float = 1.0
     # ...but a word held by at most this many chunks is always asked (0: the share alone).
     keyword_floor: int = 10_000
     rrf_k: int = 60
