@@ -39,12 +39,13 @@ class Settings:
     # FLOAT16: half the vector memory, the same hit@5 on COVID-QA and recall at 100k
     # (BENCHMARKS.md). An index records its own type (retrieval/index/layout.py): `qa reindex`.
     vector_type: str = "FLOAT16"  # FLOAT16 | FLOAT32
-    # From bench/scale_bench.py (BENCHMARKS.md, scale-bench; docs/scaling.md). M 32 beats M 16
-    # on recall at every EF_RUNTIME for ~3% more memory (100k sweep); EF_CONSTRUCTION 400 gains
-    # ~0.01 for twice the build time. EF_RUNTIME 400: at 1M FLOAT16 chunks recall@10 0.90 for a
-    # KNN p50 of 2.0 ms (100: 0.79, 1.6 ms; 1600: 0.95, 3.6 ms); at 100k 0.985.
+    # From bench/scale_bench.py (BENCHMARKS.md, scale-bench and scale-bench-sweep). FLOAT16 at
+    # 100k: EF_CONSTRUCTION 400 reaches recall@10 0.986 at EF_RUNTIME 200 and 0.998 at 400
+    # (200: 0.965, 0.984) for a build 2.3x slower, still >10x faster than embedding; M 48 adds
+    # little over M 32, M 16 a little less. EF_RUNTIME 400: at 1M chunks (built with
+    # EF_CONSTRUCTION 200) recall@10 0.90 for a KNN p50 of 2.0 ms (100: 0.79, 1.6 ms).
     hnsw_m: int = 32
-    hnsw_ef_construction: int = 200
+    hnsw_ef_construction: int = 400
     hnsw_ef_runtime: int = 400
 
     chunk_tokens: int = 200
