@@ -26,6 +26,11 @@ from retrieval.redis.connection import connect
 from retrieval.settings import Settings
 from retrieval.types import Answer
 
+# `auto` asks the sentence reader only below this span confidence: at 0.1 rather than the
+# span reader's own 0.5 it kept the manual's facts and gave back .035 F1 on held-out prose
+# (BENCHMARKS.md, the shipped reader)
+SENTENCE_BELOW = 0.1
+
 
 class QAEngine:
     """Built once (models loaded once); `ask()` is safe to call from many threads.
@@ -205,10 +210,11 @@ class QAEngine:
         if (
             _picks(reader, self.settings.reader)
             and chosen.name == "trained"
-            and not reading.confident
+            and reading.best_score < SENTENCE_BELOW
         ):
-            # `auto` chooses per question: where the span model would rather say "no answer"
-            # (manuals' definition lists, mostly), the sentence picker may still hold the fact
+            # `auto` chooses per question: where the span model is all but sure the passages
+            # do not answer (manuals' definition lists, mostly), the sentence picker may still
+            # hold the fact; where it merely hesitates, its span is still the better answer
             fallback = self._read(self.sentence_reader, retrieval)
             if fallback.confident:
                 reading, chosen = fallback, self.sentence_reader
