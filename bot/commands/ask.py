@@ -93,7 +93,7 @@ def _from_server(
     settings: Settings, question: str, asked: dict[str, Any], verbose: bool
 ) -> Answer | None:
     """The answer of a running `qa serve` for this index, or None (then: answer here)."""
-    from bot.serve_records import ServerUnavailable, post_ask, running_servers
+    from bot.commands.serve_records import ServerUnavailable, post_ask, running_servers
 
     servers = running_servers(settings)
     if not servers:

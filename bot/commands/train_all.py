@@ -14,12 +14,12 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from bot.calibration import calibrate_index
 from bot.commands.common import echo_json, settings_of
-from bot.commands.train import CALIBRATED, describe, reader_options
-from bot.training import general_stage, train, training_lock
+from bot.commands.train_reader import CALIBRATED, describe, reader_options
 from retrieval.engine import QAEngine
 from retrieval.training import rerank
+from workflows.calibration import calibrate_index
+from workflows.training import general_stage, train, training_lock
 
 EXTRA_MINUTES = 5.0  # beyond the reader's QA_TRAIN_MINUTES: the reranker and the calibration
 CALIBRATION_MINUTES = 4.0  # kept for the calibration at the end (3-5 minutes, README)

@@ -10,9 +10,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from bot.calibration import calibrate_index
 from bot.commands.common import echo_json, settings_of
-from bot.training import build_shipped, train, training_lock
 from retrieval.engine import QAEngine
 from retrieval.errors import ModelUnavailable
 from retrieval.feedback import FeedbackStore
@@ -22,6 +20,8 @@ from retrieval.training import general
 from retrieval.training.labels import usable
 from retrieval.training.pipeline import DEFAULT_BASE, fingerprint
 from retrieval.training.store import read_manifest
+from workflows.calibration import calibrate_index
+from workflows.training import build_shipped, train, training_lock
 
 # `auto` answers with the trained reader now; `sentence` stays available per request.
 CALIBRATED = ("trained", "sentence")
