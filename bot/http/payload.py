@@ -101,8 +101,11 @@ def _refusal(model: type[BaseModel], errors: list[ErrorDetails], body: dict) -> 
     if unknown := [
         str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) == 1
     ]:
-        return InvalidRequest(f"unknown field(s) {', '.join(map(repr, unknown))}; "
-                              f"send only {', '.join(model.model_fields)}", unknown[0])  # fmt: skip
+        return InvalidRequest(
+            f"unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"send only {', '.join(model.model_fields)}",
+            unknown[0],
+        )
     error = errors[0]
     name = str(error["loc"][0])
     value = body.get(name)
@@ -116,11 +119,15 @@ def _refusal(model: type[BaseModel], errors: list[ErrorDetails], body: dict) -> 
         return InvalidRequest(FEEDBACK_REFUSALS[name], name)
     stated = _stated(model)[name]
     if error["type"] == "literal_error":
-        return InvalidRequest(f'"{name}" must be one of {", ".join(stated["enum"])}, '
-                              f"not {value!r}", name)  # fmt: skip
+        return InvalidRequest(
+            f'"{name}" must be one of {", ".join(stated["enum"])}, not {value!r}', name
+        )
     if error["type"] in ("greater_than_equal", "less_than_equal"):
-        return InvalidRequest(f'"{name}" must be between {stated["minimum"]} and '
-                              f'{stated["maximum"]}, not {error["input"]}', name)  # fmt: skip
+        return InvalidRequest(
+            f'"{name}" must be between {stated["minimum"]} and '
+            f"{stated['maximum']}, not {error['input']}",
+            name,
+        )
     kind = "an integer" if stated["type"] == "integer" else "a number"
     return InvalidRequest(f'"{name}" must be {kind}, not {_kind(value)}', name)
 

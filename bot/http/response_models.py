@@ -61,7 +61,7 @@ class AlsoIn(_Place):
     title: str = ""
 
 
-class Source(Passage, _Place):
+class Source(_Place, Passage):
     """One document: its best passage's fields, its other passages in `passages`."""
 
     doc_id: str
