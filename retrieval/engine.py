@@ -12,9 +12,17 @@ import redis
 
 from retrieval.answers.answer import build_answer
 from retrieval.calibration.live import LiveCalibration
-from retrieval.choices import MODES, READERS, check_choice, normalize_question
+from retrieval.choices import (
+    CONFIDENCE_RANGE,
+    MIN_K,
+    MODES,
+    READERS,
+    check_choice,
+    check_range,
+    normalize_question,
+)
 from retrieval.embedding.embedder import Embedder
-from retrieval.errors import InvalidQuestion, ModelUnavailable
+from retrieval.errors import ModelUnavailable
 from retrieval.index.chunks import ChunkIndex
 from retrieval.index.open import open_index
 from retrieval.query.filters import Filters, parse_filters
@@ -181,8 +189,7 @@ class QAEngine:
         reader's own abstention).
         """
         started = time.perf_counter()
-        if min_confidence is not None and not 0 <= min_confidence <= 1:
-            raise InvalidQuestion(f"min_confidence must be between 0 and 1, not {min_confidence}")
+        check_range("min_confidence", min_confidence, *CONFIDENCE_RANGE)
         retrieval, reading, chosen = self.examine(question, k, filters, reader, mode, ef_runtime)
         t = time.perf_counter()
         confidence = self.calibration.confidence(
@@ -285,8 +292,7 @@ class QAEngine:
     def validate(self, question: str, k: int | None, mode: str | None) -> str:
         """The question with white space folded; InvalidQuestion says what to send instead."""
         question = normalize_question(question, self.settings.max_question_chars)
-        if k is not None and not 1 <= k <= self.settings.max_k:
-            raise InvalidQuestion(f"k must be between 1 and {self.settings.max_k}, not {k}")
+        check_range("k", k, MIN_K, self.settings.max_k)
         check_choice("mode", mode, MODES)
         return question
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from bot import training
 from ingest.pipeline import IngestPipeline
 from retrieval.embedding.model_files import resolve_model_path
 from retrieval.engine import QAEngine
@@ -29,6 +28,7 @@ from retrieval.settings import Settings
 from retrieval.training import general, trainer
 from retrieval.training.pipeline import DEFAULT_BASE
 from retrieval.training.store import read_manifest
+from workflows import training
 
 QUESTION = "In what year did the Normans invade England?"
 

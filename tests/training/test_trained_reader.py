@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import torch
 
-from bot import training
 from retrieval.engine import QAEngine
 from retrieval.errors import ModelUnavailable
 from retrieval.feedback import FeedbackStore
@@ -28,6 +27,7 @@ from retrieval.training.groups import Group, features
 from retrieval.training.store import publish, read_manifest
 from tests.training.conftest import QUESTIONS
 from tests.training.test_generate import ARTICLES
+from workflows import training
 
 
 def _train(engine: QAEngine, span_model: str, **kw) -> dict:  # type: ignore[no-untyped-def]
