@@ -34,8 +34,8 @@ from retrieval.redis.connection import connect
 from retrieval.settings import Settings
 from retrieval.types import Answer
 
-# `auto` asks the sentence reader only below this span confidence: at 0.1 rather than the
-# span reader's own 0.5 it kept the manual's facts and gave back .035 F1 on held-out prose
+# `auto` answers with the sentence reader only below this span confidence: at 0.1 rather than
+# the span reader's own 0.5 it kept the manual's facts and gave back .035 F1 on held-out prose
 # (BENCHMARKS.md, the shipped reader)
 SENTENCE_BELOW = 0.1
 
@@ -214,19 +214,26 @@ class QAEngine:
         retrieval = self._retrieve(question, k, filters, mode, ef_runtime)
         t = time.perf_counter()
         reading = self._read(chosen, retrieval)
-        if (
-            _picks(reader, self.settings.reader)
-            and chosen.name == "trained"
-            and reading.best_score < SENTENCE_BELOW
-        ):
-            # `auto` chooses per question: where the span model is all but sure the passages
-            # do not answer (manuals' definition lists, mostly), the sentence picker may still
-            # hold the fact; where it merely hesitates, its span is still the better answer
-            fallback = self._read(self.sentence_reader, retrieval)
-            if fallback.confident:
-                reading, chosen = fallback, self.sentence_reader
+        if _picks(reader, self.settings.reader) and chosen.name == "trained":
+            reading, chosen = self._choose(reading, chosen, retrieval)
         retrieval.timings["read"] = _ms(t)
         return retrieval, reading, chosen
+
+    def _choose(
+        self, reading: Reading, span: Reader, retrieval: Retrieval
+    ) -> tuple[Reading, Reader]:
+        """`auto`, per question: where the span model is unsure, the sentence picker is asked.
+        Where the span model is all but sure the passages do not answer (manuals' definition
+        lists, mostly), the picker's sentence answers; where it merely hesitates and the
+        picker finds an answer, its span answers, vouched for by the picker."""
+        if reading.confident:
+            return reading, span
+        fallback = self._read(self.sentence_reader, retrieval)
+        if not fallback.confident:
+            return reading, span
+        if reading.best_score < SENTENCE_BELOW:
+            return fallback, self.sentence_reader
+        return replace(reading, threshold=SENTENCE_BELOW), span
 
     def _read(self, reader: Reader, retrieval: Retrieval) -> Reading:
         if not retrieval.hits:
