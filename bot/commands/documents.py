@@ -6,6 +6,7 @@ import click
 
 from bot.commands.common import echo_json, index_of, settings_of
 from retrieval.calibration.status import summary
+from retrieval.index import temporary
 from retrieval.query.rerank_weights import LiveWeights
 
 
@@ -93,6 +94,9 @@ def info(ctx: click.Context) -> None:
         },
         "calibration": summary(index, settings_of(ctx).refusal_target),
         "rerank": LiveWeights(index, 0).describe(),
+        # Another process's evaluation or calibration, or one killed before it could drop
+        # its index ("stale": the next `qa calibrate` drops it).
+        "temporary_indexes": [t.to_dict() for t in temporary.listed(index.client)],
     })  # fmt: skip
 
 
