@@ -121,10 +121,12 @@ def drop(ctx: click.Context, yes: bool) -> None:
 def reindex(ctx: click.Context, vector_type: str | None) -> None:
     """Move the index to another vector type in place; questions are answered throughout."""
     from retrieval.index.migrate import reindex as migrate
+    from retrieval.training.lock import TrainingLock
 
     index, _ = index_of(ctx)
     wanted = vector_type or settings_of(ctx).vector_type
-    done = migrate(index, wanted)
+    with TrainingLock.of(index, "qa reindex"):  # a second reindex, or a training, waits
+        done = migrate(index, wanted)
     if done is None:
         click.echo(f"index '{index.schema.name}' already stores {wanted} vectors")
         return

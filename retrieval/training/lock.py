@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import redis
 
 from retrieval.errors import QAError
 from retrieval.redis.lease import TTL_S, Lease, holder
+
+if TYPE_CHECKING:
+    from retrieval.index.chunks import ChunkIndex
 
 __all__ = ["TTL_S", "TrainingBusy", "TrainingLock", "busy_message", "holder"]
 
@@ -33,6 +37,12 @@ class TrainingLock(Lease):
     ) -> None:  # fmt: skip
         super().__init__(client, key, command, ttl_s, heartbeat_s)
         self.index = index or key
+
+    @classmethod
+    def of(cls, index: ChunkIndex, command: str) -> TrainingLock:
+        """The lock of `index`: held by `qa train`, `qa train-reader`, `qa calibrate` and
+        `qa reindex`, which each rewrite what the others read."""
+        return cls(index.client, index.schema.training_lock_key, command, index.schema.name)
 
     def acquire(self) -> bool:
         if not super().acquire():
@@ -58,8 +68,10 @@ def busy_message(index: str, raw: bytes | str | None, ttl_s: float = TTL_S) -> s
         when = f"since {since.strftime('%Y-%m-%d %H:%M:%S UTC')} ({minutes:.0f} minutes ago)"
     except (TypeError, ValueError, OverflowError, OSError):
         when = "since an unknown time"
+    command = str(who.get("command", "?"))
+    doing = "reindexed" if command == "qa reindex" else "trained"
     return (
-        f"index {index} is already being trained: `{who.get('command', '?')}` by pid "
+        f"index {index} is already being {doing}: `{command}` by pid "
         f"{who.get('pid', '?')} on {who.get('host', '?')} {when}. Wait for it "
         f"to finish; if that process was killed, its lock expires within {ttl_s:.0f} seconds"
     )
