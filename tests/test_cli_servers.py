@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bot import serve_records
 from bot.cli import cli
+from bot.commands import serve_records
 from retrieval.embedding.embedder import Embedder
 from retrieval.redis.server import EmbeddedRedis
 from retrieval.settings import Settings

@@ -15,15 +15,15 @@ from pathlib import Path
 import redis
 from click.testing import CliRunner
 
-from bot.calibration import calibrate_index
 from bot.cli import cli
-from bot.evaluation import temporary_pipeline
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
 from retrieval.engine import QAEngine
 from retrieval.index import temporary
 from retrieval.settings import Settings
 from retrieval.types import DocMeta
+from workflows.calibration import calibrate_index
+from workflows.evaluation import temporary_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = Document(DocMeta(doc_id="kb", title="KB"), "The VPN gateway is vpn.example.com.")
@@ -38,7 +38,7 @@ FACTS = [  # a calibration needs five documents at least
 # owner's lease lasts a second so that the test need not wait a minute for it to expire.
 CHILD = """
 import sys
-from bot.evaluation import temporary_pipeline
+from workflows.evaluation import temporary_pipeline
 from ingest.document import Document
 from retrieval.index import temporary
 from retrieval.settings import Settings

@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 import torch
 
-from bot import training
 from retrieval.engine import QAEngine
 from retrieval.errors import ModelUnavailable
 from retrieval.feedback import FeedbackStore
@@ -30,6 +29,7 @@ from retrieval.training.groups import Group, features
 from retrieval.training.store import files_key, publish, read_manifest, remove_unswitched
 from tests.training.conftest import QUESTIONS
 from tests.training.test_generate import ARTICLES
+from workflows import training
 
 ROOT = Path(__file__).resolve().parents[2]
 

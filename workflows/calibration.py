@@ -5,8 +5,8 @@ alone refused twice its target of real answerable questions), so the calibration
 real questions: those the bundled sample's held-out articles come with, which no reader stage
 trains on, in a temporary index of the sample's articles, each with its article and without
 it, read by this index's own reader. Half of those questions are kept for measuring
-(`measured_half`), never asked here. It lives in `bot/` because the temporary index is
-ingested, which `retrieval` does not know (as `training.py`).
+(`measured_half`), never asked here. It lives in `workflows/` because the temporary index
+is ingested, which `retrieval` does not know (as `training.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import random
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
-from bot.evaluation import doc_id_of, squad_index
 from retrieval.calibration.labels import verdicts
 from retrieval.calibration.record import CalibrationRecord
 from retrieval.calibration.run import (
@@ -33,6 +32,7 @@ from retrieval.query.filters import Filters
 from retrieval.readers import Reader
 from retrieval.training import general
 from retrieval.training.squad import Question, SquadSet
+from workflows.evaluation import doc_id_of, squad_index
 
 REAL_QUESTIONS = 150  # each asked twice: about a minute per reader, the sample's ingest apart
 

@@ -4,8 +4,8 @@ Every context becomes a document of a throwaway index (`qa-eval-<hex>`), every q
 retrieved (hit@1/5/10: is the gold span inside a returned chunk?) and asked (EM, F1,
 containment, abstention, latency); the index is dropped afterwards, also on Ctrl-C.
 
-It lives in `bot/`, beside the commands, because evaluating means ingesting and asking:
-`ingest` and `retrieval` do not know each other's callers.
+It lives in `workflows/`, apart from `ingest` and `retrieval`, because evaluating means
+ingesting and asking, and those two do not know each other.
 """
 
 from __future__ import annotations
