@@ -10,6 +10,7 @@ from typing import Any
 
 import redis
 
+from retrieval import text
 from retrieval.answers.answer import build_answer
 from retrieval.calibration.live import LiveCalibration
 from retrieval.choices import (
@@ -55,7 +56,10 @@ class QAEngine:
     ) -> None:
         self.settings = settings
         self.embedder = embedder if embedder is not None else Embedder(settings)
-        self.sentence_reader = SentenceReader(self.embedder, settings.sentence_threshold)
+        self.sentence_reader = SentenceReader(
+            self.embedder, settings.sentence_threshold, settings.cache_mb
+        )
+        text.set_cache_mb(settings.cache_mb)  # the process's caches: the last engine's bound
         self._client = client
         self._index: ChunkIndex | None = None
         self._retriever: Retriever | None = None
