@@ -45,6 +45,7 @@ bench: install
 	$(PY) bench/qa_bench.py
 	$(PY) bench/http_bench.py
 	$(PY) bench/cli_bench.py
+	$(PY) bench/memory_profile_bench.py
 	$(PY) bench/navigation_bench.py --store
 
 clean:

@@ -23,11 +23,11 @@ if __package__ in (None, ""):
 
 from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, write_section
-from bot.evaluation import doc_id_of, squad_index
 from retrieval.calibration.coverage import MIN_SHARE, coverage
 from retrieval.engine import QAEngine
 from retrieval.query.filters import Filters
 from retrieval.training.squad import load_squad
+from workflows.evaluation import doc_id_of, squad_index
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -28,13 +28,13 @@ if __package__ in (None, ""):  # run as `python bench/embed_bench.py` rather tha
 
 from bench._env import bench_parser, data_path
 from bench._report import header, markdown_table, write_section
-from bot.evaluation import doc_id_of, documents_of
 from ingest.chunker import Chunker
 from retrieval.embedding.embedder import BACKENDS, Embedder
 from retrieval.embedding.model_files import int8_preset
 from retrieval.settings import Settings
 from retrieval.training.squad import load_squad
 from retrieval.types import Chunk
+from workflows.evaluation import doc_id_of, documents_of
 
 KS = (1, 5, 10)
 QUALITY_MARGIN = 0.01  # hit@5 a backend may lose against torch fp32 and still be `auto`

@@ -27,11 +27,11 @@ if __package__ in (None, ""):  # run as `python bench/ingest_bench.py` rather th
 
 from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, verdict, write_section
-from bot.evaluation import documents_of, squad_index
 from ingest.chunker import Chunker, count_tiktokens
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
 from retrieval.training.squad import load_squad
+from workflows.evaluation import documents_of, squad_index
 
 TARGET_RATIO = 0.90
 

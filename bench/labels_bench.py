@@ -24,12 +24,12 @@ if __package__ in (None, ""):
 from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, write_section
 from bench.qa_bench import READ_ALL
-from bot.evaluation import EvalReport, doc_id_of, evaluate_on, squad_index
-from bot.training import train
 from retrieval.engine import QAEngine
 from retrieval.feedback import FeedbackStore
 from retrieval.training.groups import gold_window
 from retrieval.training.squad import SquadSet, load_squad
+from workflows.evaluation import EvalReport, doc_id_of, evaluate_on, squad_index
+from workflows.training import train
 
 USERS = 5
 

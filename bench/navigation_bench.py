@@ -15,9 +15,10 @@ and checks the chunks read back from it instead (slower: every chunk is embedded
 
 It also reports what the extraction keeps: the share of the pages' `<pre>` code blocks and
 `<dt>` terms whose text is in the documents, the text kept, and the loader's cost per page.
-To measure a release before this loader, run a copy of this file outside the repository
-with PYTHONPATH at that release's checkout, `--section navigation-bench-before --out
-BENCHMARKS.md` (its commit line then names that release).
+To measure a release before this loader, put this file into a checkout of that release
+(`git worktree add`, then `git show HEAD:bench/navigation_bench.py` into its bench/) and run
+it there with `--section navigation-bench-before --out BENCHMARKS.md` (its commit line then
+names that release).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
         [--modes hybrid,vector,keyword] [--reader auto|sentence] [--train-minutes 20]
 
 The articles are ingested once into a temporary index; each mode (hybrid, vector, keyword)
-then asks every question against it (see `bot.evaluation`). Latencies are warm. With
+then asks every question against it (see `workflows.evaluation`). Latencies are warm. With
 --train-minutes, a reader is then trained on the index's own texts (as `qa train-reader`
 does; the questions and answers are never seen) and hybrid is asked again with it, then
 both readers on the short-answer questions alone.
@@ -25,12 +25,12 @@ if __package__ in (None, ""):  # run as `python bench/qa_bench.py` rather than w
 
 from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, verdict, write_section
-from bot.evaluation import EvalIndex, EvalReport, evaluate_on, squad_index
-from bot.training import train
 from retrieval.choices import MODES
 from retrieval.engine import QAEngine
 from retrieval.settings import Settings
 from retrieval.training.squad import SquadSet, load_squad
+from workflows.evaluation import EvalIndex, EvalReport, evaluate_on, squad_index
+from workflows.training import train
 
 READER = "auto"  # what a fresh index answers with: the shipped reader
 # Reading is measured apart from refusal (bench/refusal_bench.py): no confidence threshold,

@@ -27,15 +27,15 @@ if __package__ in (None, ""):  # run as `python bench/refusal_bench.py` rather t
 
 from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, verdict, write_section
-from bot.calibration import REAL_QUESTIONS, calibrate_index
-from bot.evaluation import squad_index
-from bot.training import train
 from retrieval.calibration.model import auroc
 from retrieval.calibration.run import DEFAULT_QUESTIONS
 from retrieval.engine import QAEngine
 from retrieval.errors import InvalidQuestion, ModelUnavailable
 from retrieval.training.metrics import percentile
 from retrieval.training.squad import SquadSet, load_squad
+from workflows.calibration import REAL_QUESTIONS, calibrate_index
+from workflows.evaluation import squad_index
+from workflows.training import train
 
 TARGETS = (0.03, 0.05, 0.10, 0.20)  # refusal targets read off the same calibrated answers
 

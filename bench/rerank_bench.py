@@ -29,13 +29,13 @@ if __package__ in (None, ""):
 
 from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, write_section
-from bot.evaluation import doc_id_of, squad_index
 from retrieval.engine import QAEngine
 from retrieval.query.filters import Filters
 from retrieval.query.rerank import DEPTH, FEATURES, WEIGHTS, features, vector_of
 from retrieval.training import general
 from retrieval.training.rerank import Asked, choose, fit_weights
 from retrieval.training.squad import Question, SquadSet, load_squad
+from workflows.evaluation import doc_id_of, squad_index
 
 COVID_CHOSEN = {"fused": 0.5, "sentence": 0.35, "bigram": 0.15, "chunk": 0.15}  # measured only
 # What `--fit-defaults` printed (2026-12-04): measured beside the defaults it did not replace.

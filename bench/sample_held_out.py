@@ -21,9 +21,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.calibration import measured_half
 from retrieval.training.general import HELD_OUT, SAMPLE, sample_sets
 from retrieval.training.squad import SquadSet, load_squad
+from workflows.calibration import measured_half
 
 
 def as_json(squad: SquadSet) -> dict:

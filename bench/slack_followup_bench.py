@@ -29,10 +29,10 @@ import itertools
 
 from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, verdict, write_section
-from bot.evaluation import squad_index
 from bot.slack.responder import Responder
 from retrieval.engine import QAEngine
 from retrieval.training.squad import SquadSet, load_squad
+from workflows.evaluation import squad_index
 
 TARGET_MS = 5.0
 CHANNEL, USER = "C0BENCH01", "U0BENCH01"

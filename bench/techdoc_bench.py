@@ -222,7 +222,7 @@ def _percentile(sorted_values: list[float], p: float) -> float | None:
 def manual_index(settings, files: list[Path], engine) -> Iterator[tuple[Any, Any]]:
     """Ingest the manual's files into a new `qa-eval-<hex>` index, as `qa ingest` would;
     the index is dropped on exit (also on Ctrl-C)."""
-    from bot.evaluation import temporary_pipeline
+    from workflows.evaluation import temporary_pipeline
 
     with temporary_pipeline(settings, engine) as (qa, pipeline):
         report = pipeline.run(files, source=SOURCE)
@@ -282,7 +282,7 @@ def run(args: argparse.Namespace, say) -> Run:
             say(f"ingested {report.summary()}")
             manifest = None
             if args.train_minutes:
-                from bot.training import train
+                from workflows.training import train
 
                 manifest = train(engine, minutes=args.train_minutes, say=say)
             try:

@@ -17,8 +17,8 @@ from retrieval.settings import Settings
 COMMANDS = {
     "ingest": "ingest", "sources": "sync", "sync": "sync", "docs": "documents",
     "delete": "documents", "index": "documents", "reindex": "documents", "ask": "ask",
-    "train": "train_all", "train-reader": "train",
-    "calibrate": "calibrate", "eval": "evaluate", "feedback": "feedback", "server": "servers",
+    "train": "train", "train-reader": "train_reader",
+    "calibrate": "calibrate", "eval": "evaluate", "feedback": "feedback", "server": "server",
     "slack": "slack", "serve": "serve",
 }  # fmt: skip
 

@@ -8,6 +8,10 @@ from retrieval.errors import InvalidQuestion
 # then the sentence reader, which needs nothing beyond the embedding model.
 READERS = ("auto", "trained", "span", "sentence")
 MODES = ("hybrid", "vector", "keyword")
+# Chunks read per question: at least this many, at most the QA_MAX_K setting.
+MIN_K = 1
+# `min_confidence`, the caller's own refusal threshold: 0 refuses on nothing but abstention.
+CONFIDENCE_RANGE = (0, 1)
 # The filter language's date range: years 1..9999, as unix seconds.
 MIN_TS, MAX_TS = -62135596800, 253402300799
 
@@ -17,6 +21,12 @@ def check_choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str 
     if value is not None and value not in allowed:
         raise InvalidQuestion(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
     return value
+
+
+def check_range(name: str, value: float | None, low: float, high: float) -> None:
+    """InvalidQuestion unless `value` is within [low, high] (None passes: the setting decides)."""
+    if value is not None and not low <= value <= high:
+        raise InvalidQuestion(f"{name} must be between {low} and {high}, not {value}")
 
 
 def normalize_question(question: object, max_chars: int) -> str:

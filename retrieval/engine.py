@@ -10,11 +10,20 @@ from typing import Any
 
 import redis
 
+from retrieval import text
 from retrieval.answers.answer import build_answer
 from retrieval.calibration.live import LiveCalibration
-from retrieval.choices import MODES, READERS, check_choice, normalize_question
+from retrieval.choices import (
+    CONFIDENCE_RANGE,
+    MIN_K,
+    MODES,
+    READERS,
+    check_choice,
+    check_range,
+    normalize_question,
+)
 from retrieval.embedding.embedder import Embedder
-from retrieval.errors import InvalidQuestion, ModelUnavailable
+from retrieval.errors import ModelUnavailable
 from retrieval.index.chunks import ChunkIndex
 from retrieval.index.open import open_index
 from retrieval.query.filters import Filters, parse_filters
@@ -25,6 +34,11 @@ from retrieval.readers.sentence import SentenceReader
 from retrieval.redis.connection import connect
 from retrieval.settings import Settings
 from retrieval.types import Answer
+
+# `auto` answers with the sentence reader only below this span confidence: at 0.1 rather than
+# the span reader's own 0.5 it kept the manual's facts and gave back .035 F1 on held-out prose
+# (BENCHMARKS.md, the shipped reader)
+SENTENCE_BELOW = 0.1
 
 
 class QAEngine:
@@ -42,7 +56,10 @@ class QAEngine:
     ) -> None:
         self.settings = settings
         self.embedder = embedder if embedder is not None else Embedder(settings)
-        self.sentence_reader = SentenceReader(self.embedder, settings.sentence_threshold)
+        self.sentence_reader = SentenceReader(
+            self.embedder, settings.sentence_threshold, settings.cache_mb
+        )
+        text.set_cache_mb(settings.cache_mb)  # the process's caches: the last engine's bound
         self._client = client
         self._index: ChunkIndex | None = None
         self._retriever: Retriever | None = None
@@ -180,8 +197,7 @@ class QAEngine:
         reader's own abstention).
         """
         started = time.perf_counter()
-        if min_confidence is not None and not 0 <= min_confidence <= 1:
-            raise InvalidQuestion(f"min_confidence must be between 0 and 1, not {min_confidence}")
+        check_range("min_confidence", min_confidence, *CONFIDENCE_RANGE)
         retrieval, reading, chosen = self.examine(question, k, filters, reader, mode, ef_runtime)
         t = time.perf_counter()
         confidence = self.calibration.confidence(
@@ -206,18 +222,26 @@ class QAEngine:
         retrieval = self._retrieve(question, k, filters, mode, ef_runtime)
         t = time.perf_counter()
         reading = self._read(chosen, retrieval)
-        if (
-            _picks(reader, self.settings.reader)
-            and chosen.name == "trained"
-            and not reading.confident
-        ):
-            # `auto` chooses per question: where the span model would rather say "no answer"
-            # (manuals' definition lists, mostly), the sentence picker may still hold the fact
-            fallback = self._read(self.sentence_reader, retrieval)
-            if fallback.confident:
-                reading, chosen = fallback, self.sentence_reader
+        if _picks(reader, self.settings.reader) and chosen.name == "trained":
+            reading, chosen = self._choose(reading, chosen, retrieval)
         retrieval.timings["read"] = _ms(t)
         return retrieval, reading, chosen
+
+    def _choose(
+        self, reading: Reading, span: Reader, retrieval: Retrieval
+    ) -> tuple[Reading, Reader]:
+        """`auto`, per question: where the span model is unsure, the sentence picker is asked.
+        Where the span model is all but sure the passages do not answer (manuals' definition
+        lists, mostly), the picker's sentence answers; where it merely hesitates and the
+        picker finds an answer, its span answers, vouched for by the picker."""
+        if reading.confident:
+            return reading, span
+        fallback = self._read(self.sentence_reader, retrieval)
+        if not fallback.confident:
+            return reading, span
+        if reading.best_score < SENTENCE_BELOW:
+            return fallback, self.sentence_reader
+        return replace(reading, threshold=SENTENCE_BELOW), span
 
     def _read(self, reader: Reader, retrieval: Retrieval) -> Reading:
         if not retrieval.hits:
@@ -283,8 +307,7 @@ class QAEngine:
     def validate(self, question: str, k: int | None, mode: str | None) -> str:
         """The question with white space folded; InvalidQuestion says what to send instead."""
         question = normalize_question(question, self.settings.max_question_chars)
-        if k is not None and not 1 <= k <= self.settings.max_k:
-            raise InvalidQuestion(f"k must be between 1 and {self.settings.max_k}, not {k}")
+        check_range("k", k, MIN_K, self.settings.max_k)
         check_choice("mode", mode, MODES)
         return question
 

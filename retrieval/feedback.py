@@ -27,6 +27,7 @@ from retrieval.types import Answer
 VOTES = ("up", "down", "capture")  # capture: a reply someone made part of the documents
 MAX_ENTRIES = 100_000  # approximate cap (MAXLEN ~): old votes are trimmed first
 MAX_CORRECTION_CHARS = 2000
+MAX_ANSWER_ID_CHARS = 64  # the ids made here are 16; a longer one is no answer's
 ANSWER_TTL_S = 14 * 24 * 3600  # how long an answer can be rated (and its Slack buttons work)
 _PAGE = 500
 _SOURCE_FIELDS = ("title", "source", "url", "path", "page", "doc_id")
@@ -51,7 +52,7 @@ class AnswerStore:
 
     def load(self, answer_id: str) -> tuple[Answer, dict[str, Any]] | None:
         """The answer kept under `answer_id`, or None when unknown or expired."""
-        if not answer_id or len(answer_id) > 64:
+        if not answer_id or len(answer_id) > MAX_ANSWER_ID_CHARS:
             return None
         with reachable("cannot read the answer"):
             raw = self.client.get(self._key(answer_id))

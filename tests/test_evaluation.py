@@ -8,7 +8,6 @@ import redis
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.evaluation import EVAL_PREFIX, evaluate
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
 from retrieval.embedding.embedder import Embedder
@@ -16,6 +15,7 @@ from retrieval.engine import QAEngine
 from retrieval.settings import Settings
 from retrieval.training.squad import load_squad, locate
 from retrieval.types import DocMeta
+from workflows.evaluation import EVAL_PREFIX, evaluate
 
 CONTEXTS = [
     (

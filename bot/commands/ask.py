@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bot.commands.common import echo_json, settings_of
-from retrieval.choices import MODES, READERS
+from retrieval.choices import CONFIDENCE_RANGE, MODES, READERS
 from retrieval.query.filters import parse_filter_args
 from retrieval.settings import Settings
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 @click.option("--mode", type=click.Choice(MODES), default=None)
 @click.option("--ef-runtime", type=int, default=None,
               help="HNSW EF_RUNTIME for this query (answered here, not by qa serve).")  # fmt: skip
-@click.option("--min-confidence", type=click.FloatRange(0, 1), default=None,
+@click.option("--min-confidence", type=click.FloatRange(*CONFIDENCE_RANGE), default=None,
               help="Refuse answers less sure than this (0-1) instead of the index's "
                    "calibrated threshold.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the answer object as JSON.")
@@ -93,7 +93,7 @@ def _from_server(
     settings: Settings, question: str, asked: dict[str, Any], verbose: bool
 ) -> Answer | None:
     """The answer of a running `qa serve` for this index, or None (then: answer here)."""
-    from bot.serve_records import ServerUnavailable, post_ask, running_servers
+    from bot.commands.serve_records import ServerUnavailable, post_ask, probe, running_servers
 
     servers = running_servers(settings)
     if not servers:
@@ -103,6 +103,7 @@ def _from_server(
     token = settings.api_tokens[0] if settings.api_tokens else None
     for server in servers:
         try:
+            probe(server)  # a frozen server: passed over within a second
             answer = _answer(post_ask(server, body, token, settings.request_timeout_s + 5))
         except (ServerUnavailable, TypeError) as e:  # TypeError: not the answer object
             _say(verbose, f"`qa serve` at {server.url} (pid {server.pid}) did not answer: {e}")

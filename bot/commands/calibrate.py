@@ -6,14 +6,14 @@ import sys
 
 import click
 
-from bot.calibration import REAL_QUESTIONS, calibrate_index
 from bot.commands.common import echo_json, settings_of
-from bot.training import training_lock
 from retrieval.calibration.record import CorruptCalibration, load
 from retrieval.calibration.run import DEFAULT_QUESTIONS
 from retrieval.calibration.status import curve_lines, summary
 from retrieval.choices import READERS
 from retrieval.engine import QAEngine
+from workflows.calibration import REAL_QUESTIONS, calibrate_index
+from workflows.training import training_lock
 
 
 @click.command(name="calibrate")

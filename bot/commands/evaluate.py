@@ -9,12 +9,12 @@ import click
 from tqdm import tqdm
 
 from bot.commands.common import echo_json, settings_of
-from bot.commands.train import describe
-from bot.evaluation import EvalReport, evaluate, evaluate_on, squad_index
-from bot.training import train
+from bot.commands.train_reader import describe
 from retrieval.choices import MODES, READERS
 from retrieval.settings import Settings
 from retrieval.training.squad import load_squad
+from workflows.evaluation import EvalReport, evaluate, evaluate_on, squad_index
+from workflows.training import train
 
 
 @click.command(name="eval")

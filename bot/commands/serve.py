@@ -23,8 +23,8 @@ def serve(ctx: click.Context, host: str, port: int, debug: bool) -> None:
     """
     from werkzeug.serving import make_server
 
+    from bot.commands.serve_records import registered
     from bot.http import create_app
-    from bot.serve_records import registered
 
     settings = settings_of(ctx)
     app = create_app(settings)

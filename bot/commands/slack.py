@@ -27,7 +27,7 @@ def slack(ctx: click.Context, log_level: str) -> None:
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackClientError
 
-    from bot.serve_records import registered
+    from bot.commands.serve_records import registered
     from bot.slack.socket_mode import socket_mode_handler
     from retrieval.engine import QAEngine
 

@@ -10,6 +10,7 @@ from flask import Flask, Response, current_app, json
 from werkzeug.exceptions import HTTPException
 
 from bot.http.observability import request_id
+from bot.http.response_models import Problem, dumped
 from retrieval.errors import QAError
 
 PROBLEM_JSON = "application/problem+json"
@@ -64,15 +65,16 @@ def problem(
     **extra: Any,
 ) -> Response:
     """A problem details response; `code` is also the last part of its `type`."""
-    body: dict[str, Any] = {
-        "type": TYPE_PREFIX + code if code else "about:blank",
-        "title": title or _reason(status),
-        "status": status,
-        "detail": detail,
-        "code": code or _reason(status).lower().replace(" ", "_"),
-        "request_id": request_id(),
+    body = dumped(
+        Problem,
+        type=TYPE_PREFIX + code if code else "about:blank",
+        title=title or _reason(status),
+        status=status,
+        detail=detail,
+        code=code or _reason(status).lower().replace(" ", "_"),
+        request_id=request_id(),
         **extra,
-    }
+    )
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     response.headers.update(headers or {})
     return response

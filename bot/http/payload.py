@@ -1,82 +1,49 @@
-"""The body of POST /ask, checked field by field with messages that say what to send instead.
+"""The bodies of POST /ask and /feedback, checked by their models (`request_models`), refused
+field by field with messages that say what to send instead.
 
-The checks here are exactly the ones the OpenAPI document states (types, lengths, ranges,
-known fields), so anything the document forbids is refused; the engine and the filter
-language then check meaning (a date that is not a date, a range that ends before it starts).
+The models decide what is wrong and where; this module words it as the API always has: the
+first field at fault in the order the model lists them (unknown fields first), with the
+limits the OpenAPI document states.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Request
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from bot.http.errors import BadJSON, InvalidRequest, UnsupportedMediaType
-from retrieval.choices import MAX_TS, MIN_TS, MODES, READERS
-from retrieval.errors import FilterError, InvalidQuestion
+from bot.http.request_models import AskRequest, FeedbackRequest, ask_request
+from retrieval.errors import FilterError, InvalidQuestion, QAError
 from retrieval.feedback import MAX_CORRECTION_CHARS
-from retrieval.query.filters import KEYS, MAX_VALUE_CHARS, MAX_VALUES, Filters, parse_filters
+from retrieval.query.filters import DATE_KEYS, KEYS, MAX_VALUE_CHARS, MAX_VALUES
 from retrieval.settings import Settings
 
-FIELDS = ("question", "k", "filters", "reader", "mode", "min_confidence")
-FEEDBACK_FIELDS = ("answer_id", "helpful", "answer")
-MAX_ANSWER_ID_CHARS = 64
-LIST_KEYS = tuple(k for k in KEYS if k not in ("created", "modified"))
-DATE_KEYS = ("created", "modified")
-
-
-@dataclass(frozen=True)
-class FeedbackRequest:
-    answer_id: str
-    helpful: bool
-    answer: str | None = None  # the right answer, in the user's words (kept as plain text)
-
-
-@dataclass(frozen=True)
-class AskRequest:
-    question: str
-    k: int
-    filters: Filters
-    reader: str | None = None
-    mode: str | None = None
-    min_confidence: float | None = None
+Body = TypeVar("Body", bound=BaseModel)
+# /feedback's fields, refused whatever is wrong with them
+FEEDBACK_REFUSALS = {
+    "answer_id": '"answer_id" must be the "answer_id" string of an /ask response',
+    "helpful": '"helpful" must be true or false',
+    "answer": '"answer", the right answer, must be a non-empty string of at most '
+    f"{MAX_CORRECTION_CHARS} characters",
+}
 
 
 def parse_ask(request: Request, settings: Settings) -> AskRequest:
     """The checked request, or an error naming the field and what is wrong with it."""
-    body = _object(request, FIELDS, '{"question": "how do I ...?"}')
-    return AskRequest(
-        question=_question(body.get("question")),
-        k=_k(body.get("k"), settings),
-        filters=_filters(body.get("filters")),
-        reader=_choice("reader", body.get("reader"), READERS),
-        mode=_choice("mode", body.get("mode"), MODES),
-        min_confidence=_min_confidence(body.get("min_confidence")),
-    )
+    return _checked(request, ask_request(settings), '{"question": "how do I ...?"}')
 
 
 def parse_feedback(request: Request) -> FeedbackRequest:
     """The checked body of POST /feedback."""
-    body = _object(request, FEEDBACK_FIELDS, '{"answer_id": "...", "helpful": true}')
-    answer_id, helpful, answer = (body.get(k) for k in FEEDBACK_FIELDS)
-    if not isinstance(answer_id, str) or not 0 < len(answer_id) <= MAX_ANSWER_ID_CHARS:
-        raise InvalidRequest('"answer_id" must be the "answer_id" string of an /ask response',
-                             "answer_id")  # fmt: skip
-    if not isinstance(helpful, bool):
-        raise InvalidRequest('"helpful" must be true or false', "helpful")
-    if answer is not None and (not isinstance(answer, str) or not answer.strip()
-                               or len(answer) > MAX_CORRECTION_CHARS):  # fmt: skip
-        raise InvalidRequest(
-            f'"answer", the right answer, must be a non-empty string of at most '
-            f"{MAX_CORRECTION_CHARS} characters", "answer",
-        )  # fmt: skip
-    return FeedbackRequest(answer_id, helpful, answer.strip() if answer else None)
+    return _checked(request, FeedbackRequest, '{"answer_id": "...", "helpful": true}')
 
 
-def _object(request: Request, known: tuple[str, ...], example: str) -> dict[str, Any]:
+def _checked(request: Request, model: type[Body], example: str) -> Body:
     if not request.is_json:
         raise UnsupportedMediaType('send JSON, with the header "Content-Type: application/json"')
     body = load_json(request.get_data(cache=False))
@@ -90,10 +57,10 @@ def _object(request: Request, known: tuple[str, ...], example: str) -> dict[str,
                 "but it is no character; send the text as it is written",
                 field,
             )
-    if unknown := [str(key) for key in body if key not in known]:
-        raise InvalidRequest(f"unknown field(s) {', '.join(map(repr, unknown))}; "
-                             f"send only {', '.join(known)}", unknown[0])  # fmt: skip
-    return body
+    try:
+        return model.model_validate(body)
+    except ValidationError as e:
+        raise _refusal(model, e.errors(), body) from None
 
 
 def _has_surrogate(value: object) -> bool:
@@ -129,73 +96,71 @@ def _short(e: Exception) -> str:
     return "nested too deeply" if isinstance(e, RecursionError) else str(e)[:120]
 
 
-def _question(value: object) -> str:
-    """Only its JSON type: emptiness and length are the engine's one question check."""
-    if value is None:
-        raise InvalidQuestion('"question" is missing: send {"question": "how do I ...?"}')
-    if not isinstance(value, str):
-        raise InvalidQuestion(f'"question" must be a string, not {_kind(value)}')
-    return value
-
-
-def _k(value: object, settings: Settings) -> int:
-    if value is None:
-        return settings.top_k
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # JSON Schema counts 5.0 as an integer
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRequest(f'"k" must be an integer, not {_kind(value)}', "k")
-    if not 1 <= value <= settings.max_k:
-        raise InvalidRequest(f'"k" must be between 1 and {settings.max_k}, not {value}', "k")
-    return value
-
-
-def _min_confidence(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidRequest(
-            f'"min_confidence" must be a number, not {_kind(value)}', "min_confidence"
+def _refusal(model: type[BaseModel], errors: list[ErrorDetails], body: dict) -> QAError:
+    """The first error, in words: unknown fields, then the fields in the model's order."""
+    if unknown := [
+        str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) == 1
+    ]:
+        return InvalidRequest(
+            f"unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"send only {', '.join(model.model_fields)}",
+            unknown[0],
         )
-    if not 0 <= value <= 1:
-        raise InvalidRequest(
-            f'"min_confidence" must be between 0 and 1, not {value}', "min_confidence"
+    error = errors[0]
+    name = str(error["loc"][0])
+    value = body.get(name)
+    if name == "question":
+        if value is None:
+            return InvalidQuestion('"question" is missing: send {"question": "how do I ...?"}')
+        return InvalidQuestion(f'"question" must be a string, not {_kind(value)}')
+    if name == "filters":
+        return _filter_refusal(errors, value)
+    if name in FEEDBACK_REFUSALS:
+        return InvalidRequest(FEEDBACK_REFUSALS[name], name)
+    stated = _stated(model)[name]
+    if error["type"] == "literal_error":
+        return InvalidRequest(
+            f'"{name}" must be one of {", ".join(stated["enum"])}, not {value!r}', name
         )
-    return float(value)
+    if error["type"] in ("greater_than_equal", "less_than_equal"):
+        return InvalidRequest(
+            f'"{name}" must be between {stated["minimum"]} and '
+            f"{stated['maximum']}, not {error['input']}",
+            name,
+        )
+    kind = "an integer" if stated["type"] == "integer" else "a number"
+    return InvalidRequest(f'"{name}" must be {kind}, not {_kind(value)}', name)
 
 
-def _choice(name: str, value: object, allowed: tuple[str, ...]) -> str | None:
-    if value is None or value in allowed:
-        return value  # type: ignore[return-value]
-    raise InvalidRequest(f'"{name}" must be one of {", ".join(allowed)}, not {value!r}', name)
+@functools.cache
+def _stated(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
+    """Each field's schema as the document states it (its non-null choice)."""
+    fields = model.model_json_schema()["properties"]
+    return {name: field.get("anyOf", [field])[0] for name, field in fields.items()}
 
 
-def _filters(value: object) -> Filters:
-    if value is None:
-        return Filters()
-    if not isinstance(value, dict):
-        raise FilterError('"filters" must be an object like {"tag": ["hr", "it"]}')
-    for key, item in value.items():
-        if key not in KEYS:
-            raise FilterError(f"unknown filter field {key!r}; use one of: {', '.join(KEYS)}")
-        items = item if isinstance(item, list) else [item]
-        if not 1 <= len(items) <= MAX_VALUES:
-            raise FilterError(f"filter '{key}' needs 1 to {MAX_VALUES} values, not {len(items)}")
-        for one in items:
-            _filter_value(key, one)
-    return parse_filters(value)
-
-
-def _filter_value(key: str, value: object) -> None:
+def _filter_refusal(errors: list[ErrorDetails], filters: Any) -> FilterError:
+    """The first filter at fault in the order sent, checked as the filter language would:
+    its name, then how many values, then each value."""
+    if errors[0]["type"] == "bad_filter":  # well-formed, but meaning nothing
+        return FilterError(errors[0]["ctx"]["detail"])
+    if len(errors[0]["loc"]) == 1:
+        return FilterError('"filters" must be an object like {"tag": ["hr", "it"]}')
+    faults = [e for e in errors if e["loc"][0] == "filters"]
+    key = next(str(k) for k in filters if any(e["loc"][1] == k for e in faults))
+    if any(e["loc"][1] == key and e["type"] == "extra_forbidden" for e in faults):
+        return FilterError(f"unknown filter field {key!r}; use one of: {', '.join(KEYS)}")
+    items = filters[key] if isinstance(filters[key], list) else [filters[key]]
+    if not 1 <= len(items) <= MAX_VALUES:
+        return FilterError(f"filter '{key}' needs 1 to {MAX_VALUES} values, not {len(items)}")
+    at = [i for e in faults if e["loc"][1] == key for i in e["loc"][2:] if isinstance(i, int)]
+    value = items[min(at, default=0)]
     if key in DATE_KEYS and isinstance(value, int | float) and not isinstance(value, bool):
-        if not (math.isfinite(value) and MIN_TS <= value <= MAX_TS):
-            raise FilterError(f"filter '{key}' {value} is not unix seconds of years 1 to 9999")
-        return
+        return FilterError(f"filter '{key}' {value} is not unix seconds of years 1 to 9999")
     if not isinstance(value, str):
         what = "a date text or unix seconds" if key in DATE_KEYS else "text"
-        raise FilterError(f"filter '{key}' must be {what} (or a list of them), not {_kind(value)}")
-    if len(value) > MAX_VALUE_CHARS:
-        raise FilterError(f"filter '{key}' value is too long (at most {MAX_VALUE_CHARS} chars)")
+        return FilterError(f"filter '{key}' must be {what} (or a list of them), not {_kind(value)}")
+    return FilterError(f"filter '{key}' value is too long (at most {MAX_VALUE_CHARS} chars)")
 
 
 def _kind(value: object) -> str:

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from bot.http.errors import UnknownAnswer, problem
 from bot.http.openapi import openapi_document
 from bot.http.payload import parse_ask, parse_feedback
+from bot.http.response_models import Answer, FeedbackRecorded, Health, Ready, dumped
 from bot.http.services import services
 from retrieval.errors import QAError
 from retrieval.feedback import ANSWER_TTL_S
@@ -34,11 +35,11 @@ def ask() -> Response:
     svc = services()
     asked = parse_ask(request, svc.settings)
     answer = svc.deadline.run(
-        svc.engine.ask, asked.question, k=asked.k, filters=asked.filters,
+        svc.engine.ask, asked.question, k=asked.k, filters=asked.query,
         reader=asked.reader, mode=asked.mode, min_confidence=asked.min_confidence,
     )  # fmt: skip
     svc.metrics.observe_answer(answer)
-    return jsonify({**answer.to_dict(), "answer_id": svc.keep(answer)})
+    return jsonify(Answer.body(answer, svc.keep(answer)))
 
 
 @api.post("/feedback")
@@ -60,13 +61,13 @@ def feedback() -> tuple[Response, int]:
         correction=given.answer, origin="http",
         extra={"answer_id": given.answer_id, "reader": answer.reader, "score": answer.score},
     )  # fmt: skip
-    return jsonify(status="recorded", id=entry), 201
+    return jsonify(dumped(FeedbackRecorded, status="recorded", id=entry)), 201
 
 
 @ops.get("/health")
 def health() -> Response:
     """The process is alive (and says nothing about Redis or models)."""
-    return jsonify(status="ok")
+    return jsonify(dumped(Health, status="ok"))
 
 
 @ops.get("/ready")
@@ -80,7 +81,7 @@ def ready() -> Response:
     except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e:
         return problem(503, f"Redis is unreachable ({e})", code="redis_unavailable",
                        headers={"Retry-After": "5"})  # fmt: skip
-    return jsonify(status="ready", **status)
+    return jsonify(dumped(Ready, status="ready", **status))
 
 
 @ops.get("/metrics")

@@ -25,6 +25,7 @@ from retrieval.errors import FilterError
 from retrieval.redis.syntax import escape_tag, escape_text
 
 KEYS = ("tag", "source", "doc_id", "not_doc_id", "created", "modified", "text")
+DATE_KEYS = ("created", "modified")  # a date, unix seconds or a range; the others are text
 ALIASES = dict(tags="tag", sources="source", doc="doc_id", doc_ids="doc_id", terms="text")
 ALIASES |= dict(not_doc="not_doc_id", not_doc_ids="not_doc_id")
 TAG_FIELDS = {"tag": "tags", "source": "source", "doc_id": "doc_id"}  # filter key -> index field
@@ -232,7 +233,7 @@ def _parse_range(key: str, value: object) -> Range:
 
 def _build(pairs: Iterable[tuple[object, object]]) -> Filters:
     lists: dict[str, list[str]] = {k: [] for k in ("tag", "source", "doc_id", "not_doc_id", "text")}
-    ranges: dict[str, Range | None] = {"created": None, "modified": None}
+    ranges: dict[str, Range | None] = dict.fromkeys(DATE_KEYS)
     for raw_key, value in pairs:
         key = _canonical(raw_key)
         if key in ranges:
@@ -321,7 +322,7 @@ def compile_filters(filters: Filters) -> str:
         if values := getattr(filters, _ATTRS[key]):
             tags = " | ".join(escape_tag(_clean(key, v)) for v in values)
             clauses.append(f"{sign}@{field}:{{{tags}}}")
-    for key in ("created", "modified"):
+    for key in DATE_KEYS:
         if (rng := getattr(filters, key)) is not None:
             if rng.is_empty():
                 raise _fail(key, f"range {rng.to_json()} is empty")

@@ -43,6 +43,8 @@ from retrieval.types import Hit, Span
 SHIPPED = shipped.FOLDER
 CHECK_EVERY_S = 10.0
 TOP_SPANS = 20  # near-best spans the answer is chosen among
+FIRST_READ = 1  # windows read first; the others only when the model is unsure of these
+SURE = 0.95  # a best span this sure of itself against "no answer" ends the reading early
 THRESHOLD = 0.5  # uncalibrated: a best span that does not beat "no answer" abstains
 
 
@@ -81,20 +83,43 @@ class TrainedReader:
     def read(
         self, question: str, hits: list[Hit], n: int, question_vector: np.ndarray | None = None
     ) -> Reading:
-        """The best spans across the passages; `question_vector` is not needed."""
+        """The best spans across the passages; `question_vector` is not needed.
+
+        The best window is read first and the others only when its best span is not SURE:
+        the model's reading of a window does not depend on the others (they meet only in the
+        shared normalization, in decoding), so an early answer is the one the whole reading
+        would most likely give, at about half the cost (BENCHMARKS.md, the shipped reader).
+        """
         chosen = passages(question, hits, PASSAGES)
         if not chosen:
             return Reading(threshold=self.threshold, note=self.note)
-        group = self.score(question, chosen)
-        spans = dedupe(rank_answers(chosen, group, self.prior_weight), n)
+        enc = encode(self.tokenizer, question, [p.text for p in chosen])
+        starts = np.zeros(enc["input_ids"].shape, dtype=np.float32)
+        ends = np.zeros_like(starts)
+        read = 0
+        for upto in dict.fromkeys((min(FIRST_READ, len(chosen)), len(chosen))):
+            self._predict_rows(enc, read, upto, starts, ends)
+            read = upto
+            group = decode_group(enc, starts, ends, TOP_SPANS, rows=list(range(read)))
+            spans = dedupe(rank_answers(chosen, group, self.prior_weight), n)
+            if spans and spans[0].score >= SURE:
+                break
         best = spans[0].score if spans else 0.0
         return Reading(spans, best, self.threshold, signals=_signals(group), note=self.note)
 
     def score(self, question: str, chosen: list[Passage]) -> GroupReading:
-        """The model's reading of one question's passages, in one batch."""
+        """The model's reading of all of one question's passages, in one batch."""
         enc = encode(self.tokenizer, question, [p.text for p in chosen])
         starts, ends = self.predict({k: enc[k] for k in INPUTS})
         return decode_group(enc, starts, ends, TOP_SPANS)
+
+    def _predict_rows(
+        self, enc: Any, lo: int, hi: int, starts: np.ndarray, ends: np.ndarray
+    ) -> None:
+        """The logits of rows lo..hi into `starts` and `ends`, read without their padding."""
+        width = int(enc["attention_mask"][lo:hi].sum(axis=1).max())
+        s, e = self.predict({k: enc[k][lo:hi, :width] for k in INPUTS})
+        starts[lo:hi, :width], ends[lo:hi, :width] = s, e
 
 
 def rank_answers(chosen: list[Passage], group: GroupReading, prior_weight: float) -> list[Span]:

@@ -32,7 +32,7 @@ from retrieval.training.groups import Gold, Group, features, group_for
 from retrieval.training.labels import Label, label_groups
 from retrieval.training.paraphrase import Paraphraser
 from retrieval.training.squad import load_squad
-from retrieval.training.store import MODEL_FILE, publish
+from retrieval.training.store import MODEL_FILE, publish, remove_unswitched
 
 DEFAULT_BASE = "packaged:all-MiniLM-L6-v2"
 EXPORT_RESERVE_S = 60.0  # export, int8, held-out scoring, storing
@@ -65,6 +65,9 @@ def train_reader(
     chunks = list(index.chunk_texts(index.every_chunk_key()))
     if not chunks:
         raise IndexMissing(f"index {index.schema.name} is empty: `qa ingest` documents first")
+    if removed := remove_unswitched(index.client, index.schema.prefix):
+        say(f"removed {len(removed)} trained reader(s) stored but never used (a training "
+            f"stopped before switching to them): {', '.join(removed)}")  # fmt: skip
     rng = random.Random(seed)
     tokenizer, model = trainer.load_base(str(general.folder))
     real = general.groups()  # all of them: generated questions are at most half of the mix

@@ -18,7 +18,6 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.training import training_lock
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
 from retrieval.engine import QAEngine
@@ -33,6 +32,7 @@ from retrieval.training.rerank import fit_weights
 from retrieval.training.store import read_manifest
 from retrieval.types import DocMeta
 from tests.training.test_trained_reader import _train
+from workflows.training import training_lock
 
 ROOT = Path(__file__).resolve().parents[2]
 

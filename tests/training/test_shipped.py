@@ -16,16 +16,19 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from bot import training
+from ingest.pipeline import IngestPipeline
 from retrieval.embedding.model_files import resolve_model_path
 from retrieval.engine import QAEngine
 from retrieval.errors import ModelUnavailable
 from retrieval.index.chunks import ChunkIndex
 from retrieval.readers import shipped
+from retrieval.readers.passages import passages
+from retrieval.readers.trained import TrainedReader, rank_answers
 from retrieval.settings import Settings
 from retrieval.training import general, trainer
 from retrieval.training.pipeline import DEFAULT_BASE
 from retrieval.training.store import read_manifest
+from workflows import training
 
 QUESTION = "In what year did the Normans invade England?"
 
@@ -49,6 +52,69 @@ def test_a_fresh_index_answers_with_the_shipped_reader_from_the_first_question(
     assert answer.reader == "trained" and answer.reason is None
     assert "1066" in answer.answer
     assert engine.reader_for(None).version.startswith("shipped-")
+
+
+def test_a_sure_first_window_ends_the_reading_with_the_whole_reading_s_answer(
+    settings: Settings, articles: ChunkIndex, embedder
+) -> None:
+    engine = _engine(settings, embedder)
+    shipped_one = engine.reader_for(None)
+    rows: list[int] = []
+
+    def counted(feed):  # type: ignore[no-untyped-def]
+        rows.append(len(feed["input_ids"]))
+        return shipped_one.predict(feed)
+
+    reader = TrainedReader(shipped_one.tokenizer, counted, shipped_one.manifest)
+    for question, sure in ((QUESTION, True), ("What is the colour of the tax on tea?", False)):
+        rows.clear()
+        hits = engine.retrieve(question).hits
+        chosen = passages(question, hits)
+        reading = reader.read(question, hits, 3)
+        assert len(chosen) > 1
+        assert rows == ([1] if sure else [1, len(chosen) - 1])
+        whole = rank_answers(chosen, shipped_one.score(question, chosen), reader.prior_weight)
+        assert reading.spans[0].text == whole[0].text
+    assert "1066" in reader.read(QUESTION, engine.retrieve(QUESTION).hits, 3).spans[0].text
+
+
+SHELL_OPTIONS = """# Shell options
+
+The `set` builtin changes how the shell behaves. Each option below is turned on with `set -o NAME`.
+
+errexit
+: Exit immediately if a pipeline returns a non-zero status.
+
+noclobber
+: Prevent output redirection using `>` from overwriting existing files.
+
+pipefail
+: If set, the return value of a pipeline is the value of the last command to exit with a \
+non-zero status.
+
+xtrace
+: Print a trace of simple commands and their arguments after they are expanded and before \
+they are executed.
+"""
+
+
+def test_auto_asks_the_sentence_reader_only_where_the_span_model_is_sure_of_no_answer(
+    settings: Settings, index: ChunkIndex, pipeline: IngestPipeline, embedder, tmp_path: Path
+) -> None:
+    manual = tmp_path / "options.md"
+    manual.write_text(SHELL_OPTIONS, encoding="utf-8")
+    assert not pipeline.run([manual], source="manual").failed
+    engine = _engine(settings, embedder)
+    # the span model finds nothing in a definition list asked in other words: the sentence
+    # reader shows the option with its description
+    _, reading, chosen = engine.examine("Is there a way to log each command as it executes?")
+    assert chosen.name == "sentence" and "xtrace" in reading.spans[0].text
+    # where it only hesitates and the picker finds an answer, its own span answers
+    question = "Which option exits on a failing pipeline?"
+    _, reading, chosen = engine.examine(question)
+    assert chosen.name == "trained" and 0.1 <= reading.best_score < 0.5 and reading.confident
+    assert reading.spans[0].text.startswith("errexit")
+    assert engine.ask(question).reason != "reader_abstained"
 
 
 def test_the_shipped_manifest_says_what_went_in(shipped_copy: Path) -> None:

@@ -5,8 +5,8 @@ alone refused twice its target of real answerable questions), so the calibration
 real questions: those the bundled sample's held-out articles come with, which no reader stage
 trains on, in a temporary index of the sample's articles, each with its article and without
 it, read by this index's own reader. Half of those questions are kept for measuring
-(`measured_half`), never asked here. It lives in `bot/` because the temporary index is
-ingested, which `retrieval` does not know (as `training.py`).
+(`measured_half`), never asked here. It lives in `workflows/` because the temporary index
+is ingested, which `retrieval` does not know (as `training.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import random
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
-from bot.evaluation import doc_id_of, squad_index
 from retrieval.calibration.labels import verdicts
 from retrieval.calibration.record import CalibrationRecord
 from retrieval.calibration.run import (
@@ -28,10 +27,12 @@ from retrieval.calibration.run import (
 )
 from retrieval.engine import QAEngine
 from retrieval.feedback import FeedbackStore
+from retrieval.index import temporary
 from retrieval.query.filters import Filters
 from retrieval.readers import Reader
 from retrieval.training import general
 from retrieval.training.squad import Question, SquadSet
+from workflows.evaluation import doc_id_of, squad_index
 
 REAL_QUESTIONS = 150  # each asked twice: about a minute per reader, the sample's ingest apart
 
@@ -41,7 +42,9 @@ def calibrate_index(
     readers: Sequence[str] | None = None, progress: Progress | None = None,
     real_questions: int = REAL_QUESTIONS,
 ) -> CalibrationRecord:  # fmt: skip
-    """`qa calibrate`: synthetic, real (`real_questions` of them; 0: none) and users' ones."""
+    """`qa calibrate`: synthetic, real (`real_questions` of them; 0: none) and users' ones.
+    First drops the temporary indexes that killed calibrations left behind."""
+    temporary.sweep(engine.index.client)
     labels = verdicts(FeedbackStore(engine.index.client, engine.settings.key_prefix).export())
     if not real_questions:
         return calibrate(engine, questions, seed, readers, progress, labels=labels)

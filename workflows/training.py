@@ -1,8 +1,8 @@
 """Training the reader end to end: the general stage (once per machine), then the index's.
 
-It lives in `bot/`, beside the commands, because the general stage ingests the bundled
-sample into a temporary index, and ingesting is `ingest`'s job, which `retrieval` does
-not know (as `evaluation.py`).
+It lives in `workflows/` because the general stage ingests the bundled sample into a
+temporary index, and ingesting is `ingest`'s job, which `retrieval` does not know (as
+`evaluation.py`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.calibration import sample_index
-from bot.evaluation import doc_id_of
 from retrieval.embedding.model_files import resolve_model_path
 from retrieval.engine import QAEngine
 from retrieval.errors import ModelUnavailable
@@ -24,6 +22,8 @@ from retrieval.training import measure as measuring
 from retrieval.training.lock import TrainingLock
 from retrieval.training.pipeline import DEFAULT_BASE, train_reader
 from retrieval.training.trainer import Progress
+from workflows.calibration import sample_index
+from workflows.evaluation import doc_id_of
 
 Say = Callable[[str], None]
 # The first run on a machine trains the general stage too: all of it, the calibration after
@@ -79,8 +79,7 @@ def train(
 def training_lock(engine: QAEngine, command: str) -> TrainingLock:
     """The index's training lock (`with training_lock(engine, "qa train"):`): TrainingBusy,
     naming the holder, when another run trains this index."""
-    index = engine.index
-    return TrainingLock(index.client, index.schema.training_lock_key, command, index.schema.name)
+    return TrainingLock.of(engine.index, command)
 
 
 def build_shipped(

@@ -27,7 +27,7 @@ def start(ctx: click.Context) -> None:
 def stop(ctx: click.Context, force: bool) -> None:
     """Stop the embedded Redis, flushing its data to disk; not while a `qa serve` or `qa slack`
     of this data folder uses it, unless --force."""
-    from bot.serve_records import embedded_users
+    from bot.commands.serve_records import embedded_users
 
     settings = settings_of(ctx)
     srv = embedded_server(settings)
