@@ -8,17 +8,17 @@ rarest word is always kept), which bounds the chunks it walks. A word held by at
 chunks is always asked: walking that few costs well under a millisecond, so an index of up to
 FLOOR / max_share chunks is searched exactly as before.
 
-A word's count is asked once (`FT.SEARCH ... LIMIT 0 0`) and kept for `ttl_s`, at most
-`max_words` of them per process (least recently used dropped): a few MB at most.
+A word's count is asked once (`FT.SEARCH ... LIMIT 0 0`) and kept for `ttl_s` in a
+least-recently-used cache of at most `max_bytes` per process (retrieval/lru.py).
 """
 
 from __future__ import annotations
 
-import threading
+import sys
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
+from retrieval.lru import ByteLRU
 from retrieval.redis.syntax import escape_text
 
 FIELDS = "@text|title|heading"  # what the keyword query searches
@@ -30,15 +30,13 @@ class WordCounts:
 
     def __init__(
         self, search: Callable[[str], int], total: Callable[[], int],
-        max_words: int = 20_000, ttl_s: float = 600.0,
+        max_bytes: int = 2 * 2**20, ttl_s: float = 600.0,
     ) -> None:  # fmt: skip
         self._search = search  # query -> number of matching chunks
         self._total = total
-        self.max_words = max_words
         self.ttl_s = ttl_s
-        self._counts: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._counts: ByteLRU[str, tuple[int, float]] = ByteLRU(max_bytes, _count_size)
         self._chunks: tuple[int, float] = (0, 0.0)
-        self._lock = threading.Lock()
 
     def counts(self, words: Sequence[str]) -> dict[str, int]:
         return {word: self.count(word) for word in words}
@@ -53,18 +51,16 @@ class WordCounts:
 
     def count(self, word: str) -> int:
         now = time.monotonic()
-        with self._lock:
-            cached = self._counts.get(word)
-            if cached is not None and now - cached[1] <= self.ttl_s:
-                self._counts.move_to_end(word)
-                return cached[0]
+        cached = self._counts.get(word)
+        if cached is not None and now - cached[1] <= self.ttl_s:
+            return cached[0]
         value = self._search(f"{FIELDS}:({escape_text(word)})")
-        with self._lock:
-            self._counts[word] = (value, now)
-            self._counts.move_to_end(word)
-            while len(self._counts) > self.max_words:
-                self._counts.popitem(last=False)
+        self._counts.put(word, (value, now))
         return value
+
+
+def _count_size(word: str, value: tuple[int, float]) -> int:
+    return sys.getsizeof(word) + sys.getsizeof(value) + 56  # the tuple's int and float
 
 
 def rare_words(

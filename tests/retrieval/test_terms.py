@@ -7,9 +7,10 @@ import pytest
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
 from retrieval.errors import ConfigError
+from retrieval.lru import ENTRY_OVERHEAD
 from retrieval.query.filters import Filters
 from retrieval.query.retriever import Retriever
-from retrieval.query.terms import WordCounts, rare_words
+from retrieval.query.terms import WordCounts, _count_size, rare_words
 from retrieval.settings import Settings
 from retrieval.types import DocMeta
 
@@ -47,13 +48,17 @@ def test_a_word_is_counted_once_then_read_from_the_cache_and_the_cache_is_bounde
         asked.append(query)
         return 3
 
-    counts = WordCounts(search, lambda: 10, max_words=2)
+    counts = WordCounts(search, lambda: 10, max_bytes=2 * _entry("alpha"))
     assert counts.counts(["alpha", "beta"]) == {"alpha": 3, "beta": 3}
     counts.counts(["alpha", "beta"])
     assert asked == ["@text|title|heading:(alpha)", "@text|title|heading:(beta)"]
     counts.count("gamma")  # a third word pushes out the least recently used (alpha)
     counts.count("alpha")
     assert len(asked) == 4 and len(counts._counts) == 2
+
+
+def _entry(word: str) -> int:
+    return _count_size(word, (3, 0.0)) + ENTRY_OVERHEAD
 
 
 def test_counts_expire_so_that_a_growing_index_is_counted_again():
