@@ -36,6 +36,10 @@ class Reader(Protocol):
     threshold: float  # a best score below it abstains
     version: str  # which model reads: a calibration is valid for this one only ("" built in)
 
+    def warm_up(self) -> Reader:
+        """Load the model (or session) once, so the first question does not wait for it."""
+        ...
+
     def read(
         self, question: str, hits: list[Hit], n: int, question_vector: np.ndarray | None = None
     ) -> Reading: ...

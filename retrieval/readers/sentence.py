@@ -55,6 +55,11 @@ class SentenceReader:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
+    def warm_up(self) -> SentenceReader:
+        """Load the embedding model it scores sentences with (the retriever's own)."""
+        self.embedder.warm_up()
+        return self
+
     def embed(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Sentence vectors, each embedded once per process while it stays among the last
         CACHED_VECTORS used: the model runs only on sentences not seen lately."""

@@ -80,6 +80,10 @@ class TrainedReader:
             ) from e
         return cls(tokenizer, predict, manifest)
 
+    def warm_up(self) -> TrainedReader:
+        """Nothing left to load: `from_folder` opened the ONNX session, once per model file."""
+        return self
+
     def read(
         self, question: str, hits: list[Hit], n: int, question_vector: np.ndarray | None = None
     ) -> Reading:
