@@ -24,7 +24,7 @@ from retrieval.embedding.model_files import resolve_model_path
 from retrieval.readers import shipped
 from retrieval.training import real_questions, trainer
 from retrieval.training.export import onnx_predictor
-from retrieval.training.pipeline import DEFAULT_BASE
+from retrieval.training.paraphrase import DEFAULT_BASE
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,12 +8,12 @@ from typing import Any
 
 import redis
 
-from retrieval.calibration.live import LiveCalibration
 from retrieval.components.answer_builder import AnswerBuilder
 from retrieval.components.confidence_scorer import ConfidenceScorer
 from retrieval.components.question import Question
 from retrieval.components.question_retriever import QuestionRetriever
 from retrieval.components.reader_router import ReaderRouter
+from retrieval.confidence.live_calibration import LiveCalibration
 from retrieval.embedding.embedder import Embedder
 from retrieval.index.chunks import ChunkIndex
 from retrieval.query.filters import Filters

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from retrieval.answers.answer import build_answer
-from retrieval.calibration.model import Confidence
 from retrieval.components.question_retriever import QuestionRetriever, ms_since
+from retrieval.confidence.model import Confidence
 from retrieval.query.retriever import Retrieval
 from retrieval.readers import Reader, Reading
 from retrieval.settings import Settings

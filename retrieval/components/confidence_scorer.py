@@ -6,10 +6,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from retrieval.calibration.live import LiveCalibration
-from retrieval.calibration.model import Confidence
 from retrieval.components.question import Question
 from retrieval.components.question_retriever import ms_since
+from retrieval.confidence.live_calibration import LiveCalibration
+from retrieval.confidence.model import Confidence
 from retrieval.index.chunks import ChunkIndex
 from retrieval.query.retriever import Retrieval
 from retrieval.readers import Reader, Reading

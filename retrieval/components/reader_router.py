@@ -71,7 +71,7 @@ class ReaderRouter:
         """
 
         def load() -> Reader:
-            from retrieval.readers.span import SpanReader
+            from retrieval.readers.hub_span import SpanReader
 
             settings = self.settings
             return SpanReader(settings.span_model, settings.span_threshold, not download).warm_up()

@@ -19,7 +19,7 @@ class Reading:
     spans: list[Span] = field(default_factory=list)
     best_score: float = 0.0
     threshold: float = 0.0
-    # Optional signals for the calibrated confidence (retrieval/calibration/signals.py): any
+    # Optional signals for the calibrated confidence (retrieval/confidence/signals.py): any
     # numbers a reader knows about its best answer.
     signals: dict[str, float] = field(default_factory=dict)
     note: str | None = None  # what the reader wants the explanation to say (e.g. a fallback)

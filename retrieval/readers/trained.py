@@ -28,7 +28,7 @@ from retrieval.errors import ModelUnavailable, ReaderNotTrained
 from retrieval.readers import Reading, dedupe, shipped
 from retrieval.readers.headings import is_heading
 from retrieval.readers.passages import PASSAGES, Passage, passages
-from retrieval.readers.spans import (
+from retrieval.readers.span_decoding import (
     INPUTS,
     MAX_LENGTH,
     GroupReading,

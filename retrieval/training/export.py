@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.embedding.model_files import INT8_OPERATORS, session_options
-from retrieval.readers.spans import INPUTS, Predict
+from retrieval.readers.span_decoding import INPUTS, Predict
 
 
 def export_fp32(model: Any, tokenizer: Any, folder: Path) -> Path:

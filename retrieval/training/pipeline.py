@@ -34,7 +34,6 @@ from retrieval.training.paraphrase import Paraphraser
 from retrieval.training.squad import load_squad
 from retrieval.training.store import MODEL_FILE, publish
 
-DEFAULT_BASE = "packaged:all-MiniLM-L6-v2"
 EXPORT_RESERVE_S = 60.0  # export, int8, held-out scoring, storing
 GENERATION_SHARE = 0.2  # of the budget, at most: parsing and asking the generated questions
 EPOCHS = 3  # at most, over the mix: a small index is done before its budget

@@ -28,7 +28,7 @@ from retrieval.query.rerank_weights import RerankRecord, load, save
 from retrieval.settings import Settings
 from retrieval.training import general
 from retrieval.training.lock import TrainingBusy, TrainingLock
-from retrieval.training.rerank import fit_weights
+from retrieval.training.rerank_fitting import fit_weights
 from retrieval.training.store import read_manifest
 from retrieval.types import DocMeta
 from tests.training.test_trained_reader import _train

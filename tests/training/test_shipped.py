@@ -26,7 +26,7 @@ from retrieval.readers.passages import passages
 from retrieval.readers.trained import TrainedReader, rank_answers
 from retrieval.settings import Settings
 from retrieval.training import general, trainer
-from retrieval.training.pipeline import DEFAULT_BASE
+from retrieval.training.paraphrase import DEFAULT_BASE
 from retrieval.training.store import read_manifest
 from workflows import training
 

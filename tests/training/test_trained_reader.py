@@ -19,7 +19,7 @@ from retrieval.engine import QAEngine
 from retrieval.errors import ModelUnavailable
 from retrieval.feedback import FeedbackStore
 from retrieval.index.chunks import ChunkIndex
-from retrieval.readers.spans import INPUTS, decode_group, encode
+from retrieval.readers.span_decoding import INPUTS, decode_group, encode
 from retrieval.settings import Settings
 from retrieval.training import general, trainer
 from retrieval.training.export import export_fp32, onnx_predictor
