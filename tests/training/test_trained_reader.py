@@ -20,11 +20,12 @@ from retrieval.errors import ModelUnavailable
 from retrieval.feedback import FeedbackStore
 from retrieval.index.chunks import ChunkIndex
 from retrieval.readers.span_decoding import INPUTS, decode_group, encode
+from retrieval.readers.trained import onnx_predictor
+from retrieval.readers.trained_store import publish, read_manifest
 from retrieval.settings import Settings
 from retrieval.training import general, trainer
-from retrieval.training.export import export_fp32, onnx_predictor
+from retrieval.training.export import export_fp32
 from retrieval.training.groups import Group, features
-from retrieval.training.store import publish, read_manifest
 from tests.training.conftest import QUESTIONS
 from tests.training.test_generate import ARTICLES
 from workflows import training
