@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -22,10 +21,10 @@ from ingest.sources import Source, SourceUnreachable
 from ingest.web.fetch import Fetcher
 from ingest.web.site import WebOptions, ingest_url
 from retrieval.errors import QAError
+from retrieval.redis.lease import Lease, holder
 from retrieval.settings import Settings
 
 log = logging.getLogger("qa.sync")
-LOCK_SECONDS = 6 * 3600  # a crashed worker's lock expires
 
 
 @dataclass
@@ -84,12 +83,21 @@ class Syncer:
         self.client = pipeline.index.client
         self.prefix = pipeline.index.schema.prefix
         self.log = SyncLog(self.client, self.prefix)
+        self._leases: dict[str, Lease] = {}  # each source's lock, as the last round took it
 
     def sync(self, source: Source, force: bool = False) -> SyncResult:
         """One source; never raises for the source's own problems."""
-        lock = f"{self.prefix}:sync-lock:{source.name}"
-        if not self.client.set(lock, os.getpid(), nx=True, ex=LOCK_SECONDS):
-            busy = "another sync of this source is running; try again when it is done"
+        # A lease, not a key with a long expiry: a worker killed mid-sync (or whose Redis was
+        # restarted under it, so that it could not delete the key) blocks the next sync for
+        # a minute at most, not for hours.
+        if (previous := self._leases.get(source.name)) is not None:
+            previous.release()  # again: a round that lost Redis could not delete its key
+        lock = Lease(self.client, f"{self.prefix}:sync-lock:{source.name}", "qa sync")
+        self._leases[source.name] = lock
+        if not lock.acquire():
+            who = holder(self.client.get(lock.key)) or {}
+            busy = (f"another sync of this source is running (pid {who.get('pid', '?')} on "
+                    f"{who.get('host', '?')}); try again when it is done")  # fmt: skip
             return self.log.record(SyncResult(source.name, "error", message=busy))
         started = time.perf_counter()
         try:
@@ -97,13 +105,13 @@ class Syncer:
             result = SyncResult.from_report(source.name, report, time.perf_counter() - started)
         except SourceUnreachable as e:
             result = SyncResult(source.name, "unreachable", message=str(e))
-        except QAError as e:
+        except (QAError, redis.ConnectionError, redis.TimeoutError) as e:
             result = SyncResult(source.name, "error", message=f"{e} (nothing was removed)")
         except Exception as e:  # one source's bug must not stop the others
             log.exception("sync of %s failed", source.name)
             result = SyncResult(source.name, "error", message=f"{type(e).__name__}: {e}")
         finally:
-            self.client.delete(lock)
+            lock.release()
         result.seconds = round(time.perf_counter() - started, 2)
         return self.log.record(result)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import redis
 
+from retrieval import text
 from retrieval.components.answer_builder import AnswerBuilder
 from retrieval.components.confidence_scorer import ConfidenceScorer
 from retrieval.components.question import Question
@@ -36,6 +37,7 @@ class QAEngine:
         client: redis.Redis | None = None,
     ) -> None:
         self.embedder = embedder if embedder is not None else Embedder(settings)
+        text.set_cache_mb(settings.cache_mb)  # the process's caches: the last engine's bound
         self.retrieving = QuestionRetriever(settings, self.embedder, client)
         self.reading = ReaderRouter(settings, self.embedder, lambda: self.index.client)
         self.scoring = ConfidenceScorer(settings, lambda: self.index)

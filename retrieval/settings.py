@@ -69,6 +69,10 @@ class Settings:
     train_minutes: float = 20.0  # `qa train-reader`'s default budget
     train_threads: int = 0  # torch threads for `qa train-reader`; 0: every core
     reader_check_s: float = 10.0  # how often servers look for a newly trained reader
+    # Each per-process cache of the hot path (terms, word pairs, sentence vectors) holds at
+    # most this many MB (retrieval/lru.py): keyed by texts up to a chunk long, a bound on
+    # entries alone let each reach 100-200 MB per web worker on a large index.
+    cache_mb: float = 32.0
     # The reader an index without its own answers with (`qa train-reader --general` builds
     # one); "none": the sentence reader answers there.
     shipped_reader: Path | None = SHIPPED_READER
@@ -143,6 +147,7 @@ class Settings:
             0 <= self.sync_max_prune_share <= 1,
             "QA_SYNC_MAX_PRUNE_SHARE must be a share between 0 and 1 (0.3 = 30 %)",
         )
+        _check(self.cache_mb > 0, "QA_CACHE_MB must be positive (MB per cache, e.g. 32)")
         _check(0 < self.refusal_target < 1, "QA_REFUSAL_TARGET must be between 0 and 1, e.g. 0.1")
         parse_source_urls(self.source_urls)  # a ConfigError names the entry and what is wrong
         return self

@@ -15,6 +15,9 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 
+from retrieval.lru import cached, text_and_pairs_size, text_size
+from retrieval.settings import Settings
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 # Words that carry no content for matching a question to a passage: function words, question
@@ -50,9 +53,15 @@ def stem(word: str) -> str:
     return word
 
 
+def set_cache_mb(mb: float) -> None:
+    """Bound each of the caches of terms and word pairs (QA_CACHE_MB, per process)."""
+    for fn in (terms, bigrams):
+        fn.cache.resize(int(mb * 2**20))  # type: ignore[attr-defined]
+
+
 # The same chunks come back question after question: their sentences' terms and word pairs
 # are computed once per process, not ~10,000 stems per question (BENCHMARKS.md, profile).
-@functools.lru_cache(maxsize=32768)
+@cached(int(Settings.cache_mb * 2**20), text_size)
 def terms(text: str) -> frozenset[str]:
     return frozenset(stem(w) for w in content_words(text))
 
@@ -69,7 +78,7 @@ def overlap_scores(question: str, candidates: Sequence[frozenset[str]]) -> list[
     return [sum(weight[t] for t in c & q_terms) / total for c in candidates]
 
 
-@functools.lru_cache(maxsize=32768)
+@cached(int(Settings.cache_mb * 2**20), text_and_pairs_size)
 def bigrams(text: str) -> frozenset[tuple[str, str]]:
     """Adjacent word pairs (stemmed), except pairs of two stop words."""
     ws = [stem(w) for w in words(text)]

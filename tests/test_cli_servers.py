@@ -227,3 +227,28 @@ def test_server_stop_refuses_while_a_serve_or_slack_of_this_data_folder_uses_it(
         assert _qa(env, *stop, "--force").output.strip() == "stopped"
     assert _qa(env, "server", "start").exit_code == 0
     assert _qa(env, *stop).output.strip() == "stopped"  # nobody uses it any more
+
+
+def test_ask_passes_over_a_frozen_server_within_a_second(
+    cli_env: dict[str, str], data_dir: Path
+) -> None:
+    # QA_REQUEST_TIMEOUT_S would have `qa ask` wait 125 s for an answer that never comes.
+    env = {**cli_env, "QA_DATA_DIR": str(data_dir), "QA_REQUEST_TIMEOUT_S": "120"}
+    assert _qa(env, "ingest", str(SAMPLE)).exit_code == 0
+    with socket.socket() as frozen:  # takes connections (the kernel does), never answers
+        frozen.bind(("127.0.0.1", 0))
+        frozen.listen(8)
+        record = _record(env, os.getpid(), frozen.getsockname()[1])
+        server = serve_records.running_servers(Settings.from_env({**os.environ, **env}))[0]
+
+        started = time.monotonic()
+        with pytest.raises(serve_records.ServerUnavailable, match="GET /health within 1 s"):
+            serve_records.probe(server)
+        assert time.monotonic() - started < 1.2
+
+        started = time.monotonic()
+        result = _qa(env, "ask", "--verbose", QUESTION)
+        assert "Rotate key" in result.stdout
+        assert "did not answer: TimeoutError" in result.stderr
+        assert time.monotonic() - started < 30  # the question itself is answered here
+    record.unlink()

@@ -27,6 +27,7 @@ from retrieval.calibration.verdicts import verdicts
 from retrieval.confidence.calibration_record import CalibrationRecord
 from retrieval.engine import QAEngine
 from retrieval.feedback import FeedbackStore
+from retrieval.index import temporary
 from retrieval.query.filters import Filters
 from retrieval.readers import Reader
 from retrieval.training import general
@@ -41,7 +42,9 @@ def calibrate_index(
     readers: Sequence[str] | None = None, progress: Progress | None = None,
     real_questions: int = REAL_QUESTIONS,
 ) -> CalibrationRecord:  # fmt: skip
-    """`qa calibrate`: synthetic, real (`real_questions` of them; 0: none) and users' ones."""
+    """`qa calibrate`: synthetic, real (`real_questions` of them; 0: none) and users' ones.
+    First drops the temporary indexes that killed calibrations left behind."""
+    temporary.sweep(engine.index.client)
     labels = verdicts(FeedbackStore(engine.index.client, engine.settings.key_prefix).export())
     if not real_questions:
         return calibrate(engine, questions, seed, readers, progress, labels=labels)

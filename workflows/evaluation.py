@@ -24,12 +24,13 @@ from ingest.document import Document, doc_id_for
 from ingest.pipeline import IngestPipeline, IngestReport
 from retrieval.engine import QAEngine
 from retrieval.errors import InvalidQuestion
+from retrieval.index import temporary
 from retrieval.settings import Settings
 from retrieval.training.metrics import best_over, contains, exact_match, f1, percentile
 from retrieval.training.squad import Context, Question, SquadSet, load_squad
 from retrieval.types import DocMeta, Hit
 
-EVAL_PREFIX = "qa-eval-"
+EVAL_PREFIX = temporary.PREFIX
 RETRIEVAL_KS = (1, 5, 10)
 STAGES = ("ask", "embed", "retrieve", "read", "retrieval_only")
 Progress = Callable[[int, int], None]  # (questions done, questions in all)
@@ -142,6 +143,8 @@ def temporary_pipeline(
     ingest` would; the index is dropped on exit (Ctrl-C too) unless `keep`."""
     qa = QAEngine(temporary_settings(settings), embedder=engine.embedder if engine else None)
     index = qa.index  # connects first, so a failed connection leaves nothing to drop
+    owner = temporary.Owner(index.client, index.schema.name)
+    owner.acquire()  # before anything is written: an index without a live owner is stale
     try:
         embedder = qa.embedder
         chunker = Chunker(
@@ -150,13 +153,16 @@ def temporary_pipeline(
         )  # fmt: skip
         yield qa, IngestPipeline(index, embedder, chunker)
     finally:
-        if not keep:
+        if keep:
+            owner.keep()
+        else:
             index.drop()
+            owner.release()
 
 
 def temporary_settings(settings: Settings) -> Settings:
     """The same settings on a fresh, uniquely named index and key prefix."""
-    name = f"{EVAL_PREFIX}{secrets.token_hex(4)}"
+    name = f"{temporary.PREFIX}{secrets.token_hex(4)}"
     return settings.with_(index_name=name, key_prefix=name)
 
 

@@ -80,8 +80,7 @@ def train(
 def training_lock(engine: QAEngine, command: str) -> TrainingLock:
     """The index's training lock (`with training_lock(engine, "qa train"):`): TrainingBusy,
     naming the holder, when another run trains this index."""
-    index = engine.index
-    return TrainingLock(index.client, index.schema.training_lock_key, command, index.schema.name)
+    return TrainingLock.of(engine.index, command)
 
 
 def build_shipped(

@@ -93,7 +93,7 @@ def _from_server(
     settings: Settings, question: str, asked: dict[str, Any], verbose: bool
 ) -> Answer | None:
     """The answer of a running `qa serve` for this index, or None (then: answer here)."""
-    from bot.commands.serve_records import ServerUnavailable, post_ask, running_servers
+    from bot.commands.serve_records import ServerUnavailable, post_ask, probe, running_servers
 
     servers = running_servers(settings)
     if not servers:
@@ -103,6 +103,7 @@ def _from_server(
     token = settings.api_tokens[0] if settings.api_tokens else None
     for server in servers:
         try:
+            probe(server)  # a frozen server: passed over within a second
             answer = _answer(post_ask(server, body, token, settings.request_timeout_s + 5))
         except (ServerUnavailable, TypeError) as e:  # TypeError: not the answer object
             _say(verbose, f"`qa serve` at {server.url} (pid {server.pid}) did not answer: {e}")

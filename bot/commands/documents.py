@@ -6,6 +6,7 @@ import click
 
 from bot.commands.common import echo_json, index_of, settings_of
 from retrieval.calibration.status import summary
+from retrieval.index import temporary
 from retrieval.query.rerank_weights import LiveWeights
 
 
@@ -93,6 +94,9 @@ def info(ctx: click.Context) -> None:
         },
         "calibration": summary(index, settings_of(ctx).refusal_target),
         "rerank": LiveWeights(index, 0).describe(),
+        # Another process's evaluation or calibration, or one killed before it could drop
+        # its index ("stale": the next `qa calibrate` drops it).
+        "temporary_indexes": [t.to_dict() for t in temporary.listed(index.client)],
     })  # fmt: skip
 
 
@@ -117,10 +121,12 @@ def drop(ctx: click.Context, yes: bool) -> None:
 def reindex(ctx: click.Context, vector_type: str | None) -> None:
     """Move the index to another vector type in place; questions are answered throughout."""
     from retrieval.index.migrate import reindex as migrate
+    from retrieval.training.lock import TrainingLock
 
     index, _ = index_of(ctx)
     wanted = vector_type or settings_of(ctx).vector_type
-    done = migrate(index, wanted)
+    with TrainingLock.of(index, "qa reindex"):  # a second reindex, or a training, waits
+        done = migrate(index, wanted)
     if done is None:
         click.echo(f"index '{index.schema.name}' already stores {wanted} vectors")
         return

@@ -5,7 +5,7 @@ under `<data_dir>/servers/`: its pid,
 where it listens, which Redis and index it serves and a fingerprint of the settings that
 shape an answer; it removes the file when it stops. `qa ask` reads these files before it
 loads anything. A record whose process is gone (a crash, `kill -9`) is deleted on sight; a
-live one that does not accept a connection within CONNECT_TIMEOUT_S is skipped; whatever
+live one that does not answer GET /health within PROBE_TIMEOUT_S is skipped; whatever
 fails on the way, the caller answers locally. `qa server stop` reads them too: it does not
 pull the embedded Redis from under a running server unless told to.
 
@@ -31,6 +31,7 @@ from retrieval.settings import Settings
 
 FOLDER = "servers"
 CONNECT_TIMEOUT_S = 0.3
+PROBE_TIMEOUT_S = 1.0  # a server that does not answer GET /health in this is passed over
 # Settings that never change an answer: a server may differ from `qa ask` in these. Every
 # other setting, including any added later, must be equal for the server to answer.
 NOT_ANSWER_SHAPING = frozenset({
@@ -162,6 +163,28 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # someone else's process: alive, but not ours to judge
         return True
     return True
+
+
+def probe(record: ServerRecord) -> None:
+    """Return when the server answers GET /health within PROBE_TIMEOUT_S; ServerUnavailable
+    otherwise. A process that takes connections but never answers (stopped with SIGSTOP,
+    stuck) costs `qa ask` a second, not the whole request timeout."""
+    deadline = time.monotonic() + PROBE_TIMEOUT_S
+    conn = http.client.HTTPConnection(record.host, record.port, timeout=CONNECT_TIMEOUT_S)
+    try:
+        conn.connect()
+        conn.sock.settimeout(max(0.05, deadline - time.monotonic()))
+        conn.request("GET", "/health")
+        response = conn.getresponse()
+        response.read()
+    except (OSError, http.client.HTTPException) as e:
+        raise ServerUnavailable(
+            f"{type(e).__name__}: {e} (no answer to GET /health within {PROBE_TIMEOUT_S:g} s)"
+        ) from e
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise ServerUnavailable(f"GET /health answered HTTP {response.status}")
 
 
 def post_ask(record: ServerRecord, body: dict[str, Any], token: str | None, timeout: float):

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import click
+import redis
 
 from bot.commands.common import echo_json, settings_of
 from bot.commands.ingest import make_pipeline
@@ -14,7 +15,7 @@ from ingest.sources import Source, load_sources, parse_interval
 from ingest.sync import Syncer, SyncLog, SyncResult
 from ingest.sync_metrics import SyncCollector
 from ingest.web.fetch import Fetcher
-from retrieval.errors import ConfigError
+from retrieval.errors import ConfigError, RedisUnavailable
 from retrieval.redis.connection import connect
 
 _FILE = click.option(
@@ -108,10 +109,20 @@ def _loop(ctx, syncer: Syncer, sources_file, names, force: bool, period: float, 
         except ConfigError as e:  # a bad edit: keep the worker alive, say so each round
             click.echo(f"sources file: {e}", err=True)
         else:
-            syncer.sync_all(selected, force, due_only=True, on_result=_echo)
+            _round(syncer, selected, force)
         done += 1
         if rounds is None or done < rounds:
             time.sleep(max(0.0, period - (time.monotonic() - started)))
+
+
+def _round(syncer: Syncer, selected: list[Source], force: bool) -> None:
+    """One round of the worker; Redis away (restarted, failed over) costs the round, never
+    the worker: the next round finds what this one missed."""
+    try:
+        syncer.sync_all(selected, force, due_only=True, on_result=_echo)
+    except (RedisUnavailable, redis.ConnectionError, redis.TimeoutError) as e:
+        click.echo(f"sync round skipped, Redis is unreachable ({e}): trying again next round",
+                   err=True)  # fmt: skip
 
 
 def _serve_metrics(client, prefix: str, port: int) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import redis
@@ -20,8 +21,8 @@ from retrieval.readers import Reader, Reading
 from retrieval.readers.sentence import SentenceReader
 from retrieval.settings import Settings
 
-# `auto` asks the sentence reader only below this span confidence: at 0.1 rather than the
-# span reader's own 0.5 it kept the manual's facts and gave back .035 F1 on held-out prose
+# `auto` answers with the sentence reader only below this span confidence: at 0.1 rather than
+# the span reader's own 0.5 it kept the manual's facts and gave back .035 F1 on held-out prose
 # (BENCHMARKS.md, the shipped reader)
 SENTENCE_BELOW = 0.1
 
@@ -34,7 +35,7 @@ class ReaderRouter:
         self, settings: Settings, embedder: Embedder, client: Callable[[], redis.Redis]
     ) -> None:
         self.settings = settings
-        self.sentence = SentenceReader(embedder, settings.sentence_threshold)
+        self.sentence = SentenceReader(embedder, settings.sentence_threshold, settings.cache_mb)
         self._client = client  # the index's, for the trained reader; called on first use
         self._optional: dict[str, Reader] = {}  # readers that need a model file: span, trained
         self._unavailable: dict[str, str] = {}  # why one could not load
@@ -110,19 +111,26 @@ class ReaderRouter:
         choice costs no search), and the reader that gave it."""
         t = time.perf_counter()
         reading = self._read(reader, retrieval)
-        if (
-            question.picks_reader(self.settings.reader)
-            and reader.name == "trained"
-            and reading.best_score < SENTENCE_BELOW
-        ):
-            # `auto` chooses per question: where the span model is all but sure the passages
-            # do not answer (manuals' definition lists, mostly), the sentence picker may still
-            # hold the fact; where it merely hesitates, its span is still the better answer
-            fallback = self._read(self.sentence, retrieval)
-            if fallback.confident:
-                reading, reader = fallback, self.sentence
+        if question.picks_reader(self.settings.reader) and reader.name == "trained":
+            reading, reader = self._choose(reading, reader, retrieval)
         retrieval.timings["read"] = ms_since(t)
         return reading, reader
+
+    def _choose(
+        self, reading: Reading, span: Reader, retrieval: Retrieval
+    ) -> tuple[Reading, Reader]:
+        """`auto`, per question: where the span model is unsure, the sentence picker is asked.
+        Where the span model is all but sure the passages do not answer (manuals' definition
+        lists, mostly), the picker's sentence answers; where it merely hesitates and the
+        picker finds an answer, its span answers, vouched for by the picker."""
+        if reading.confident:
+            return reading, span
+        fallback = self._read(self.sentence, retrieval)
+        if not fallback.confident:
+            return reading, span
+        if reading.best_score < SENTENCE_BELOW:
+            return fallback, self.sentence
+        return replace(reading, threshold=SENTENCE_BELOW), span
 
     def _read(self, reader: Reader, retrieval: Retrieval) -> Reading:
         if not retrieval.hits:

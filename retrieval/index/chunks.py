@@ -210,8 +210,9 @@ class ChunkIndex:
         if building is not None and building.index in {text(n) for n in self._call("FT._LIST")}:
             self._call("FT.DROPINDEX", building.index)  # an interrupted `qa reindex`'s
         self.client.delete(self.schema.meta_key)  # at once: a stale model record would block
-        for fitted in (self.schema.calibration_key, self.schema.rerank_key):  # on what it held
-            self.client.delete(fitted)  # one key per DEL: cluster slots differ
+        fitted = (self.schema.calibration_key, self.schema.rerank_key, self.schema.owner_key)
+        for key in fitted:  # fitted on what it held; a temporary index's owner
+            self.client.delete(key)  # one key per DEL: cluster slots differ
         self.near_copies.drop([d.doc_id for d in docs])
         for batch in _batched([self.schema.doc_key(d.doc_id) for d in docs], WRITE_BATCH):
             pipe = self.client.pipeline(transaction=False)

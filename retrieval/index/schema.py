@@ -62,6 +62,11 @@ class IndexSchema:
         return f"{self.prefix}:rerank:{self.name}"
 
     @property
+    def owner_key(self) -> str:
+        """A temporary index's owner, alive or kept (retrieval/index/temporary.py)."""
+        return f"{self.prefix}:owner:{self.name}"
+
+    @property
     def training_lock_key(self) -> str:
         """Held while `qa train` or `qa train-reader` runs (retrieval/training/lock.py)."""
         return f"{self.prefix}:lock:train:{self.name}"

@@ -20,6 +20,7 @@ from typing import Any
 import redis
 
 from retrieval.errors import ModelUnavailable
+from retrieval.redis.lease import Lease
 
 MODEL_FILE = "model.onnx"
 
@@ -39,23 +40,51 @@ def digest(files: dict[str, bytes]) -> str:
     return h.hexdigest()[:24]
 
 
+def writing_key(prefix: str, sha: str) -> str:
+    """Held (a lease) while a training stores that version and switches to it."""
+    return f"{prefix}:reader:writing:{sha}"
+
+
 def publish(client: redis.Redis, prefix: str, folder: Path, manifest: dict[str, Any]) -> str:
     """Store the folder's files, verify them, then point the index at them. Returns the sha."""
     files = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
     sha = digest(files)
     key = files_key(prefix, sha)
-    client.delete(key)
-    for name, data in files.items():
-        client.hset(key, name, data)
-    stored = {k.decode(): v for k, v in client.hgetall(key).items()}
-    if digest(stored) != sha:
+    writing = Lease(client, writing_key(prefix, sha), "publishing a trained reader")
+    if not writing.acquire():
+        raise ModelUnavailable(f"another process is storing the same reader ({sha}); wait "
+                               "for it to finish")  # fmt: skip
+    try:
         client.delete(key)
-        raise ModelUnavailable("the trained reader did not store intact in Redis; run it again")
-    previous = read_manifest(client, prefix)
-    client.set(current_key(prefix), json.dumps({**manifest, "sha": sha}))
-    if previous and previous.get("sha") != sha:
-        client.delete(files_key(prefix, previous["sha"]))
+        for name, data in files.items():
+            client.hset(key, name, data)
+        stored = {k.decode(): v for k, v in client.hgetall(key).items()}
+        if digest(stored) != sha:
+            client.delete(key)
+            raise ModelUnavailable("the trained reader did not store intact in Redis; run it again")
+        previous = read_manifest(client, prefix)
+        client.set(current_key(prefix), json.dumps({**manifest, "sha": sha}))
+        if previous and previous.get("sha") != sha:
+            client.delete(files_key(prefix, previous["sha"]))
+    finally:
+        writing.release()
     return sha
+
+
+def remove_unswitched(client: redis.Redis, prefix: str) -> list[str]:
+    """Delete the stored versions nothing points at: a training stopped between storing its
+    files and switching to them, or before deleting the version it replaced. Never the live
+    one, never one a running training is still storing (its writing lease is held). Returns
+    their shas."""
+    live = (read_manifest(client, prefix) or {}).get("sha")
+    removed = []
+    for key in client.scan_iter(match=files_key(prefix, "*"), count=100):
+        sha = key.decode().rsplit(":", 1)[1]
+        if sha == live or client.exists(writing_key(prefix, sha)):
+            continue
+        client.delete(key)
+        removed.append(sha)
+    return removed
 
 
 def read_manifest(client: redis.Redis, prefix: str) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ from retrieval.index.chunks import ChunkIndex
 from retrieval.readers import passages as passage_choice
 from retrieval.readers.shipped import FOLDER as SHIPPED
 from retrieval.readers.trained import onnx_predictor
-from retrieval.readers.trained_store import MODEL_FILE, publish
+from retrieval.readers.trained_store import MODEL_FILE, publish, remove_unswitched
 from retrieval.training import real_questions, trainer
 from retrieval.training.export import export_fp32, quantize
 from retrieval.training.general import GROUP_SIZE, NO_ANSWER_SHARE, GeneralStage, squad_groups
@@ -65,6 +65,9 @@ def train_reader(
     chunks = list(index.chunk_texts(index.every_chunk_key()))
     if not chunks:
         raise IndexMissing(f"index {index.schema.name} is empty: `qa ingest` documents first")
+    if removed := remove_unswitched(index.client, index.schema.prefix):
+        say(f"removed {len(removed)} trained reader(s) stored but never used (a training "
+            f"stopped before switching to them): {', '.join(removed)}")  # fmt: skip
     rng = random.Random(seed)
     tokenizer, model = trainer.load_base(str(general.folder))
     real = general.groups()  # all of them: generated questions are at most half of the mix

@@ -3,7 +3,11 @@ working, and `qa reindex` moving one to FLOAT16 in place while questions are ans
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import redis
 from click.testing import CliRunner
@@ -19,8 +23,11 @@ from retrieval.index.layout import RECORD
 from retrieval.index.migrate import reindex
 from retrieval.index.open import open_index
 from retrieval.settings import Settings
+from retrieval.training.lock import TrainingLock
 from retrieval.types import DocMeta
 from tests.corpus import KEY_TEXT, LEAVE_TEXT, SECTIONS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 QUESTION = "How long does the old API key keep working after a rotation?"
 
@@ -141,3 +148,38 @@ def test_qa_reindex_says_what_it_did(
     assert "FLOAT32 -> FLOAT16" in first.output
     again = runner.invoke(cli, ["reindex"], env=cli_env)
     assert again.exit_code == 0 and "already stores FLOAT16" in again.output
+
+
+HOLD_LOCK = """
+import sys
+from retrieval.engine import QAEngine
+from retrieval.settings import Settings
+from retrieval.training.lock import TrainingLock
+with TrainingLock.of(QAEngine(Settings.from_env()).index, "qa reindex"):
+    print("holding", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_second_qa_reindex_is_refused_and_names_the_one_running(
+    settings: Settings, embedder: Embedder, redis_client: redis.Redis, cli_env: dict[str, str]
+) -> None:
+    index = _ingest(settings.with_(vector_type="FLOAT32"), embedder, redis_client)
+    env = {**os.environ, **cli_env}
+    running = subprocess.Popen([sys.executable, "-c", HOLD_LOCK], cwd=ROOT, env=env, text=True,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+    try:
+        assert running.stdout.readline().strip() == "holding"
+        second = CliRunner().invoke(cli, ["reindex"], env=cli_env)
+        assert second.exit_code == 1
+        assert f"index {settings.index_name} is already being reindexed: `qa reindex` by pid " \
+               f"{running.pid}" in second.output  # fmt: skip
+        assert "Wait for it to finish" in second.output
+        assert index.layout(fresh=True).vector_type == "FLOAT32"  # nothing was touched
+    finally:
+        running.communicate("")  # it releases the lock on its way out
+    with TrainingLock.of(index, "qa train"):  # a training holds it too
+        trained = CliRunner().invoke(cli, ["reindex"], env=cli_env)
+        assert trained.exit_code == 1 and "already being trained: `qa train`" in trained.output
+    done = CliRunner().invoke(cli, ["reindex"], env=cli_env)
+    assert done.exit_code == 0 and "FLOAT32 -> FLOAT16" in done.output

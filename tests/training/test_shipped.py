@@ -109,10 +109,12 @@ def test_auto_asks_the_sentence_reader_only_where_the_span_model_is_sure_of_no_a
     # reader shows the option with its description
     _, reading, chosen = engine.examine("Is there a way to log each command as it executes?")
     assert chosen.name == "sentence" and "xtrace" in reading.spans[0].text
-    # where it only hesitates, its own span is the answer
-    _, reading, chosen = engine.examine("Which option exits on a failing pipeline?")
-    assert chosen.name == "trained" and 0.1 <= reading.best_score < 0.5
+    # where it only hesitates and the picker finds an answer, its own span answers
+    question = "Which option exits on a failing pipeline?"
+    _, reading, chosen = engine.examine(question)
+    assert chosen.name == "trained" and 0.1 <= reading.best_score < 0.5 and reading.confident
     assert reading.spans[0].text.startswith("errexit")
+    assert engine.ask(question).reason != "reader_abstained"
 
 
 def test_the_shipped_manifest_says_what_went_in(shipped_copy: Path) -> None:

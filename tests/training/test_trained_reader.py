@@ -9,6 +9,8 @@ engine are the real ones.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ from retrieval.feedback import FeedbackStore
 from retrieval.index.chunks import ChunkIndex
 from retrieval.readers.span_decoding import INPUTS, decode_group, encode
 from retrieval.readers.trained import onnx_predictor
-from retrieval.readers.trained_store import publish, read_manifest
+from retrieval.readers.trained_store import files_key, publish, read_manifest, remove_unswitched
 from retrieval.settings import Settings
 from retrieval.training import general, trainer
 from retrieval.training.export import export_fp32
@@ -29,6 +31,8 @@ from retrieval.training.groups import Group, features
 from tests.training.conftest import QUESTIONS
 from tests.training.test_generate import ARTICLES
 from workflows import training
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _train(engine: QAEngine, span_model: str, **kw) -> dict:  # type: ignore[no-untyped-def]
@@ -235,3 +239,44 @@ def test_status_shows_the_stages_and_the_labels_waiting(
     assert "labelled examples from users: 0" in result.output
     assert f"{engine_.index.count_chunks()} chunks" in result.output
     assert "held-out generated questions: EM" in result.output
+
+
+STORING = """
+import sys
+import redis
+from retrieval.redis.lease import Lease
+from retrieval.readers.trained_store import files_key, writing_key
+client = redis.Redis(unix_socket_path=sys.argv[1])
+lease = Lease(client, writing_key(sys.argv[2], "5702ed"), "qa train-reader")
+assert lease.acquire()
+client.hset(files_key(sys.argv[2], "5702ed"), "model.onnx", b"half written")
+print("storing", flush=True)
+sys.stdin.read()
+lease.release()
+"""
+
+
+def test_the_next_training_removes_reader_files_stored_but_never_switched_to(
+    engine_: QAEngine, small_sample: None, span_model: str, redis_server
+) -> None:
+    client, prefix = engine_.index.client, engine_.settings.key_prefix
+    first = _train(engine_, span_model)
+    # What a training stopped by SIGTERM after storing its files and before switching leaves.
+    client.hset(files_key(prefix, "0ff1ce"), mapping={"model.onnx": b"never used"})
+    storing = subprocess.Popen(  # another training, storing its files right now
+        [sys.executable, "-c", STORING, str(redis_server.socket_path), prefix], cwd=ROOT,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert storing.stdout.readline().strip() == "storing"
+        assert remove_unswitched(client, prefix) == ["0ff1ce"]  # not the live one's
+        client.hset(files_key(prefix, "0ff1ce"), mapping={"model.onnx": b"never used"})
+        said: list[str] = []
+        second = training.train(engine_, minutes=0.3, base=span_model, seed=1, say=said.append)
+        assert any("removed 1 trained reader(s) stored but never used" in m for m in said)
+        left = {k.decode().rsplit(":", 1)[1] for k in client.scan_iter(files_key(prefix, "*"))}
+        assert left == {second["sha"], "5702ed"}  # the live one and the one being stored
+        assert first["sha"] != second["sha"]
+    finally:
+        storing.communicate("")
+    client.delete(files_key(prefix, "5702ed"))
