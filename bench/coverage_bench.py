@@ -4,7 +4,7 @@
 
 Every article goes into a temporary index; each question is retrieved twice, as asked and
 with its own article left out (`not_doc_id`: unanswerable), and the rule of an uncalibrated
-index (`retrieval/calibration/coverage.py`) says whether it refuses. Retrieval only: the
+index (`retrieval/confidence/coverage.py`) says whether it refuses. Retrieval only: the
 rule does not look at the reader. Words the left-out article alone uses still count as
 known (the index holds it), so the second column is a lower bound.
 """
@@ -23,7 +23,7 @@ if __package__ in (None, ""):
 
 from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, write_section
-from retrieval.calibration.coverage import MIN_SHARE, coverage
+from retrieval.confidence.coverage import MIN_SHARE, coverage
 from retrieval.engine import QAEngine
 from retrieval.query.filters import Filters
 from retrieval.training.squad import load_squad

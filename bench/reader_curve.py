@@ -22,9 +22,9 @@ if __package__ in (None, ""):
 from bench._report import header, markdown_table, record_start, write_section
 from retrieval.embedding.model_files import resolve_model_path
 from retrieval.readers import shipped
+from retrieval.readers.trained import onnx_predictor
 from retrieval.training import real_questions, trainer
-from retrieval.training.export import onnx_predictor
-from retrieval.training.pipeline import DEFAULT_BASE
+from retrieval.training.paraphrase import DEFAULT_BASE
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,8 +27,8 @@ if __package__ in (None, ""):  # run as `python bench/refusal_bench.py` rather t
 
 from bench._env import bench_parser, bench_settings, data_path
 from bench._report import header, markdown_table, record_start, verdict, write_section
-from retrieval.calibration.model import auroc
 from retrieval.calibration.run import DEFAULT_QUESTIONS
+from retrieval.confidence.model import auroc
 from retrieval.engine import QAEngine
 from retrieval.errors import InvalidQuestion, ModelUnavailable
 from retrieval.training.metrics import percentile

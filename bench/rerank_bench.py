@@ -33,7 +33,7 @@ from retrieval.engine import QAEngine
 from retrieval.query.filters import Filters
 from retrieval.query.rerank import DEPTH, FEATURES, WEIGHTS, features, vector_of
 from retrieval.training import general
-from retrieval.training.rerank import Asked, choose, fit_weights
+from retrieval.training.rerank_fitting import Asked, choose, fit_weights
 from retrieval.training.squad import Question, SquadSet, load_squad
 from workflows.evaluation import doc_id_of, squad_index
 

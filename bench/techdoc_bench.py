@@ -292,8 +292,8 @@ def run(args: argparse.Namespace, say) -> Run:
                 raise SystemExit(f"reader {args.reader} unavailable: {e}{hint}") from None
             fallback = {}
             if args.reader == "auto":  # why `auto` took what it took
-                for name, load in (("trained", engine.trained_reader),
-                                   ("span", engine.span_reader)):  # fmt: skip
+                for name, load in (("trained", engine.reading.trained_reader),
+                                   ("span", engine.reading.span_reader)):  # fmt: skip
                     try:
                         load()
                     except ModelUnavailable as e:

@@ -8,9 +8,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from retrieval.answers.places import UrlMap, parse_source_urls
 from retrieval.choices import MODES, READERS
 from retrieval.errors import ConfigError
+from retrieval.places import UrlMap, parse_source_urls
 
 DEFAULT_EMBEDDER = "packaged:all-MiniLM-L6-v2"
 DEFAULT_SPAN_MODEL = "distilbert/distilbert-base-cased-distilled-squad"
@@ -64,7 +64,7 @@ class Settings:
     keyword_floor: int = 10_000
     rrf_k: int = 60
     max_question_chars: int = 1000
-    # "FOLDER=URL" pairs: files ingested from FOLDER are linked at URL (retrieval/answers/places.py)
+    # "FOLDER=URL" pairs: files ingested from FOLDER are linked at URL (retrieval/places.py)
     source_urls: tuple[str, ...] = ()
 
     reader: str = "auto"  # auto | trained | span | sentence

@@ -11,6 +11,7 @@ import functools
 import itertools
 import math
 import re
+import string
 from collections import Counter
 from collections.abc import Sequence
 
@@ -86,3 +87,15 @@ def bigrams(text: str) -> frozenset[tuple[str, str]]:
         for a, b in itertools.pairwise(ws)
         if a not in CONTENT_STOPWORDS or b not in CONTENT_STOPWORDS
     )
+
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces.
+
+    The evaluation scores answers with it, and the trained reader compares its spans by it."""
+    text = text.lower().translate(_PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bot.cli import cli
-from retrieval.calibration.record import CalibrationRecord
+from retrieval.confidence.calibration_record import CalibrationRecord
 
 SAMPLE = Path(__file__).resolve().parents[1] / "ingest" / "sample"
 QUESTION = "how do I rotate the API key?"

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from retrieval.calibration.coverage import Coverage, question_words
+from retrieval.confidence.coverage import Coverage, question_words
 from tests.test_cli import SAMPLE
 
 

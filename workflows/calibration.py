@@ -15,8 +15,6 @@ import random
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 
-from retrieval.calibration.labels import verdicts
-from retrieval.calibration.record import CalibrationRecord
 from retrieval.calibration.run import (
     DEFAULT_QUESTIONS,
     Point,
@@ -25,6 +23,8 @@ from retrieval.calibration.run import (
     asked_point,
     calibrate,
 )
+from retrieval.calibration.verdicts import verdicts
+from retrieval.confidence.calibration_record import CalibrationRecord
 from retrieval.engine import QAEngine
 from retrieval.feedback import FeedbackStore
 from retrieval.index import temporary

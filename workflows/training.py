@@ -16,11 +16,12 @@ from retrieval.embedding.model_files import resolve_model_path
 from retrieval.engine import QAEngine
 from retrieval.errors import ModelUnavailable
 from retrieval.feedback import FeedbackStore
-from retrieval.readers.spans import Predict
+from retrieval.readers.span_decoding import Predict
 from retrieval.training import general, real_questions, shipped
 from retrieval.training import measure as measuring
 from retrieval.training.lock import TrainingLock
-from retrieval.training.pipeline import DEFAULT_BASE, train_reader
+from retrieval.training.paraphrase import DEFAULT_BASE
+from retrieval.training.pipeline import train_reader
 from retrieval.training.trainer import Progress
 from workflows.calibration import sample_index
 from workflows.evaluation import doc_id_of

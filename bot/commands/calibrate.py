@@ -7,10 +7,10 @@ import sys
 import click
 
 from bot.commands.common import echo_json, settings_of
-from retrieval.calibration.record import CorruptCalibration, load
 from retrieval.calibration.run import DEFAULT_QUESTIONS
 from retrieval.calibration.status import curve_lines, summary
 from retrieval.choices import READERS
+from retrieval.confidence.calibration_record import CorruptCalibration, load
 from retrieval.engine import QAEngine
 from workflows.calibration import REAL_QUESTIONS, calibrate_index
 from workflows.training import training_lock

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from bot.commands.common import echo_json, settings_of
 from bot.commands.train_reader import CALIBRATED, describe, reader_options
 from retrieval.engine import QAEngine
-from retrieval.training import rerank
+from retrieval.training import rerank_fitting
 from workflows.calibration import calibrate_index
 from workflows.training import general_stage, train, training_lock
 
@@ -65,8 +65,9 @@ class BudgetBar:
               help="The whole budget: reranker, reader and calibration [default: "
                    "QA_TRAIN_MINUTES + 5, 25].")  # fmt: skip
 @reader_options
-@click.option("--rerank-questions", type=click.IntRange(min=50), default=rerank.DEFAULT_QUESTIONS,
-              show_default=True, help="Questions generated to fit the reranker.")  # fmt: skip
+@click.option("--rerank-questions", type=click.IntRange(min=50),
+              default=rerank_fitting.DEFAULT_QUESTIONS, show_default=True,
+              help="Questions generated to fit the reranker.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print what was trained as JSON.")
 @click.pass_context
 def train_command(
@@ -100,8 +101,10 @@ def _train_all(
     engine: QAEngine, bar: BudgetBar, seed: int, squad: list[Path], base: str, questions: int
 ) -> dict:
     bar.start("reranker")
-    record = rerank.fit_weights(engine, questions, seed, bar.counted, RERANK_SHARE * bar.seconds)
-    bar.say(rerank.describe(record))
+    record = rerank_fitting.fit_weights(
+        engine, questions, seed, bar.counted, RERANK_SHARE * bar.seconds
+    )
+    bar.say(rerank_fitting.describe(record))
     bar.start("reader, general stage")  # cached after the first run on a machine
     general_stage(engine, base=base, seed=seed, say=bar.say, progress=bar.training)
     reader_minutes = max(1.0, (bar.left() / 60) - CALIBRATION_MINUTES)
@@ -113,7 +116,7 @@ def _train_all(
     bar.tick("done")
     return {
         "rerank": None if record is None else {"weights": record.weights, **record.scores},
-        "rerank_text": rerank.describe(record),
+        "rerank_text": rerank_fitting.describe(record),
         "reader": manifest,
         "calibration_seconds": round(calibration.seconds, 1),
     }

@@ -16,10 +16,11 @@ from retrieval.errors import ModelUnavailable
 from retrieval.feedback import FeedbackStore
 from retrieval.readers import shipped
 from retrieval.readers.shipped import FOLDER as SHIPPED
+from retrieval.readers.trained_store import read_manifest
 from retrieval.training import general
 from retrieval.training.labels import usable
-from retrieval.training.pipeline import DEFAULT_BASE, fingerprint
-from retrieval.training.store import read_manifest
+from retrieval.training.paraphrase import DEFAULT_BASE
+from retrieval.training.pipeline import fingerprint
 from workflows.calibration import calibrate_index
 from workflows.training import build_shipped, train, training_lock
 

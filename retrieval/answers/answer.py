@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from retrieval.answers.places import shown_place
 from retrieval.answers.sources import Lookup, list_sources
-from retrieval.calibration.model import Confidence
+from retrieval.confidence.model import Confidence
 from retrieval.index.near_copies import DocNotes
+from retrieval.places import shown_place
 from retrieval.query.filters import Filters
 from retrieval.query.retriever import Retrieval
 from retrieval.readers import Reading

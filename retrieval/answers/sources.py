@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from retrieval.answers.places import UrlMap, shown_place
 from retrieval.index.copies import collapse
 from retrieval.index.near_copies import DocNotes
+from retrieval.places import UrlMap, shown_place
 from retrieval.text import overlap_scores, terms
 from retrieval.types import Hit, Span
 
@@ -134,7 +134,7 @@ def _far(values: Sequence[float | None]) -> list[bool | None]:
 
 
 class _Places:
-    """Shown URL and path of a hit's document (retrieval/answers/places.py)."""
+    """Shown URL and path of a hit's document (retrieval/places.py)."""
 
     def __init__(self, notes: Mapping[str, DocNotes], maps: tuple[UrlMap, ...]) -> None:
         self.notes, self.maps = notes, maps

@@ -3,9 +3,10 @@
 Three kinds of questions, each asked with the document that answers it and without:
 synthetic ones made from the index's own chunks (always), real ones people wrote about
 other documents (`Reference`, given by the caller: the bundled sample's, asked in a
-temporary index) and this index's users' verdicts once there are enough (labels.py). One
+temporary index) and this index's users' verdicts once there are enough (verdicts.py). One
 model is fitted on all of them per reader; the threshold keeps the refusal target on each
-kind it trusts (record.py), so questions easier than people's cannot set it alone.
+kind it trusts (confidence/calibration_record.py), so questions easier than people's cannot
+set it alone.
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from retrieval.calibration.labels import MIN_LABELS, Verdict
-from retrieval.calibration.model import fit, out_of_fold
-from retrieval.calibration.questions import SyntheticQuestion, made_questions
-from retrieval.calibration.record import (
+from retrieval.calibration.verdicts import MIN_LABELS, Verdict
+from retrieval.confidence.calibration_record import (
     LABELS,
     SAMPLE,
     SYNTHETIC,
@@ -30,11 +29,13 @@ from retrieval.calibration.record import (
     fingerprint,
     save,
 )
-from retrieval.calibration.signals import extract
+from retrieval.confidence.model import fit, out_of_fold
+from retrieval.confidence.signals import extract
 from retrieval.engine import QAEngine
 from retrieval.errors import InvalidQuestion, QAError
 from retrieval.query.filters import Filters
 from retrieval.readers import Reader
+from retrieval.training.questions import SyntheticQuestion, made_questions
 
 DEFAULT_QUESTIONS = 300  # 600 asks: 2.6 minutes on 2 busy cores (BENCHMARKS.md, refusal-bench)
 MIN_QUESTIONS = 10

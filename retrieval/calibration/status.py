@@ -6,9 +6,8 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from retrieval.calibration.labels import MIN_LABELS, verdicts
-from retrieval.calibration.live import UNCALIBRATED
-from retrieval.calibration.record import (
+from retrieval.calibration.verdicts import MIN_LABELS, verdicts
+from retrieval.confidence.calibration_record import (
     CURVE_THRESHOLDS,
     KINDS,
     CalibrationRecord,
@@ -18,6 +17,7 @@ from retrieval.calibration.record import (
     fingerprint,
     load,
 )
+from retrieval.confidence.live_calibration import UNCALIBRATED
 from retrieval.feedback import FeedbackStore
 from retrieval.index.chunks import ChunkIndex
 

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from retrieval.answers.places import UrlMap, shown_place
 from retrieval.index.chunks import ChunkIndex, StoredDoc
+from retrieval.places import UrlMap, shown_place
 from retrieval.redis.replies import text
 
 

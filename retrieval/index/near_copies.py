@@ -65,7 +65,7 @@ Texts = Callable[[str], Iterable[tuple[str, str]]]
 class DocNotes:
     """What an answer needs to know of a listed document beyond its hits."""
 
-    folder: str = ""  # the folder it was ingested from (retrieval/answers/places.py)
+    folder: str = ""  # the folder it was ingested from (retrieval/places.py)
     near: frozenset[str] = frozenset()  # its near copies
 
 

@@ -53,7 +53,7 @@ class IndexSchema:
 
     @property
     def calibration_key(self) -> str:
-        """The index's calibration record (retrieval/calibration/record.py)."""
+        """The index's calibration record (retrieval/confidence/calibration_record.py)."""
         return f"{self.prefix}:calibration:{self.name}"
 
     @property

@@ -1,6 +1,6 @@
 """The index's own rerank weights: one small, versioned JSON value stored beside the index.
 
-`qa train` fits them on questions generated from the index's chunks (training/rerank.py).
+`qa train` fits them on questions generated from the index's chunks (training/rerank_fitting.py).
 Every engine re-reads the record at most every QA_READER_CHECK_S, so running servers use new
 weights without a restart. A record that does not parse, that another release wrote, or that
 was fitted with another embedding model is logged once and ignored: the defaults rank then.
@@ -19,7 +19,7 @@ from typing import Any
 from retrieval.errors import QAError
 from retrieval.index.chunks import ChunkIndex
 from retrieval.query.rerank import FEATURES, WEIGHTS
-from retrieval.redis.live import LiveRecord, unreadable, versioned
+from retrieval.redis.live_record import LiveRecord, unreadable, versioned
 
 VERSION = 1
 log = logging.getLogger("qa.rerank")
@@ -74,7 +74,7 @@ def load(index: ChunkIndex) -> RerankRecord | None:
 
 class LiveWeights:
     """The weights to rank with now: the index's record as running processes see it
-    (redis/live.py), else the defaults."""
+    (redis/live_record.py), else the defaults."""
 
     def __init__(self, index: ChunkIndex, refresh_s: float = 10.0) -> None:
         self.index = index

@@ -19,7 +19,7 @@ class Reading:
     spans: list[Span] = field(default_factory=list)
     best_score: float = 0.0
     threshold: float = 0.0
-    # Optional signals for the calibrated confidence (retrieval/calibration/signals.py): any
+    # Optional signals for the calibrated confidence (retrieval/confidence/signals.py): any
     # numbers a reader knows about its best answer.
     signals: dict[str, float] = field(default_factory=dict)
     note: str | None = None  # what the reader wants the explanation to say (e.g. a fallback)
@@ -35,6 +35,10 @@ class Reader(Protocol):
     name: str  # what the answer's `reader` field says
     threshold: float  # a best score below it abstains
     version: str  # which model reads: a calibration is valid for this one only ("" built in)
+
+    def warm_up(self) -> Reader:
+        """Load the model (or session) once, so the first question does not wait for it."""
+        ...
 
     def read(
         self, question: str, hits: list[Hit], n: int, question_vector: np.ndarray | None = None

@@ -56,6 +56,11 @@ class SentenceReader:
         self.threshold = threshold
         self._vectors: ByteLRU[str, np.ndarray] = ByteLRU(int(cache_mb * 2**20), _vector_size)
 
+    def warm_up(self) -> SentenceReader:
+        """Load the embedding model it scores sentences with (the retriever's own)."""
+        self.embedder.warm_up()
+        return self
+
     def embed(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Sentence vectors, each embedded once per process while it stays among those used
         lately (QA_CACHE_MB of them): the model runs only on sentences not seen lately."""

@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 import redis
 
+from retrieval.embedding.model_files import session_options
 from retrieval.errors import ModelUnavailable, ReaderNotTrained
 from retrieval.readers import Reading, dedupe, shipped
 from retrieval.readers.headings import is_heading
 from retrieval.readers.passages import PASSAGES, Passage, passages
-from retrieval.readers.spans import (
+from retrieval.readers.span_decoding import (
     INPUTS,
     MAX_LENGTH,
     GroupReading,
@@ -36,8 +37,8 @@ from retrieval.readers.spans import (
     decode_group,
     encode,
 )
-from retrieval.training.metrics import normalize
-from retrieval.training.store import MODEL_FILE, local_copy, read_manifest
+from retrieval.readers.trained_store import MODEL_FILE, local_copy, read_manifest
+from retrieval.text import normalize_answer
 from retrieval.types import Hit, Span
 
 SHIPPED = shipped.FOLDER
@@ -68,7 +69,6 @@ class TrainedReader:
     def from_folder(cls, folder: Path, manifest: dict[str, Any]) -> TrainedReader:
         """The exported model in `folder`; a damaged one is ModelUnavailable with what to do."""
         from retrieval.readers.pair_tokenizer import PairTokenizer
-        from retrieval.training.export import onnx_predictor
 
         try:
             tokenizer = PairTokenizer(folder, MAX_LENGTH)  # no transformers: seconds saved
@@ -79,6 +79,10 @@ class TrainedReader:
                 f"{str(e)[:200]}); run `qa train-reader` again"
             ) from e
         return cls(tokenizer, predict, manifest)
+
+    def warm_up(self) -> TrainedReader:
+        """Nothing left to load: `from_folder` opened the ONNX session, once per model file."""
+        return self
 
     def read(
         self, question: str, hits: list[Hit], n: int, question_vector: np.ndarray | None = None
@@ -145,7 +149,7 @@ def rank_answers(chosen: list[Passage], group: GroupReading, prior_weight: float
         return []
     weights = np.exp(np.asarray(scores) - max(scores))
     weights /= weights.sum()
-    bags = [Counter(normalize(s.text).split()) for s in spans]
+    bags = [Counter(normalize_answer(s.text).split()) for s in spans]
     expected = [sum(w * _f1(bag, other) for w, other in zip(weights, bags, strict=True))
                 for bag in bags]  # fmt: skip
     return [spans[i] for i in np.argsort(-np.asarray(expected), kind="stable")]
@@ -246,3 +250,18 @@ def shipped_reader(folder: Path = SHIPPED) -> TrainedReader:
     if isinstance(loaded, ModelUnavailable):
         raise loaded
     return loaded
+
+
+def onnx_predictor(path: Path) -> Predict:
+    """The exported model at `path` as a predictor, on onnxruntime (imported only here)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
+    wanted = {i.name for i in session.get_inputs()}
+
+    def predict(inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        feed = {k: v.astype(np.int64) for k, v in inputs.items() if k in wanted}
+        start, end = session.run(["start_logits", "end_logits"], feed)
+        return start, end
+
+    return predict

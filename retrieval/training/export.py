@@ -1,4 +1,4 @@
-"""ONNX export of a trained span model, fp32 and dynamic int8, and an onnxruntime predictor."""
+"""ONNX export of a trained span model, fp32 and dynamic int8 (readers/trained.py runs it)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from retrieval.embedding.model_files import INT8_OPERATORS, session_options
-from retrieval.readers.spans import INPUTS, Predict
+from retrieval.embedding.model_files import INT8_OPERATORS
+from retrieval.readers.span_decoding import INPUTS
 
 
 def export_fp32(model: Any, tokenizer: Any, folder: Path) -> Path:
@@ -52,17 +50,3 @@ def quantize(source: Path, target: Path, operators: tuple[str, ...] = INT8_OPERA
     finally:
         root.setLevel(level)
     return target
-
-
-def onnx_predictor(path: Path) -> Predict:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
-    wanted = {i.name for i in session.get_inputs()}
-
-    def predict(inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        feed = {k: v.astype(np.int64) for k, v in inputs.items() if k in wanted}
-        start, end = session.run(["start_logits", "end_logits"], feed)
-        return start, end
-
-    return predict

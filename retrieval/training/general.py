@@ -25,7 +25,7 @@ from typing import Any
 from retrieval.engine import QAEngine
 from retrieval.readers import passages as passage_choice
 from retrieval.readers import shipped
-from retrieval.readers.spans import MAX_LENGTH
+from retrieval.readers.span_decoding import MAX_LENGTH
 from retrieval.training import real_questions, trainer
 from retrieval.training.groups import Gold, Group, features, gold_window, group_for
 from retrieval.training.measure import measure

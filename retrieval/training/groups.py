@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from retrieval.readers.passages import Passage, window
-from retrieval.readers.spans import MAX_LENGTH
+from retrieval.readers.span_decoding import MAX_LENGTH
 from retrieval.sentences import sentences_of
 from retrieval.text import terms
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from retrieval.engine import QAEngine
 from retrieval.readers.passages import passages
-from retrieval.readers.spans import Predict
+from retrieval.readers.span_decoding import Predict
 from retrieval.readers.trained import TrainedReader, rank_answers
 from retrieval.sentences import context_of
 from retrieval.training.metrics import best_over, contains, exact_match, f1

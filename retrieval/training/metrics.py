@@ -1,4 +1,4 @@
-"""Answer-quality metrics (SQuAD's normalisation, EM, F1, containment) and percentiles.
+"""Answer-quality metrics (EM, F1, containment, over text.normalize_answer) and percentiles.
 
 Pure functions over strings and numbers, so the evaluation's numbers can be checked by hand.
 """
@@ -6,29 +6,20 @@ Pure functions over strings and numbers, so the evaluation's numbers can be chec
 from __future__ import annotations
 
 import math
-import re
-import string
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCTUATION = str.maketrans("", "", string.punctuation)
-
-
-def normalize(text: str) -> str:
-    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
-    text = text.lower().translate(_PUNCTUATION)
-    return " ".join(_ARTICLES.sub(" ", text).split())
+from retrieval.text import normalize_answer
 
 
 def exact_match(prediction: str, gold: str) -> float:
     """1.0 when both normalise to the same text."""
-    return float(normalize(prediction) == normalize(gold))
+    return float(normalize_answer(prediction) == normalize_answer(gold))
 
 
 def f1(prediction: str, gold: str) -> float:
     """Token-overlap F1 of the normalised texts (1.0 when both are empty, as in SQuAD 2.0)."""
-    pred, ref = normalize(prediction).split(), normalize(gold).split()
+    pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
     if not pred or not ref:
         return float(pred == ref)
     common = sum((Counter(pred) & Counter(ref)).values())
@@ -43,8 +34,8 @@ def contains(prediction: str, gold: str) -> float:
 
     Whole words, so that a gold "5" is not found inside a predicted "15".
     """
-    ref = normalize(gold)
-    return float(bool(ref) and f" {ref} " in f" {normalize(prediction)} ")
+    ref = normalize_answer(gold)
+    return float(bool(ref) and f" {ref} " in f" {normalize_answer(prediction)} ")
 
 
 def best_over(metric: Callable[[str, str], float], prediction: str, golds: Sequence[str]) -> float:

@@ -20,6 +20,8 @@ import numpy as np
 from retrieval.embedding.model_files import resolve_model_path
 from retrieval.text import CONTENT_STOPWORDS
 
+# The encoder the trained reader starts from, whose word embeddings also reword questions.
+DEFAULT_BASE = "packaged:all-MiniLM-L6-v2"
 SWAP = 0.3  # a content word's chance to be replaced
 NEIGHBOURS = 3  # the nearest whole words a replacement is drawn from
 MIN_SIMILARITY = 0.45  # cosine of input embeddings: below it a "neighbour" is unrelated

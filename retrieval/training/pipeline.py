@@ -24,17 +24,17 @@ from retrieval.errors import ConfigError, IndexMissing
 from retrieval.index.chunks import ChunkIndex
 from retrieval.readers import passages as passage_choice
 from retrieval.readers.shipped import FOLDER as SHIPPED
+from retrieval.readers.trained import onnx_predictor
+from retrieval.readers.trained_store import MODEL_FILE, publish, remove_unswitched
 from retrieval.training import real_questions, trainer
-from retrieval.training.export import export_fp32, onnx_predictor, quantize
+from retrieval.training.export import export_fp32, quantize
 from retrieval.training.general import GROUP_SIZE, NO_ANSWER_SHARE, GeneralStage, squad_groups
 from retrieval.training.generate import Generated, Generator
 from retrieval.training.groups import Gold, Group, features, group_for
 from retrieval.training.labels import Label, label_groups
 from retrieval.training.paraphrase import Paraphraser
 from retrieval.training.squad import load_squad
-from retrieval.training.store import MODEL_FILE, publish, remove_unswitched
 
-DEFAULT_BASE = "packaged:all-MiniLM-L6-v2"
 EXPORT_RESERVE_S = 60.0  # export, int8, held-out scoring, storing
 GENERATION_SHARE = 0.2  # of the budget, at most: parsing and asking the generated questions
 EPOCHS = 3  # at most, over the mix: a small index is done before its budget

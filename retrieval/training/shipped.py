@@ -28,11 +28,12 @@ from typing import Any
 
 from retrieval.embedding.model_files import resolve_model_path
 from retrieval.readers.shipped import sha256_of
-from retrieval.readers.spans import MAX_LENGTH, Predict
+from retrieval.readers.span_decoding import MAX_LENGTH, Predict
+from retrieval.readers.trained import onnx_predictor
 from retrieval.training import real_questions, trainer
-from retrieval.training.export import export_fp32, onnx_predictor, quantize
+from retrieval.training.export import export_fp32, quantize
 from retrieval.training.groups import features
-from retrieval.training.pipeline import DEFAULT_BASE
+from retrieval.training.paraphrase import DEFAULT_BASE
 
 RECIPE = "shipped-1"  # change it with the recipe: a new key starts a new run
 EPOCHS = 1.0

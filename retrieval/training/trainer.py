@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.readers.spans import INPUTS, Predict, decode_group, encode
+from retrieval.readers.span_decoding import INPUTS, Predict, decode_group, encode
 from retrieval.training.groups import Group
 from retrieval.training.metrics import exact_match, f1
 

@@ -13,10 +13,9 @@ import pytest
 
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
-from retrieval.calibration.labels import PER_USER, verdicts
-from retrieval.calibration.model import auroc, fit
-from retrieval.calibration.questions import question_about, reworded
-from retrieval.calibration.record import (
+from retrieval.calibration.run import CalibrationFailed, Point, calibrate, fit_reader
+from retrieval.calibration.verdicts import PER_USER, verdicts
+from retrieval.confidence.calibration_record import (
     LABELS,
     SAMPLE,
     SYNTHETIC,
@@ -26,14 +25,14 @@ from retrieval.calibration.record import (
     load,
     record_key,
 )
-from retrieval.calibration.run import CalibrationFailed, Point, calibrate, fit_reader
+from retrieval.confidence.model import auroc, fit
 from retrieval.embedding.embedder import Embedder
 from retrieval.engine import QAEngine
 from retrieval.errors import InvalidQuestion
 from retrieval.feedback import FeedbackStore
 from retrieval.settings import Settings
-from retrieval.training.paraphrase import Paraphraser
-from retrieval.training.pipeline import DEFAULT_BASE
+from retrieval.training.paraphrase import DEFAULT_BASE, Paraphraser
+from retrieval.training.questions import question_about, reworded
 from retrieval.types import DocMeta
 from tests.corpus import KEY_TEXT, LEAVE_TEXT
 

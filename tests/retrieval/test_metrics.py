@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.training.metrics import best_over, contains, exact_match, f1, normalize, percentile
+from retrieval.text import normalize_answer
+from retrieval.training.metrics import best_over, contains, exact_match, f1, percentile
 
 
 @pytest.mark.parametrize(
@@ -20,7 +21,7 @@ from retrieval.training.metrics import best_over, contains, exact_match, f1, nor
     ],
 )
 def test_normalize_follows_squad(text: str, expected: str) -> None:
-    assert normalize(text) == expected
+    assert normalize_answer(text) == expected
 
 
 @pytest.mark.parametrize(

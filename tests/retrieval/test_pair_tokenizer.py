@@ -9,7 +9,7 @@ import pytest
 
 from retrieval.embedding.embedder import resolve_model_path
 from retrieval.readers.pair_tokenizer import PairTokenizer
-from retrieval.readers.spans import MAX_LENGTH, encode
+from retrieval.readers.span_decoding import MAX_LENGTH, encode
 from retrieval.settings import DEFAULT_EMBEDDER
 
 QUESTION = "When was the tower completed?"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.answers.places import parse_source_urls, shown_place
 from retrieval.errors import ConfigError
+from retrieval.places import parse_source_urls, shown_place
 from retrieval.settings import Settings
 
 MAPS = parse_source_urls(

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from retrieval.errors import ModelUnavailable
-from retrieval.readers.span import SpanReader
+from retrieval.readers.hub_span import SpanReader
 from retrieval.types import Hit
 
 

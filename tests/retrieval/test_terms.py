@@ -6,6 +6,7 @@ import pytest
 
 from ingest.document import Document
 from ingest.pipeline import IngestPipeline
+from retrieval.engine import QAEngine
 from retrieval.errors import ConfigError
 from retrieval.lru import ENTRY_OVERHEAD
 from retrieval.query.filters import Filters
@@ -109,3 +110,9 @@ def test_the_share_must_be_a_share():
     with pytest.raises(ConfigError, match="QA_KEYWORD_MAX_SHARE"):
         Settings.from_env({"QA_KEYWORD_MAX_SHARE": "0"})
     assert Settings.from_env({"QA_KEYWORD_MAX_SHARE": "0.05"}).keyword_max_share == 0.05
+
+
+def test_the_engine_builds_its_retriever_with_the_keyword_settings(settings: Settings, embedder):
+    engine = QAEngine(settings.with_(keyword_max_share=0.5, keyword_floor=7), embedder=embedder)
+    retriever = engine.retrieving.retriever
+    assert (retriever.keyword_max_share, retriever.keyword_floor) == (0.5, 7)

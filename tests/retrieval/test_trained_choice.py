@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from retrieval.readers.headings import is_heading
 from retrieval.readers.passages import Passage
-from retrieval.readers.spans import Decoded, GroupReading
+from retrieval.readers.span_decoding import Decoded, GroupReading
 from retrieval.readers.trained import rank_answers
 from retrieval.types import Hit
 

@@ -25,11 +25,11 @@ from retrieval.index.chunks import ChunkIndex
 from retrieval.query.filters import Filters
 from retrieval.query.rerank import FEATURES, WEIGHTS, features
 from retrieval.query.rerank_weights import RerankRecord, load, save
+from retrieval.readers.trained_store import read_manifest
 from retrieval.settings import Settings
 from retrieval.training import general
 from retrieval.training.lock import TrainingBusy, TrainingLock
-from retrieval.training.rerank import fit_weights
-from retrieval.training.store import read_manifest
+from retrieval.training.rerank_fitting import fit_weights
 from retrieval.types import DocMeta
 from tests.training.test_trained_reader import _train
 from workflows.training import training_lock

@@ -24,10 +24,10 @@ from retrieval.index.chunks import ChunkIndex
 from retrieval.readers import shipped
 from retrieval.readers.passages import passages
 from retrieval.readers.trained import TrainedReader, rank_answers
+from retrieval.readers.trained_store import read_manifest
 from retrieval.settings import Settings
 from retrieval.training import general, trainer
-from retrieval.training.pipeline import DEFAULT_BASE
-from retrieval.training.store import read_manifest
+from retrieval.training.paraphrase import DEFAULT_BASE
 from workflows import training
 
 QUESTION = "In what year did the Normans invade England?"

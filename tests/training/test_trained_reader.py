@@ -21,12 +21,13 @@ from retrieval.engine import QAEngine
 from retrieval.errors import ModelUnavailable
 from retrieval.feedback import FeedbackStore
 from retrieval.index.chunks import ChunkIndex
-from retrieval.readers.spans import INPUTS, decode_group, encode
+from retrieval.readers.span_decoding import INPUTS, decode_group, encode
+from retrieval.readers.trained import onnx_predictor
+from retrieval.readers.trained_store import files_key, publish, read_manifest, remove_unswitched
 from retrieval.settings import Settings
 from retrieval.training import general, trainer
-from retrieval.training.export import export_fp32, onnx_predictor
+from retrieval.training.export import export_fp32
 from retrieval.training.groups import Group, features
-from retrieval.training.store import files_key, publish, read_manifest, remove_unswitched
 from tests.training.conftest import QUESTIONS
 from tests.training.test_generate import ARTICLES
 from workflows import training
@@ -244,7 +245,7 @@ STORING = """
 import sys
 import redis
 from retrieval.redis.lease import Lease
-from retrieval.training.store import files_key, writing_key
+from retrieval.readers.trained_store import files_key, writing_key
 client = redis.Redis(unix_socket_path=sys.argv[1])
 lease = Lease(client, writing_key(sys.argv[2], "5702ed"), "qa train-reader")
 assert lease.acquire()

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from retrieval.calibration.record import MIN_POINTS
+from retrieval.confidence.calibration_record import MIN_POINTS
 
 PER_USER = 10
 MIN_LABELS = MIN_POINTS  # verdicts (after the cap) before they join the calibration

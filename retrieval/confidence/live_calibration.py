@@ -6,19 +6,19 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from retrieval.calibration.coverage import coverage
-from retrieval.calibration.model import Confidence
-from retrieval.calibration.record import (
+from retrieval.confidence.calibration_record import (
     KINDS,
     CalibrationRecord,
     ReaderCalibration,
     record_key,
 )
-from retrieval.calibration.signals import extract
+from retrieval.confidence.coverage import coverage
+from retrieval.confidence.model import Confidence
+from retrieval.confidence.signals import extract
 from retrieval.index.chunks import ChunkIndex
 from retrieval.query.retriever import Retrieval
 from retrieval.readers import Reader, Reading
-from retrieval.redis.live import LiveRecord
+from retrieval.redis.live_record import LiveRecord
 
 REFRESH_S = 10.0
 UNCALIBRATED = (
@@ -29,7 +29,7 @@ log = logging.getLogger("qa.calibration")
 
 
 class LiveCalibration:
-    """The index's calibration record as running processes see it (redis/live.py)."""
+    """The index's calibration record as running processes see it (redis/live_record.py)."""
 
     def __init__(self, index: ChunkIndex, refresh_s: float = REFRESH_S) -> None:
         self.index = index

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.calibration.questions import SyntheticQuestion, made_questions
 from retrieval.engine import QAEngine
 from retrieval.query.filters import Filters
 from retrieval.query.rerank import DEPTH, FEATURES, WEIGHTS, features, vector_of
 from retrieval.query.rerank_weights import RerankRecord, save
+from retrieval.training.questions import SyntheticQuestion, made_questions
 
 DEFAULT_QUESTIONS = 400  # about 20 s on 2 busy cores
 MIN_QUESTIONS = 30  # found among the candidates: fewer, and the defaults stay

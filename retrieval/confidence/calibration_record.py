@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.calibration.model import LogisticModel, auroc
+from retrieval.confidence.model import LogisticModel, auroc
 from retrieval.errors import QAError
 from retrieval.index.chunks import ChunkIndex
-from retrieval.redis.live import unreadable, versioned
+from retrieval.redis.live_record import unreadable, versioned
 
 VERSION = 2  # 2: curves per kind of question (1 held the synthetic ones only)
 # The kinds of questions a calibration asks; a threshold keeps its promise on each it trusts.
