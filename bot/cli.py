@@ -15,12 +15,23 @@ from retrieval.settings import Settings
 # The module of each command, imported when the command runs (or `--help` lists it): `qa ask`
 # does not pay for what `qa ingest` or `qa serve` import. Each module lists its COMMANDS.
 COMMANDS = {
-    "ingest": "ingest", "sources": "sync", "sync": "sync", "docs": "documents",
-    "delete": "documents", "index": "documents", "reindex": "documents", "ask": "ask",
-    "train": "train", "train-reader": "train_reader",
-    "calibrate": "calibrate", "eval": "evaluate", "feedback": "feedback", "server": "server",
-    "slack": "slack", "serve": "serve",
-}  # fmt: skip
+    "ingest": "ingest",
+    "sources": "sync",
+    "sync": "sync",
+    "docs": "documents",
+    "delete": "documents",
+    "index": "documents",
+    "reindex": "documents",
+    "ask": "ask",
+    "train": "train",
+    "train-reader": "train_reader",
+    "calibrate": "calibrate",
+    "eval": "evaluate",
+    "feedback": "feedback",
+    "server": "server",
+    "slack": "slack",
+    "serve": "serve",
+}
 
 
 class QAGroup(click.Group):

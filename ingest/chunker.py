@@ -108,9 +108,15 @@ class Chunker:
     def _make(self, doc: Document, group: list[_Unit], position: int) -> Chunk:
         start, end = group[0].start, group[-1].end
         return Chunk(
-            doc_id=doc.doc_id, position=position, text=doc.text[start:end], start=start,
-            end=end, title=doc.meta.title, headings=group[0].headings, page=group[0].page,
-        )  # fmt: skip
+            doc_id=doc.doc_id,
+            position=position,
+            text=doc.text[start:end],
+            start=start,
+            end=end,
+            title=doc.meta.title,
+            headings=group[0].headings,
+            page=group[0].page,
+        )
 
     # -- units: the smallest pieces a chunk is built from -------------------------------------
 

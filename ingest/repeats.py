@@ -38,8 +38,14 @@ def count_repeats(index: ChunkIndex, batch: Sequence[tuple[Document, Sequence[Ch
         try:
             found = index.search(
                 "@content_hash:{" + "|".join(wanted) + "}",
-                "RETURN", 2, "content_hash", "doc_id", "LIMIT", 0, MAX_HOLDERS,
-            )  # fmt: skip
+                "RETURN",
+                2,
+                "content_hash",
+                "doc_id",
+                "LIMIT",
+                0,
+                MAX_HOLDERS,
+            )
         except redis.ResponseError:  # an index made before chunks had a content_hash
             return Repeats()
         for f in found.docs:

@@ -26,8 +26,9 @@ from retrieval.errors import ConfigError, QAError
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_KEYS = frozenset(("folder", "url", "tags", "include", "exclude", "interval", "crawl",
-                   "max_pages", "max_depth"))  # fmt: skip
+_KEYS = frozenset(
+    ("folder", "url", "tags", "include", "exclude", "interval", "crawl", "max_pages", "max_depth")
+)
 
 
 class SourceUnreachable(QAError):
@@ -96,12 +97,17 @@ def _source(name: str, fields: Any, path: Path) -> Source:
     if folder is not None and not folder.is_absolute():
         folder = (path.parent / folder).resolve()  # relative to the sources file
     return Source(
-        name=name, folder=folder, url=url, tags=_strings(fields, "tags", where),
-        include=_strings(fields, "include", where), exclude=_strings(fields, "exclude", where),
+        name=name,
+        folder=folder,
+        url=url,
+        tags=_strings(fields, "tags", where),
+        include=_strings(fields, "include", where),
+        exclude=_strings(fields, "exclude", where),
         interval=parse_interval(fields["interval"]) if fields.get("interval") else 0.0,
         crawl=bool(fields.get("crawl", False)),
-        max_pages=_count(fields, "max_pages", where), max_depth=_count(fields, "max_depth", where),
-    )  # fmt: skip
+        max_pages=_count(fields, "max_pages", where),
+        max_depth=_count(fields, "max_depth", where),
+    )
 
 
 def _strings(fields: dict[str, Any], key: str, where: str) -> tuple[str, ...]:

@@ -45,9 +45,17 @@ class SyncResult:
     def from_report(cls, source: str, report: IngestReport, seconds: float) -> SyncResult:
         status = "refused" if report.prune_refused else "failed" if report.failed else "ok"
         return cls(
-            source, status, report.new, report.updated, report.unchanged, len(report.failed),
-            len(report.skipped), report.pruned, round(seconds, 2), report.prune_refused,
-        )  # fmt: skip
+            source,
+            status,
+            report.new,
+            report.updated,
+            report.unchanged,
+            len(report.failed),
+            len(report.skipped),
+            report.pruned,
+            round(seconds, 2),
+            report.prune_refused,
+        )
 
     def line(self) -> str:
         counts = (
@@ -96,8 +104,10 @@ class Syncer:
         self._leases[source.name] = lock
         if not lock.acquire():
             who = holder(self.client.get(lock.key)) or {}
-            busy = (f"another sync of this source is running (pid {who.get('pid', '?')} on "
-                    f"{who.get('host', '?')}); try again when it is done")  # fmt: skip
+            busy = (
+                f"another sync of this source is running (pid {who.get('pid', '?')} on "
+                f"{who.get('host', '?')}); try again when it is done"
+            )
             return self.log.record(SyncResult(source.name, "error", message=busy))
         started = time.perf_counter()
         try:
@@ -143,11 +153,16 @@ class Syncer:
             options = WebOptions(
                 crawl=source.crawl,
                 max_pages=source.max_pages or self.settings.web_max_pages,
-                max_depth=self.settings.web_max_depth if source.max_depth is None
+                max_depth=self.settings.web_max_depth
+                if source.max_depth is None
                 else source.max_depth,
-                source=source.name, tags=source.tags, include=source.include,
-                exclude=source.exclude, prune=True, max_prune_share=share,
-            )  # fmt: skip
+                source=source.name,
+                tags=source.tags,
+                include=source.include,
+                exclude=source.exclude,
+                prune=True,
+                max_prune_share=share,
+            )
             return ingest_url(self.pipeline, self.fetcher, source.url, options)
         assert source.folder is not None
         if not source.folder.is_dir():
@@ -155,6 +170,11 @@ class Syncer:
                 f"cannot reach folder {source.folder} (missing or unmounted); nothing was removed"
             )
         return self.pipeline.run(
-            [source.folder], source=source.name, tags=source.tags, include=source.include,
-            exclude=source.exclude, prune=True, max_prune_share=share,
-        )  # fmt: skip
+            [source.folder],
+            source=source.name,
+            tags=source.tags,
+            include=source.include,
+            exclude=source.exclude,
+            prune=True,
+            max_prune_share=share,
+        )

@@ -26,17 +26,20 @@ class SyncCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         docs = GaugeMetricFamily(
-            "qa_sync_documents", "Documents per outcome in the last sync of a source.",
+            "qa_sync_documents",
+            "Documents per outcome in the last sync of a source.",
             labels=["source", "outcome"],
-        )  # fmt: skip
+        )
         finished = GaugeMetricFamily(
-            "qa_sync_last_finished_seconds", "When the last sync of a source ended (unix time).",
+            "qa_sync_last_finished_seconds",
+            "When the last sync of a source ended (unix time).",
             labels=["source"],
-        )  # fmt: skip
+        )
         status = GaugeMetricFamily(
-            "qa_sync_status", "1 for the status of the last sync of a source.",
+            "qa_sync_status",
+            "1 for the status of the last sync of a source.",
             labels=["source", "status"],
-        )  # fmt: skip
+        )
         for name, record in self._records():
             for outcome in _COUNTS:
                 docs.add_metric([name, outcome], float(record.get(outcome, 0)))

@@ -76,10 +76,18 @@ class FeedbackStore:
         self.key = f"{prefix}:feedback"
 
     def record(
-        self, *, question: str, answer: str | None, sources: Sequence[Mapping[str, Any]],
-        vote: str, user: str, at: float | None = None, correction: str | None = None,
-        origin: str = "", extra: Mapping[str, Any] | None = None,
-    ) -> str:  # fmt: skip
+        self,
+        *,
+        question: str,
+        answer: str | None,
+        sources: Sequence[Mapping[str, Any]],
+        vote: str,
+        user: str,
+        at: float | None = None,
+        correction: str | None = None,
+        origin: str = "",
+        extra: Mapping[str, Any] | None = None,
+    ) -> str:
         """Store one vote; returns its stream id. The answer's passage (the first source's
         text) is kept, so the vote stays a label after the document changes."""
         if vote not in VOTES:
@@ -162,9 +170,13 @@ def _label(entry: Mapping[str, Any]) -> Label | None:
     if passage is None:
         return None  # a correction that is nowhere in the passages: nothing to point at
     doc_id = next(
-        (s.get("doc_id", "") for s, p in zip(entry["sources"], passages, strict=False)
-         if p == passage), "",
-    )  # fmt: skip
+        (
+            s.get("doc_id", "")
+            for s, p in zip(entry["sources"], passages, strict=False)
+            if p == passage
+        ),
+        "",
+    )
     return Label(entry["question"], answer, passage, doc_id, entry["user"], entry.get("origin", ""))
 
 

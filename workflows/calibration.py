@@ -38,10 +38,14 @@ REAL_QUESTIONS = 150  # each asked twice: about a minute per reader, the sample'
 
 
 def calibrate_index(
-    engine: QAEngine, *, questions: int = DEFAULT_QUESTIONS, seed: int = 0,
-    readers: Sequence[str] | None = None, progress: Progress | None = None,
+    engine: QAEngine,
+    *,
+    questions: int = DEFAULT_QUESTIONS,
+    seed: int = 0,
+    readers: Sequence[str] | None = None,
+    progress: Progress | None = None,
     real_questions: int = REAL_QUESTIONS,
-) -> CalibrationRecord:  # fmt: skip
+) -> CalibrationRecord:
     """`qa calibrate`: synthetic, real (`real_questions` of them; 0: none) and users' ones.
     First drops the temporary indexes that killed calibrations left behind."""
     temporary.sweep(engine.index.client)
@@ -79,8 +83,9 @@ def sample_reference(engine: QAEngine, n: int, seed: int = 0) -> Iterator[Refere
             for q in asked:
                 article = doc_id_of(held.contexts[q.context])
                 points.append(asked_point(sample, reader, q.text, True))
-                points.append(asked_point(sample, reader, q.text, False,
-                                          Filters(not_doc_ids=(article,))))  # fmt: skip
+                points.append(
+                    asked_point(sample, reader, q.text, False, Filters(not_doc_ids=(article,)))
+                )
             return points
 
         yield reference

@@ -77,11 +77,13 @@ class EvalReport:
         ]
         rows: list[tuple[str, float | None]] = [
             *((f"hit@{n}", v) for n, v in self.hit_at.items()),
-            ("containment", self.containment), ("context holds gold", self.context),
+            ("containment", self.containment),
+            ("context holds gold", self.context),
             ("exact match", self.exact_match),
-            ("F1", self.f1), ("abstention", self.abstention),
+            ("F1", self.f1),
+            ("abstention", self.abstention),
             ("mean answer words", self.mean_answer_words),
-        ]  # fmt: skip
+        ]
         lines += [f"{name:<20}{_fmt(value, 3):>8}" for name, value in rows]
         lines += ["", f"{'latency (ms)':<20}{'p50':>8}{'p95':>8}"]
         for stage, p in self.latency_ms.items():
@@ -118,9 +120,14 @@ def evaluate(
     squad = load_squad(dataset, limit)
     with squad_index(squad, settings, engine, keep=keep_index) as built:
         return evaluate_on(
-            built.engine, squad, k=k, reader=reader, mode=mode, ingest=built.ingest,
+            built.engine,
+            squad,
+            k=k,
+            reader=reader,
+            mode=mode,
+            ingest=built.ingest,
             progress=progress,
-        )  # fmt: skip
+        )
 
 
 @contextmanager
@@ -148,9 +155,11 @@ def temporary_pipeline(
     try:
         embedder = qa.embedder
         chunker = Chunker(
-            qa.settings.chunk_tokens, qa.settings.chunk_overlap_tokens, embedder.max_tokens,
+            qa.settings.chunk_tokens,
+            qa.settings.chunk_overlap_tokens,
+            embedder.max_tokens,
             embedder.count_tokens,
-        )  # fmt: skip
+        )
         yield qa, IngestPipeline(index, embedder, chunker)
     finally:
         if keep:
@@ -169,9 +178,11 @@ def temporary_settings(settings: Settings) -> Settings:
 def documents_of(squad: SquadSet) -> Iterator[Document]:
     for context in squad.contexts:
         meta = DocMeta(
-            doc_id=doc_id_of(context), title=context.title, source=squad.name,
+            doc_id=doc_id_of(context),
+            title=context.title,
+            source=squad.name,
             path=f"{squad.name}#{context.article}.{context.paragraph}",
-        )  # fmt: skip
+        )
         yield Document(meta=meta, text=context.text)
 
 
@@ -207,17 +218,29 @@ def evaluate_on(
 
 
 def _summarise(
-    squad: SquadSet, engine: QAEngine, outcomes: list[_Outcome], *, k: int, mode: str,
-    reader: str | None, ingest: IngestReport | None,
-) -> EvalReport:  # fmt: skip
+    squad: SquadSet,
+    engine: QAEngine,
+    outcomes: list[_Outcome],
+    *,
+    k: int,
+    mode: str,
+    reader: str | None,
+    ingest: IngestReport | None,
+) -> EvalReport:
     answerable = [o for o in outcomes if o.rank != _UNANSWERABLE]
     given = [o.words for o in outcomes if o.words is not None]
     return EvalReport(
-        dataset=squad.name, index=engine.settings.index_name, mode=mode,
-        reader=Counter(o.reader for o in outcomes).most_common(1)[0][0] if outcomes
+        dataset=squad.name,
+        index=engine.settings.index_name,
+        mode=mode,
+        reader=Counter(o.reader for o in outcomes).most_common(1)[0][0]
+        if outcomes
         else reader or engine.settings.reader,
-        k=k, documents=len(squad.contexts), chunks=engine.index.count_chunks(),
-        questions=len(squad.questions), answerable=len(answerable),
+        k=k,
+        documents=len(squad.contexts),
+        chunks=engine.index.count_chunks(),
+        questions=len(squad.questions),
+        answerable=len(answerable),
         skipped=len(squad.questions) - len(outcomes),
         ingest_seconds=round(ingest.seconds, 2) if ingest else None,
         hit_at={n: _mean([0 < o.rank <= n for o in answerable]) for n in RETRIEVAL_KS},
@@ -227,9 +250,10 @@ def _summarise(
         f1=_mean([o.f1 for o in outcomes]),
         abstention=_mean([o.words is None for o in outcomes]),
         mean_answer_words=_mean(given) if given else None,
-        latency_ms={s: _percentiles([o.latency[s] for o in outcomes if s in o.latency])
-                    for s in STAGES},
-    )  # fmt: skip
+        latency_ms={
+            s: _percentiles([o.latency[s] for o in outcomes if s in o.latency]) for s in STAGES
+        },
+    )
 
 
 _UNANSWERABLE = -1
@@ -251,15 +275,19 @@ class _Outcome:
 
 
 def _ask_one(
-    engine: QAEngine, doc_id: str, question: Question, k: int, reader: str | None, mode: str,
+    engine: QAEngine,
+    doc_id: str,
+    question: Question,
+    k: int,
+    reader: str | None,
+    mode: str,
     min_confidence: float | None = None,
-) -> _Outcome:  # fmt: skip
+) -> _Outcome:
     t = time.perf_counter()
     retrieval = engine.retrieve(question.text, k=max(RETRIEVAL_KS), mode=mode)
     retrieval_ms = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    answer = engine.ask(question.text, k=k, reader=reader, mode=mode,
-                        min_confidence=min_confidence)  # fmt: skip
+    answer = engine.ask(question.text, k=k, reader=reader, mode=mode, min_confidence=min_confidence)
     ask_ms = (time.perf_counter() - t) * 1000
 
     latency = {s: answer.timings[s] for s in ("embed", "retrieve", "read") if s in answer.timings}
@@ -276,8 +304,10 @@ def _ask_one(
         context=best_over(contains, shown, golds),
         exact_match=best_over(exact_match, prediction, golds),
         f1=best_over(f1, prediction, golds),
-        words=words, reader=answer.reader, latency=latency,
-    )  # fmt: skip
+        words=words,
+        reader=answer.reader,
+        latency=latency,
+    )
 
 
 def gold_rank(hits: list[Hit], doc_id: str, question: Question) -> int | None:

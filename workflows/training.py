@@ -34,35 +34,55 @@ FIRST_RUN_MINUTES = 26.0
 
 
 def general_stage(
-    engine: QAEngine, *, base: str = DEFAULT_BASE, seed: int = 0, say: Say = print,
+    engine: QAEngine,
+    *,
+    base: str = DEFAULT_BASE,
+    seed: int = 0,
+    say: Say = print,
     progress: Progress | None = None,
-) -> general.GeneralStage:  # fmt: skip
+) -> general.GeneralStage:
     """The shipped reader for the packaged encoder; for another base model, the cached
     general stage, trained first if there is none (or its cache is damaged: never used then)."""
     settings = engine.settings
     if base == DEFAULT_BASE and settings.shipped_reader is not None:
         try:
-            return general.from_shipped(resolve_model_path(base), settings.data_dir,
-                                        settings.shipped_reader, seed)  # fmt: skip
+            return general.from_shipped(
+                resolve_model_path(base), settings.data_dir, settings.shipped_reader, seed
+            )
         except ModelUnavailable as e:
             say(f"{e}; meanwhile learning to read from the bundled sample alone")
     key = general.cache_key(base, engine.embedder.identity)
     stage, why = general.cached(settings.data_dir, key)
     if stage is not None:
         return stage
-    say(f"general stage: {why}; learning to read from {general.SAMPLE.name} "
-        f"(about {general.MINUTES:.0f} minutes, once per machine)")  # fmt: skip
+    say(
+        f"general stage: {why}; learning to read from {general.SAMPLE.name} "
+        f"(about {general.MINUTES:.0f} minutes, once per machine)"
+    )
     with sample_index(engine) as sample:
         return general.train_general(
-            sample, doc_id_of, settings.data_dir, key, base=resolve_model_path(base),
-            seed=seed, say=say, progress=progress, threads=settings.train_threads,
-        )  # fmt: skip
+            sample,
+            doc_id_of,
+            settings.data_dir,
+            key,
+            base=resolve_model_path(base),
+            seed=seed,
+            say=say,
+            progress=progress,
+            threads=settings.train_threads,
+        )
 
 
 def train(
-    engine: QAEngine, *, minutes: float, seed: int = 0, squad: list[Path] | None = None,
-    base: str = DEFAULT_BASE, say: Say = print, progress: Progress | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    engine: QAEngine,
+    *,
+    minutes: float,
+    seed: int = 0,
+    squad: list[Path] | None = None,
+    base: str = DEFAULT_BASE,
+    say: Say = print,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Both stages for `engine`'s index, with every label users gave; the published manifest."""
     began = time.monotonic()
     stage = general_stage(engine, base=base, seed=seed, say=say, progress=progress)
@@ -72,9 +92,17 @@ def train(
         say(f"index stage: {minutes:.1f} minutes (the general stage took {spent:.1f})")
     labels = FeedbackStore(engine.index.client, engine.settings.key_prefix).labels()
     return train_reader(
-        engine, engine.settings.data_dir, stage, minutes=minutes, seed=seed, squad=squad,
-        labels=labels, say=say, progress=progress, threads=engine.settings.train_threads,
-    )  # fmt: skip
+        engine,
+        engine.settings.data_dir,
+        stage,
+        minutes=minutes,
+        seed=seed,
+        squad=squad,
+        labels=labels,
+        say=say,
+        progress=progress,
+        threads=engine.settings.train_threads,
+    )
 
 
 def training_lock(engine: QAEngine, command: str) -> TrainingLock:
@@ -84,17 +112,34 @@ def training_lock(engine: QAEngine, command: str) -> TrainingLock:
 
 
 def build_shipped(
-    engine: QAEngine, out: Path, work: Path, *, base: str = DEFAULT_BASE, seed: int = 0,
-    names: list[str] | None = None, limit: int | None = None, snapshots: list[int] | None = None,
-    checkpoint_every: int | None = None, measure: bool = True, say: Say = print,
+    engine: QAEngine,
+    out: Path,
+    work: Path,
+    *,
+    base: str = DEFAULT_BASE,
+    seed: int = 0,
+    names: list[str] | None = None,
+    limit: int | None = None,
+    snapshots: list[int] | None = None,
+    checkpoint_every: int | None = None,
+    measure: bool = True,
+    say: Say = print,
     progress: Progress | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """`qa train-reader --general`: the reader the product ships, trained on every bundled
     real question, its retrieval prior fitted and its answers measured on the sample's
     questions it never trained on, asked through a temporary index of the sample."""
-    options = {"base": resolve_model_path(base), "seed": seed, "names": names, "limit": limit,
-               "threads": engine.settings.train_threads, "say": say, "progress": progress,
-               "snapshots": snapshots or (), "checkpoint_every": checkpoint_every}  # fmt: skip
+    options = {
+        "base": resolve_model_path(base),
+        "seed": seed,
+        "names": names,
+        "limit": limit,
+        "threads": engine.settings.train_threads,
+        "say": say,
+        "progress": progress,
+        "snapshots": snapshots or (),
+        "checkpoint_every": checkpoint_every,
+    }
     if not measure:
         return shipped.build(out, work, **options)
     sample_part = next(p for p in real_questions.parts([real_questions.SAMPLE.name]))
@@ -102,15 +147,22 @@ def build_shipped(
 
         def fit(tokenizer: Any, predict: Predict) -> float:
             fit_on = sample_part.fit
-            fitted = measuring.measure(sample, tokenizer, predict, fit_on,
-                                       len(fit_on.questions), seed,
-                                       general.PRIOR_WEIGHTS)  # fmt: skip
+            fitted = measuring.measure(
+                sample,
+                tokenizer,
+                predict,
+                fit_on,
+                len(fit_on.questions),
+                seed,
+                general.PRIOR_WEIGHTS,
+            )
             say(f"retrieval prior: {fitted}")
             return max(general.PRIOR_WEIGHTS, key=lambda w: (fitted[w]["f1"], -w))
 
         def measured(tokenizer: Any, predict: Predict, weight: float) -> dict[str, Any]:
             held = sample_part.held
-            return measuring.measure(sample, tokenizer, predict, held, general.MEASURED, seed,
-                                     (weight,))[weight]  # fmt: skip
+            return measuring.measure(
+                sample, tokenizer, predict, held, general.MEASURED, seed, (weight,)
+            )[weight]
 
         return shipped.build(out, work, fit=fit, measure=measured, **options)

@@ -22,20 +22,35 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("question", nargs=-1, required=True)
 @click.option("--k", type=int, default=None, help="How many chunks to read (1-50).")
-@click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
-              help="tag=, source=, doc_id=, not_doc_id=, created=, modified=, text= "
-                   "(repeatable).")  # fmt: skip
+@click.option(
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="tag=, source=, doc_id=, not_doc_id=, created=, modified=, text= (repeatable).",
+)
 @click.option("--reader", type=click.Choice(READERS), default=None)
 @click.option("--mode", type=click.Choice(MODES), default=None)
-@click.option("--ef-runtime", type=int, default=None,
-              help="HNSW EF_RUNTIME for this query (answered here, not by qa serve).")  # fmt: skip
-@click.option("--min-confidence", type=click.FloatRange(*CONFIDENCE_RANGE), default=None,
-              help="Refuse answers less sure than this (0-1) instead of the index's "
-                   "calibrated threshold.")  # fmt: skip
+@click.option(
+    "--ef-runtime",
+    type=int,
+    default=None,
+    help="HNSW EF_RUNTIME for this query (answered here, not by qa serve).",
+)
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(*CONFIDENCE_RANGE),
+    default=None,
+    help="Refuse answers less sure than this (0-1) instead of the index's calibrated threshold.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer object as JSON.")
 @click.option("--local", is_flag=True, help="Answer here even when a `qa serve` could.")
-@click.option("--verbose", "-v", is_flag=True,
-              help="Say on stderr who answered, and why not a running `qa serve`.")  # fmt: skip
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Say on stderr who answered, and why not a running `qa serve`.",
+)
 @click.pass_context
 def ask(
     ctx: click.Context,

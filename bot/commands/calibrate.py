@@ -43,9 +43,14 @@ from workflows.training import training_lock
 @click.option("--json", "as_json", is_flag=True, help="With --status: print JSON.")
 @click.pass_context
 def calibrate_command(
-    ctx: click.Context, questions: int, real_questions: int, seed: int,
-    readers: tuple[str, ...], status: bool, as_json: bool,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    questions: int,
+    real_questions: int,
+    seed: int,
+    readers: tuple[str, ...],
+    status: bool,
+    as_json: bool,
+) -> None:
     """Learn when this index's answers are trustworthy, and when to refuse instead.
 
     Questions made from the index's chunks, real questions about the bundled sample's
@@ -59,17 +64,25 @@ def calibrate_command(
     if status:
         return show_status(engine, as_json)
     with training_lock(engine, "qa calibrate"):  # a training calibrates at its end
-        click.echo("asking this index's own questions, then real ones in a temporary index of the "
-                   "bundled sample (a few minutes)", err=True)  # fmt: skip
+        click.echo(
+            "asking this index's own questions, then real ones in a temporary index of the "
+            "bundled sample (a few minutes)",
+            err=True,
+        )
         with click.progressbar(length=1, label="asking", file=sys.stderr) as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.length = total
                 bar.update(done - bar.pos)
 
-            record = calibrate_index(engine.warm_up(), questions=questions, seed=seed,
-                                     readers=readers or None, progress=progress,
-                                     real_questions=real_questions)  # fmt: skip
+            record = calibrate_index(
+                engine.warm_up(),
+                questions=questions,
+                seed=seed,
+                readers=readers or None,
+                progress=progress,
+                real_questions=real_questions,
+            )
     click.echo(f"calibrated in {record.seconds:.0f}s")
     click.echo("\n".join(curve_lines(record, engine.settings.refusal_target)))
 
@@ -82,8 +95,10 @@ def show_status(engine: QAEngine, as_json: bool) -> None:
     if info["state"] == "corrupt":
         raise click.ClickException(info["message"])
     labels = info["labels"]
-    users = (f"users' verdicts: {labels['verdicts']} ({labels['answerable']} answerable), "
-             f"used from {labels['used_from']}")  # fmt: skip
+    users = (
+        f"users' verdicts: {labels['verdicts']} ({labels['answerable']} answerable), "
+        f"used from {labels['used_from']}"
+    )
     if info["state"] != "calibrated":
         return click.echo(f"{info['message']}\n{users}")
     changed = (
@@ -91,8 +106,10 @@ def show_status(engine: QAEngine, as_json: bool) -> None:
         if info["index_changed_since"]
         else ""
     )
-    click.echo(f"calibrated {info['created']} from {info['synthetic_questions']} synthetic "
-               f"questions and real ones in {info['seconds']:.0f}s{changed}\n{users}")  # fmt: skip
+    click.echo(
+        f"calibrated {info['created']} from {info['synthetic_questions']} synthetic "
+        f"questions and real ones in {info['seconds']:.0f}s{changed}\n{users}"
+    )
     try:
         record = load(engine.index)
     except CorruptCalibration as e:  # replaced in between: say so rather than crash

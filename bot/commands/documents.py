@@ -82,22 +82,29 @@ def info(ctx: click.Context) -> None:
     index, _ = index_of(ctx)
     raw = index.info()
     dim, model = index.stored_model()
-    echo_json({
-        "index": index.schema.name, "model": model, "dimension": dim,
-        "documents": sum(1 for _ in index.documents()), "chunks": int(raw.get("num_docs", 0)),
-        "vector_type": index.layout().vector_type, "hnsw": {
-            "m": index.schema.m, "ef_construction": index.schema.ef_construction,
-            "ef_runtime": index.schema.ef_runtime,
-        },
-        "memory_mb": {
-            k: raw.get(k) for k in ("inverted_sz_mb", "vector_index_sz_mb", "doc_table_size_mb")
-        },
-        "calibration": summary(index, settings_of(ctx).refusal_target),
-        "rerank": LiveWeights(index, 0).describe(),
-        # Another process's evaluation or calibration, or one killed before it could drop
-        # its index ("stale": the next `qa calibrate` drops it).
-        "temporary_indexes": [t.to_dict() for t in temporary.listed(index.client)],
-    })  # fmt: skip
+    echo_json(
+        {
+            "index": index.schema.name,
+            "model": model,
+            "dimension": dim,
+            "documents": sum(1 for _ in index.documents()),
+            "chunks": int(raw.get("num_docs", 0)),
+            "vector_type": index.layout().vector_type,
+            "hnsw": {
+                "m": index.schema.m,
+                "ef_construction": index.schema.ef_construction,
+                "ef_runtime": index.schema.ef_runtime,
+            },
+            "memory_mb": {
+                k: raw.get(k) for k in ("inverted_sz_mb", "vector_index_sz_mb", "doc_table_size_mb")
+            },
+            "calibration": summary(index, settings_of(ctx).refusal_target),
+            "rerank": LiveWeights(index, 0).describe(),
+            # Another process's evaluation or calibration, or one killed before it could drop
+            # its index ("stale": the next `qa calibrate` drops it).
+            "temporary_indexes": [t.to_dict() for t in temporary.listed(index.client)],
+        }
+    )
 
 
 @index_group.command()
@@ -114,9 +121,11 @@ def drop(ctx: click.Context, yes: bool) -> None:
 
 @click.command()
 @click.option(
-    "--vector-type", type=click.Choice(["FLOAT16", "FLOAT32"]), default=None,
+    "--vector-type",
+    type=click.Choice(["FLOAT16", "FLOAT32"]),
+    default=None,
     help="The type to store vectors as; default QA_VECTOR_TYPE (FLOAT16).",
-)  # fmt: skip
+)
 @click.pass_context
 def reindex(ctx: click.Context, vector_type: str | None) -> None:
     """Move the index to another vector type in place; questions are answered throughout."""

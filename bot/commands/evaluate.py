@@ -19,16 +19,29 @@ from workflows.training import train
 
 @click.command(name="eval")
 @click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--k", type=click.IntRange(1, 50), default=5, show_default=True,
-              help="How many chunks each answer reads.")  # fmt: skip
+@click.option(
+    "--k",
+    type=click.IntRange(1, 50),
+    default=5,
+    show_default=True,
+    help="How many chunks each answer reads.",
+)
 @click.option("--reader", type=click.Choice(READERS), default=None)
 @click.option("--mode", type=click.Choice(MODES), default=None)
-@click.option("--limit", type=click.IntRange(min=1), default=None,
-              help="Ask only the first N questions (every context is still ingested).")  # fmt: skip
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Ask only the first N questions (every context is still ingested).",
+)
 @click.option("--keep-index", is_flag=True, help="Keep the temporary qa-eval-* index.")
-@click.option("--train-minutes", type=click.FloatRange(min=1), default=None,
-              help="Also train a reader on the contexts (never the questions) and report it "
-                   "beside the sentence reader.")  # fmt: skip
+@click.option(
+    "--train-minutes",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Also train a reader on the contexts (never the questions) and report it "
+    "beside the sentence reader.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def eval_command(
@@ -63,22 +76,35 @@ def eval_command(
             bar.update(done - bar.n)
 
         report = evaluate(
-            dataset, settings_of(ctx), k=k, reader=reader, mode=mode, limit=limit,
-            keep_index=keep_index, progress=progress,
-        )  # fmt: skip
+            dataset,
+            settings_of(ctx),
+            k=k,
+            reader=reader,
+            mode=mode,
+            limit=limit,
+            keep_index=keep_index,
+            progress=progress,
+        )
     if as_json:
         echo_json(report.to_dict())
     else:
         click.echo(report.table())
     if keep_index:
-        click.echo(f"kept index '{report.index}' (drop it with QA_INDEX_NAME={report.index} "
-                   f"QA_KEY_PREFIX={report.index} qa index drop --yes)", err=True)  # fmt: skip
+        click.echo(
+            f"kept index '{report.index}' (drop it with QA_INDEX_NAME={report.index} "
+            f"QA_KEY_PREFIX={report.index} qa index drop --yes)",
+            err=True,
+        )
 
 
 def compare_trained(
-    dataset: Path, settings: Settings, minutes: float, k: int, mode: str | None,
+    dataset: Path,
+    settings: Settings,
+    minutes: float,
+    k: int,
+    mode: str | None,
     limit: int | None,
-) -> dict[str, EvalReport]:  # fmt: skip
+) -> dict[str, EvalReport]:
     """The sentence reader, then a reader trained on the contexts, on one temporary index."""
     squad = load_squad(dataset, limit)
     say = (lambda m: click.echo(m, err=True)) if sys.stderr.isatty() else (lambda m: None)

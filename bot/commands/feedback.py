@@ -31,10 +31,18 @@ def feedback(ctx: click.Context) -> None:
 
 
 @feedback.command()
-@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
-              help="Write here instead of standard output.")  # fmt: skip
-@click.option("--jsonl", is_flag=True,
-              help="Every entry as JSON Lines (votes without a label too), not SQuAD.")  # fmt: skip
+@click.option(
+    "--output",
+    "-o",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="Write here instead of standard output.",
+)
+@click.option(
+    "--jsonl",
+    is_flag=True,
+    help="Every entry as JSON Lines (votes without a label too), not SQuAD.",
+)
 @click.pass_context
 def export(ctx: click.Context, output: TextIO, jsonl: bool) -> None:
     """The labelled examples as a SQuAD-format file (`qa train-reader --squad` reads it)."""
@@ -55,15 +63,26 @@ def as_squad(labels: list[Label]) -> dict[str, Any]:
     """One paragraph per passage, its labelled questions under it."""
     paragraphs: dict[str, list[dict[str, Any]]] = {}
     for n, label in enumerate(labels):
-        paragraphs.setdefault(label.passage, []).append({
-            "id": f"feedback-{n}", "question": label.question,
-            "answers": [{"text": label.answer, "answer_start": label.passage.index(label.answer)}],
-        })  # fmt: skip
+        paragraphs.setdefault(label.passage, []).append(
+            {
+                "id": f"feedback-{n}",
+                "question": label.question,
+                "answers": [
+                    {"text": label.answer, "answer_start": label.passage.index(label.answer)}
+                ],
+            }
+        )
     return {
         "version": "1.1",
-        "data": [{"title": "feedback", "paragraphs": [
-            {"context": context, "qas": qas} for context, qas in paragraphs.items()]}],
-    }  # fmt: skip
+        "data": [
+            {
+                "title": "feedback",
+                "paragraphs": [
+                    {"context": context, "qas": qas} for context, qas in paragraphs.items()
+                ],
+            }
+        ],
+    }
 
 
 def _store(ctx: click.Context) -> FeedbackStore:

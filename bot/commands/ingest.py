@@ -26,9 +26,11 @@ def make_pipeline(ctx: click.Context) -> IngestPipeline:
     settings = settings_of(ctx)
     index, embedder = index_of(ctx)
     chunker = Chunker(
-        settings.chunk_tokens, settings.chunk_overlap_tokens, embedder.max_tokens,
+        settings.chunk_tokens,
+        settings.chunk_overlap_tokens,
+        embedder.max_tokens,
         embedder.count_tokens,
-    )  # fmt: skip
+    )
     return IngestPipeline(index, embedder, chunker)
 
 
@@ -75,9 +77,14 @@ def web_options(settings: Settings, opts: dict, **more: Any) -> WebOptions:
         crawl=opts["crawl"],
         max_pages=opts["max_pages"] or settings.web_max_pages,
         max_depth=settings.web_max_depth if opts["max_depth"] is None else opts["max_depth"],
-        source=opts["source"], tags=opts["tags"], include=opts["include"],
-        exclude=opts["exclude"], prune=opts["prune"], dry_run=opts["dry_run"], **more,
-    )  # fmt: skip
+        source=opts["source"],
+        tags=opts["tags"],
+        include=opts["include"],
+        exclude=opts["exclude"],
+        prune=opts["prune"],
+        dry_run=opts["dry_run"],
+        **more,
+    )
 
 
 def _ingest_paths(pipeline: IngestPipeline, paths: list[Path], opts: dict) -> IngestReport:
@@ -85,10 +92,15 @@ def _ingest_paths(pipeline: IngestPipeline, paths: list[Path], opts: dict) -> In
     total = sum(1 for _ in iter_files(paths, opts["include"], opts["exclude"])) if show else None
     with tqdm(total=total, unit="file", disable=not show, file=sys.stderr) as bar:
         return pipeline.run(
-            paths, source=opts["source"], tags=opts["tags"], include=opts["include"],
-            exclude=opts["exclude"], prune=opts["prune"], dry_run=opts["dry_run"],
+            paths,
+            source=opts["source"],
+            tags=opts["tags"],
+            include=opts["include"],
+            exclude=opts["exclude"],
+            prune=opts["prune"],
+            dry_run=opts["dry_run"],
             on_file=lambda _: bar.update(1),
-        )  # fmt: skip
+        )
 
 
 def _print(report: IngestReport, dry_run: bool) -> bool:

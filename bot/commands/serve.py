@@ -8,10 +8,21 @@ from bot.commands.common import settings_of
 
 
 @click.command()
-@click.option("--host", envvar="QA_HOST", default="127.0.0.1", show_default=True,
-              help="Interface to listen on.")  # fmt: skip
-@click.option("--port", envvar="PORT", type=int, default=8000, show_default=True,
-              help="Port to listen on; 0 picks a free one.")  # fmt: skip
+@click.option(
+    "--host",
+    envvar="QA_HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on.",
+)
+@click.option(
+    "--port",
+    envvar="PORT",
+    type=int,
+    default=8000,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one.",
+)
 @click.option("--debug", is_flag=True, help="Reload on code changes; verbose errors in the log.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, debug: bool) -> None:

@@ -34,12 +34,29 @@ CONNECT_TIMEOUT_S = 0.3
 PROBE_TIMEOUT_S = 1.0  # a server that does not answer GET /health in this is passed over
 # Settings that never change an answer: a server may differ from `qa ask` in these. Every
 # other setting, including any added later, must be equal for the server to answer.
-NOT_ANSWER_SHAPING = frozenset({
-    "redis_url", "data_dir", "redis_timeout_s", "embedding_batch_size", "chunk_tokens",
-    "chunk_overlap_tokens", "hnsw_m", "hnsw_ef_construction", "train_minutes",
-    "train_threads", "reader_check_s", "api_tokens", "rate_limit", "max_body_bytes",
-    "request_timeout_s", "cors_origins", "proxy_hops", "sources_file", "sync_max_prune_share",
-})  # fmt: skip
+NOT_ANSWER_SHAPING = frozenset(
+    {
+        "redis_url",
+        "data_dir",
+        "redis_timeout_s",
+        "embedding_batch_size",
+        "chunk_tokens",
+        "chunk_overlap_tokens",
+        "hnsw_m",
+        "hnsw_ef_construction",
+        "train_minutes",
+        "train_threads",
+        "reader_check_s",
+        "api_tokens",
+        "rate_limit",
+        "max_body_bytes",
+        "request_timeout_s",
+        "cors_origins",
+        "proxy_hops",
+        "sources_file",
+        "sync_max_prune_share",
+    }
+)
 NOT_ANSWER_SHAPING_PREFIXES = ("web_", "slack_")
 
 
@@ -92,10 +109,15 @@ def registered(
     """Record this process as serving `settings`' index at host:port while the block runs
     (None: the data folder is not writable, and `qa ask` answers by itself)."""
     record = ServerRecord(
-        pid=os.getpid(), host=connect_host(host), port=port, redis=redis_identity(settings),
-        index=settings.index_name, settings=fingerprint(settings), started=time.time(),
+        pid=os.getpid(),
+        host=connect_host(host),
+        port=port,
+        redis=redis_identity(settings),
+        index=settings.index_name,
+        settings=fingerprint(settings),
+        started=time.time(),
         kind=kind,
-    )  # fmt: skip
+    )
     folder = Path(settings.data_dir) / FOLDER
     path: Path | None = folder / f"{record.pid}.json"
     try:
@@ -116,9 +138,8 @@ def running_servers(settings: Settings) -> list[ServerRecord]:
     """Live servers for the same Redis, index and answer-shaping settings, newest first."""
     wanted = (redis_identity(settings), settings.index_name, fingerprint(settings))
     found = [
-        r for r in _live(settings)
-        if r.kind == "serve" and (r.redis, r.index, r.settings) == wanted
-    ]  # fmt: skip
+        r for r in _live(settings) if r.kind == "serve" and (r.redis, r.index, r.settings) == wanted
+    ]
     return sorted(found, key=lambda r: -r.started)
 
 

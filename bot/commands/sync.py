@@ -19,9 +19,13 @@ from retrieval.errors import ConfigError, RedisUnavailable
 from retrieval.redis.connection import connect
 
 _FILE = click.option(
-    "--file", "sources_file", type=click.Path(path_type=Path), envvar="QA_SOURCES_FILE",
-    default=None, help="The sources file (default: QA_SOURCES_FILE or ./sources.toml).",
-)  # fmt: skip
+    "--file",
+    "sources_file",
+    type=click.Path(path_type=Path),
+    envvar="QA_SOURCES_FILE",
+    default=None,
+    help="The sources file (default: QA_SOURCES_FILE or ./sources.toml).",
+)
 
 
 def _sources(ctx: click.Context, sources_file: Path | None, names: tuple[str, ...]) -> list:
@@ -72,11 +76,23 @@ def sources_cmd(ctx: click.Context, sources_file: Path | None, as_json: bool) ->
 @click.option("--force", is_flag=True, help="Remove documents even past the safety share.")
 @click.option("--every", default=None, help="Keep syncing, e.g. 30m (each source on its interval).")
 @click.option("--rounds", type=click.IntRange(1), default=None, help="With --every: stop after N.")
-@click.option("--metrics-port", type=int, envvar="QA_SYNC_METRICS_PORT", default=None,
-              help="Serve Prometheus /metrics on this port while looping.")  # fmt: skip
+@click.option(
+    "--metrics-port",
+    type=int,
+    envvar="QA_SYNC_METRICS_PORT",
+    default=None,
+    help="Serve Prometheus /metrics on this port while looping.",
+)
 @click.pass_context
-def sync(ctx: click.Context, names: tuple[str, ...], sources_file: Path | None, force: bool,
-         every: str | None, rounds: int | None, metrics_port: int | None) -> None:  # fmt: skip
+def sync(
+    ctx: click.Context,
+    names: tuple[str, ...],
+    sources_file: Path | None,
+    force: bool,
+    every: str | None,
+    rounds: int | None,
+    metrics_port: int | None,
+) -> None:
     """Bring the named sources (default: all) up to date: new and changed documents in, removed
     ones out. An unreachable source removes nothing; removing more than QA_SYNC_MAX_PRUNE_SHARE
     of a source needs --force."""
@@ -121,8 +137,9 @@ def _round(syncer: Syncer, selected: list[Source], force: bool) -> None:
     try:
         syncer.sync_all(selected, force, due_only=True, on_result=_echo)
     except (RedisUnavailable, redis.ConnectionError, redis.TimeoutError) as e:
-        click.echo(f"sync round skipped, Redis is unreachable ({e}): trying again next round",
-                   err=True)  # fmt: skip
+        click.echo(
+            f"sync round skipped, Redis is unreachable ({e}): trying again next round", err=True
+        )
 
 
 def _serve_metrics(client, prefix: str, port: int) -> None:
@@ -144,9 +161,15 @@ def _describe(source: Source) -> dict:
             interval = f"{s / size:g}{unit}"
     interval = interval or (f"{s:g}s" if s else "")
     kind = ("site (crawl)" if source.crawl else "web") if source.url else "folder"
-    return {"name": source.name, "kind": kind, "location": source.location, "interval": interval,
-            "tags": list(source.tags), "include": list(source.include),
-            "exclude": list(source.exclude)}  # fmt: skip
+    return {
+        "name": source.name,
+        "kind": kind,
+        "location": source.location,
+        "interval": interval,
+        "tags": list(source.tags),
+        "include": list(source.include),
+        "exclude": list(source.exclude),
+    }
 
 
 def _when(last: SyncResult | None) -> str:

@@ -32,8 +32,13 @@ class BudgetBar:
     def __init__(self, seconds: float) -> None:
         self.seconds, self.began, self.stage = seconds, time.monotonic(), ""
         self.show = sys.stderr.isatty()
-        self.bar = tqdm(total=100, unit="%", disable=not self.show, file=sys.stderr,
-                        bar_format="{l_bar}{bar}| {postfix}")  # fmt: skip
+        self.bar = tqdm(
+            total=100,
+            unit="%",
+            disable=not self.show,
+            file=sys.stderr,
+            bar_format="{l_bar}{bar}| {postfix}",
+        )
 
     def left(self) -> float:
         return self.seconds - (time.monotonic() - self.began)
@@ -46,8 +51,10 @@ class BudgetBar:
         spent = time.monotonic() - self.began
         self.bar.update(min(99, int(100 * spent / self.seconds)) - self.bar.n)
         left = max(0.0, self.left())
-        self.bar.set_postfix_str(f"{self.stage}{': ' + detail if detail else ''}, "
-                                 f"{left // 60:.0f}m{left % 60:02.0f}s left")  # fmt: skip
+        self.bar.set_postfix_str(
+            f"{self.stage}{': ' + detail if detail else ''}, "
+            f"{left // 60:.0f}m{left % 60:02.0f}s left"
+        )
 
     def counted(self, done: int, total: int) -> None:
         self.tick(f"{done}/{total}")
@@ -61,19 +68,31 @@ class BudgetBar:
 
 
 @click.command(name="train")
-@click.option("--minutes", type=click.FloatRange(min=6), default=None,
-              help="The whole budget: reranker, reader and calibration [default: "
-                   "QA_TRAIN_MINUTES + 5, 25].")  # fmt: skip
+@click.option(
+    "--minutes",
+    type=click.FloatRange(min=6),
+    default=None,
+    help="The whole budget: reranker, reader and calibration [default: QA_TRAIN_MINUTES + 5, 25].",
+)
 @reader_options
-@click.option("--rerank-questions", type=click.IntRange(min=50),
-              default=rerank_fitting.DEFAULT_QUESTIONS, show_default=True,
-              help="Questions generated to fit the reranker.")  # fmt: skip
+@click.option(
+    "--rerank-questions",
+    type=click.IntRange(min=50),
+    default=rerank_fitting.DEFAULT_QUESTIONS,
+    show_default=True,
+    help="Questions generated to fit the reranker.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was trained as JSON.")
 @click.pass_context
 def train_command(
-    ctx: click.Context, minutes: float | None, seed: int, squad: tuple[Path, ...], base: str,
-    rerank_questions: int, as_json: bool,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    minutes: float | None,
+    seed: int,
+    squad: tuple[Path, ...],
+    base: str,
+    rerank_questions: int,
+    as_json: bool,
+) -> None:
     """Train everything this index can learn: reranker, reader, then refusals.
 
     Servers on this index pick each part up without a restart; an interrupted run leaves the
@@ -93,8 +112,10 @@ def train_command(
         return
     click.echo(done["rerank_text"])
     click.echo(describe(done["reader"]))
-    click.echo(f"calibrated refusals for the {' and '.join(CALIBRATED)} readers in "
-               f"{done['calibration_seconds']:.0f}s")  # fmt: skip
+    click.echo(
+        f"calibrated refusals for the {' and '.join(CALIBRATED)} readers in "
+        f"{done['calibration_seconds']:.0f}s"
+    )
 
 
 def _train_all(
@@ -109,8 +130,15 @@ def _train_all(
     general_stage(engine, base=base, seed=seed, say=bar.say, progress=bar.training)
     reader_minutes = max(1.0, (bar.left() / 60) - CALIBRATION_MINUTES)
     bar.start(f"reader ({reader_minutes:.1f} minutes)")
-    manifest = train(engine, minutes=reader_minutes, seed=seed, squad=squad, base=base,
-                     say=bar.say, progress=bar.training)  # fmt: skip
+    manifest = train(
+        engine,
+        minutes=reader_minutes,
+        seed=seed,
+        squad=squad,
+        base=base,
+        say=bar.say,
+        progress=bar.training,
+    )
     bar.start("refusal calibration")
     calibration = calibrate_index(engine, readers=CALIBRATED, seed=seed, progress=bar.counted)
     bar.tick("done")

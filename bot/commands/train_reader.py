@@ -35,24 +35,40 @@ def reader_options(command: Callable[..., Any]) -> Callable[..., Any]:
     take them."""
     options = [
         click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--squad", "squad", multiple=True,
-                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="Add labelled SQuAD-format examples for the reader (repeatable)."),
-        click.option("--base", default=DEFAULT_BASE, show_default=True,
-                     help="The reader's encoder: the packaged model or a folder on disk."),
-    ]  # fmt: skip
+        click.option(
+            "--squad",
+            "squad",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Add labelled SQuAD-format examples for the reader (repeatable).",
+        ),
+        click.option(
+            "--base",
+            default=DEFAULT_BASE,
+            show_default=True,
+            help="The reader's encoder: the packaged model or a folder on disk.",
+        ),
+    ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
 @click.command(name="train-reader")
-@click.option("--minutes", type=click.FloatRange(min=1), default=None,
-              help="Training's time budget, export included [default: QA_TRAIN_MINUTES, 20]; "
-                   "the refusal calibration after it adds a minute or two.")  # fmt: skip
+@click.option(
+    "--minutes",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Training's time budget, export included [default: QA_TRAIN_MINUTES, 20]; "
+    "the refusal calibration after it adds a minute or two.",
+)
 @reader_options
-@click.option("--calibrate/--no-calibrate", default=True, show_default=True,
-              help="Then calibrate refusals for the new reader (as `qa calibrate`).")  # fmt: skip
+@click.option(
+    "--calibrate/--no-calibrate",
+    default=True,
+    show_default=True,
+    help="Then calibrate refusals for the new reader (as `qa calibrate`).",
+)
 @click.option("--status", is_flag=True, help="Show the current trained reader and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @click.option(
@@ -106,11 +122,23 @@ def reader_options(command: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.pass_context
 def train_reader_command(
-    ctx: click.Context, minutes: float | None, seed: int, squad: tuple[Path, ...], base: str,
-    calibrate: bool, status: bool, as_json: bool, general: bool, out: Path, work: Path | None,
-    only: tuple[str, ...], limit: int | None, snapshot: tuple[int, ...],
-    checkpoint_every: int | None, measure: bool,
-) -> None:  # fmt: skip
+    ctx: click.Context,
+    minutes: float | None,
+    seed: int,
+    squad: tuple[Path, ...],
+    base: str,
+    calibrate: bool,
+    status: bool,
+    as_json: bool,
+    general: bool,
+    out: Path,
+    work: Path | None,
+    only: tuple[str, ...],
+    limit: int | None,
+    snapshot: tuple[int, ...],
+    checkpoint_every: int | None,
+    measure: bool,
+) -> None:
     """Train the extractive reader for this index (QA_READER=auto then answers with it).
 
     First (once per machine, ~10 minutes) it learns to read from a bundled sample of real
@@ -126,9 +154,17 @@ def train_reader_command(
     if general:
         work = work or settings.data_dir / "readers" / "build"
         manifest = _build_shipped(
-            engine, out, work, seed=seed, base=base, names=list(only) or None, limit=limit,
-            snapshots=list(snapshot), checkpoint_every=checkpoint_every, measure=measure,
-        )  # fmt: skip
+            engine,
+            out,
+            work,
+            seed=seed,
+            base=base,
+            names=list(only) or None,
+            limit=limit,
+            snapshots=list(snapshot),
+            checkpoint_every=checkpoint_every,
+            measure=measure,
+        )
         echo_json(manifest) if as_json else click.echo(describe_shipped(manifest, out))
         return
     minutes = minutes or settings.train_minutes
@@ -151,33 +187,42 @@ def _train(
     engine: QAEngine, minutes: float, seed: int, squad: tuple[Path, ...], base: str
 ) -> dict[str, Any]:
     show = sys.stderr.isatty()
-    with tqdm(total=100, unit="%", disable=not show, file=sys.stderr,
-              bar_format="{l_bar}{bar}| {postfix}") as bar:  # fmt: skip
+    with tqdm(
+        total=100, unit="%", disable=not show, file=sys.stderr, bar_format="{l_bar}{bar}| {postfix}"
+    ) as bar:
 
         def progress(p: dict[str, float]) -> None:
             bar.update(int(100 * p["elapsed"] / p["budget"]) - bar.n)
             left = max(0, p["budget"] - p["elapsed"])
             bar.set_postfix_str(
                 f"{p['seen'] / p['elapsed']:.1f} ex/s, loss {p['loss']:.2f}, "
-                f"{left // 60:.0f}m{left % 60:02.0f}s left", refresh=False,
-            )  # fmt: skip
+                f"{left // 60:.0f}m{left % 60:02.0f}s left",
+                refresh=False,
+            )
 
         say = (lambda m: tqdm.write(m, file=sys.stderr)) if show else (lambda m: None)
         return train(
-            engine.warm_up(), minutes=minutes, seed=seed, squad=list(squad), base=base, say=say,
+            engine.warm_up(),
+            minutes=minutes,
+            seed=seed,
+            squad=list(squad),
+            base=base,
+            say=say,
             progress=progress,
-        )  # fmt: skip
+        )
 
 
 def _build_shipped(engine: QAEngine, out: Path, work: Path, **options: Any) -> dict[str, Any]:
     show = sys.stderr.isatty()
-    with tqdm(total=100, unit="%", disable=not show, file=sys.stderr,
-              bar_format="{l_bar}{bar}| {postfix}") as bar:  # fmt: skip
+    with tqdm(
+        total=100, unit="%", disable=not show, file=sys.stderr, bar_format="{l_bar}{bar}| {postfix}"
+    ) as bar:
 
         def progress(p: dict[str, float]) -> None:
             bar.update(int(100 * p["steps"] / max(p["max_steps"], 1)) - bar.n)
-            bar.set_postfix_str(f"step {p['steps']:.0f}/{p['max_steps']:.0f}, "
-                                f"loss {p['loss']:.2f}", refresh=False)  # fmt: skip
+            bar.set_postfix_str(
+                f"step {p['steps']:.0f}/{p['max_steps']:.0f}, loss {p['loss']:.2f}", refresh=False
+            )
 
         def say(m: str) -> None:
             tqdm.write(m, file=sys.stderr)
@@ -186,8 +231,10 @@ def _build_shipped(engine: QAEngine, out: Path, work: Path, **options: Any) -> d
 
             def progress(p: dict[str, float]) -> None:
                 if p["steps"] % LOG_EVERY == 0:
-                    say(f"step {p['steps']:.0f}/{p['max_steps']:.0f}, {p['seen']:.0f} questions "
-                        f"read, loss {p['loss']:.2f}, {p['elapsed'] / 60:.1f} minutes")  # fmt: skip
+                    say(
+                        f"step {p['steps']:.0f}/{p['max_steps']:.0f}, {p['seen']:.0f} questions "
+                        f"read, loss {p['loss']:.2f}, {p['elapsed'] / 60:.1f} minutes"
+                    )
 
         return build_shipped(engine.warm_up(), out, work, say=say, progress=progress, **options)
 
@@ -257,8 +304,14 @@ def _status(engine: QAEngine, base: str, as_json: bool) -> None:
     labels = FeedbackStore(index.client, settings.key_prefix).labels()
     labelled = {"labels": len(usable(labels)), "feedback_entries": len(labels)}
     if as_json:
-        echo_json({"reader": manifest, "index_now": now, "labelled": labelled,
-                   "general_stage": stage or {"missing": why}})  # fmt: skip
+        echo_json(
+            {
+                "reader": manifest,
+                "index_now": now,
+                "labelled": labelled,
+                "general_stage": stage or {"missing": why},
+            }
+        )
         return
     click.echo(f"general stage: {why}")
     click.echo(f"labelled examples from users: {labelled['labels']} (used by the next run)")
@@ -274,8 +327,9 @@ def _status(engine: QAEngine, base: str, as_json: bool) -> None:
         click.echo(
             f"warning: the index changed since training ({then} -> {now['chunks']} chunks, "
             f"{manifest['index']['documents']} -> {now['documents']} documents): "
-            "run `qa train-reader` again", err=True,
-        )  # fmt: skip
+            "run `qa train-reader` again",
+            err=True,
+        )
 
 
 COMMANDS = [train_reader_command]

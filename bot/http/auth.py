@@ -87,9 +87,13 @@ def _too_many(limit: RequestLimit) -> Response:
     reset_at = limit.reset_at
     retry_after = max(1, int(reset_at - time.time()))
     return problem(
-        429, f"rate limit of {limit.limit} exceeded; retry in {retry_after}s",
-        code="rate_limited", headers={
-            "Retry-After": str(retry_after), "X-RateLimit-Limit": str(limit.limit.amount),
-            "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset_at),
+        429,
+        f"rate limit of {limit.limit} exceeded; retry in {retry_after}s",
+        code="rate_limited",
+        headers={
+            "Retry-After": str(retry_after),
+            "X-RateLimit-Limit": str(limit.limit.amount),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(reset_at),
         },
-    )  # fmt: skip
+    )

@@ -119,9 +119,11 @@ def _http_error(e: HTTPException) -> Response:
 def _redis_down(e: Exception) -> Response:
     log.warning("redis unreachable: %s", e)
     return problem(
-        503, "Redis is unreachable; try again shortly.", code="redis_unavailable",
+        503,
+        "Redis is unreachable; try again shortly.",
+        code="redis_unavailable",
         headers={"Retry-After": str(REDIS_RETRY_AFTER_S)},
-    )  # fmt: skip
+    )
 
 
 def _unexpected(e: Exception) -> Response:

@@ -92,21 +92,31 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "qa_http_requests", "HTTP requests answered.", ["method", "route", "status"],
+            "qa_http_requests",
+            "HTTP requests answered.",
+            ["method", "route", "status"],
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.latency = Histogram(
-            "qa_http_request_duration_seconds", "Time to answer an HTTP request.",
-            ["method", "route"], buckets=_LATENCY_BUCKETS, registry=self.registry,
-        )  # fmt: skip
+            "qa_http_request_duration_seconds",
+            "Time to answer an HTTP request.",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.stages = Histogram(
-            "qa_stage_duration_seconds", "Time spent per stage of answering a question.",
-            ["stage"], buckets=_LATENCY_BUCKETS, registry=self.registry,
-        )  # fmt: skip
+            "qa_stage_duration_seconds",
+            "Time spent per stage of answering a question.",
+            ["stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.answers = Counter(
-            "qa_answers", "Questions answered, by outcome (answered or the reason not).",
-            ["outcome"], registry=self.registry,
-        )  # fmt: skip
+            "qa_answers",
+            "Questions answered, by outcome (answered or the reason not).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.collectors: list[Collector] = []
 
     def add_collector(self, collector: Collector) -> None:
@@ -151,12 +161,18 @@ def init_app(app: Flask, metrics: Metrics) -> None:
         route = request.url_rule.rule if request.url_rule else "unmatched"
         metrics.observe_request(request.method, route, response.status_code, seconds)
         log.info(
-            "%s %s %s", request.method, request.path, response.status_code,
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
             extra={
                 "request_id": rid,
-                "method": request.method, "path": request.path, "route": route,
-                "status": response.status_code, "duration_ms": round(seconds * 1000, 2),
+                "method": request.method,
+                "path": request.path,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(seconds * 1000, 2),
                 "remote_addr": request.remote_addr,
             },
-        )  # fmt: skip
+        )
         return response

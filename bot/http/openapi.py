@@ -83,7 +83,7 @@ _POSTS = {  # path: operation, summary, request, (status, description, answer), 
         "`qa train-reader` learns from it.", "FeedbackRequest",
         ("201", "Recorded.", "FeedbackRecorded"), _FEEDBACK_REFUSALS,
     ),
-}  # fmt: skip
+}  # a table, one operation per row  # fmt: skip
 _GETS = {  # path: summary, description, media, schema
     "/health": ("The process is alive.", "Alive.", "application/json", _ref("Health")),
     "/ready": ("Redis reachable, index present, models loaded.", "Ready.", "application/json",
@@ -91,7 +91,7 @@ _GETS = {  # path: summary, description, media, schema
     "/metrics": ("Prometheus metrics.", "Metrics.", "text/plain", None),
     "/openapi.json": ("This document.", "OpenAPI 3.1.", "application/json", {"type": "object"}),
     "/": ("The question page.", "HTML.", "text/html", None),
-}  # fmt: skip
+}  # a table, one path per row  # fmt: skip
 
 
 def _post(settings: Settings, path: str) -> dict[str, Any]:
@@ -107,7 +107,7 @@ def _post(settings: Settings, path: str) -> dict[str, Any]:
         "500": _problem("An unexpected error; quote the request id."),
         "503": _problem("Redis is unreachable, the index is missing, or a model is unavailable.",
                         **_RETRY),
-    }  # fmt: skip
+    }  # a table, one status per row  # fmt: skip
     if name == "ask":
         responses["504"] = _problem(f"No answer within {settings.request_timeout_s:g}s.")
     body = {"required": True, "content": {"application/json": {"schema": _ref(request)}}}

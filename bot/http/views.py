@@ -35,9 +35,14 @@ def ask() -> Response:
     svc = services()
     asked = parse_ask(request, svc.settings)
     answer = svc.deadline.run(
-        svc.engine.ask, asked.question, k=asked.k, filters=asked.query,
-        reader=asked.reader, mode=asked.mode, min_confidence=asked.min_confidence,
-    )  # fmt: skip
+        svc.engine.ask,
+        asked.question,
+        k=asked.k,
+        filters=asked.query,
+        reader=asked.reader,
+        mode=asked.mode,
+        min_confidence=asked.min_confidence,
+    )
     svc.metrics.observe_answer(answer)
     return jsonify(Answer.body(answer, svc.keep(answer)))
 
@@ -56,11 +61,15 @@ def feedback() -> tuple[Response, int]:
         )
     answer, _ = loaded
     entry = svc.feedback().record(
-        question=answer.question, answer=answer.answer, sources=answer.sources,
-        vote="up" if given.helpful else "down", user=svc.tokens.client_key(),
-        correction=given.answer, origin="http",
+        question=answer.question,
+        answer=answer.answer,
+        sources=answer.sources,
+        vote="up" if given.helpful else "down",
+        user=svc.tokens.client_key(),
+        correction=given.answer,
+        origin="http",
         extra={"answer_id": given.answer_id, "reader": answer.reader, "score": answer.score},
-    )  # fmt: skip
+    )
     return jsonify(dumped(FeedbackRecorded, status="recorded", id=entry)), 201
 
 
@@ -76,11 +85,16 @@ def ready() -> Response:
     try:
         status: dict[str, Any] = services().engine.ready()
     except QAError as e:
-        return problem(e.status if e.status >= 500 else 503, str(e), code=e.code,
-                       headers={"Retry-After": "5"})  # fmt: skip
+        return problem(
+            e.status if e.status >= 500 else 503, str(e), code=e.code, headers={"Retry-After": "5"}
+        )
     except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e:
-        return problem(503, f"Redis is unreachable ({e})", code="redis_unavailable",
-                       headers={"Retry-After": "5"})  # fmt: skip
+        return problem(
+            503,
+            f"Redis is unreachable ({e})",
+            code="redis_unavailable",
+            headers={"Retry-After": "5"},
+        )
     return jsonify(dumped(Ready, status="ready", **status))
 
 

@@ -30,8 +30,15 @@ def apology(
     ref = secrets.token_hex(4)
     log.error(
         "slack: could not %s for %s in %s [ref %s] (message %r): %s: %s",
-        doing, user, channel, ref, text, type(error).__name__, error, exc_info=error,
-    )  # fmt: skip
+        doing,
+        user,
+        channel,
+        ref,
+        text,
+        type(error).__name__,
+        error,
+        exc_info=error,
+    )
     code = error.code if isinstance(error, QAError) else ""
     trouble = _TROUBLE.get(code, "something went wrong on my side")
     return (

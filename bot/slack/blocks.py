@@ -116,8 +116,9 @@ def _quote(candidate: dict[str, Any]) -> str:
     if len(after) > QUOTE_WINDOW:
         after = clip(after, QUOTE_WINDOW)
     line = escape(before) + bold(escape(middle)) + escape(after)
-    return clip_mrkdwn(_under(candidate.get("heading") or "") + "> " + line.strip(),
-                       MAX_SECTION_CHARS)  # fmt: skip
+    return clip_mrkdwn(
+        _under(candidate.get("heading") or "") + "> " + line.strip(), MAX_SECTION_CHARS
+    )
 
 
 def _under(heading: str) -> str:
@@ -177,10 +178,12 @@ def _also_in(src: dict[str, Any], quoted: str | None) -> str:
     if not places:
         return ""
     shown = [
-        link(deep_link(p.get("url"), quote_text=quoted, path=p.get("path")),
-             clip(p.get("title") or p.get("path") or p.get("doc_id") or "untitled", 80))
+        link(
+            deep_link(p.get("url"), quote_text=quoted, path=p.get("path")),
+            clip(p.get("title") or p.get("path") or p.get("doc_id") or "untitled", 80),
+        )
         for p in places[:3]
-    ]  # fmt: skip
+    ]
     more = f" and {len(places) - 3} more" if len(places) > 3 else ""
     return " · also in " + ", ".join(shown) + more
 

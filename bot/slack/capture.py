@@ -72,9 +72,13 @@ class Capturer:
         reply = self._try(client, channel, ts, user, context.get("bot_user_id"), asker_only=True)
         if reply:
             delivery.post(
-                client, {"text": reply}, channel=channel, user=user, ephemeral=True,
+                client,
+                {"text": reply},
+                channel=channel,
+                user=user,
+                ephemeral=True,
                 thread_ts=ts,
-            )  # fmt: skip
+            )
 
     def _try(
         self, client: WebClient, channel: str, ts: str, user: str, bot: str | None, asker_only: bool
@@ -108,14 +112,22 @@ class Capturer:
         reply's first sentence as its answer. Lost with a log line if Redis is down."""
         first = sentence_spans(doc.text)
         answer = doc.text[first[0][0] : first[0][1]] if first else doc.text
-        source = {"text": doc.text, "doc_id": doc.doc_id, "title": doc.meta.title,
-                  "url": doc.meta.url, "source": SOURCE}  # fmt: skip
+        source = {
+            "text": doc.text,
+            "doc_id": doc.doc_id,
+            "title": doc.meta.title,
+            "url": doc.meta.url,
+            "source": SOURCE,
+        }
         try:
             self.state.feedback().record(
-                question=doc.meta.title, answer=clip(answer, MAX_LABEL_CHARS, ellipsis=""),
+                question=doc.meta.title,
+                answer=clip(answer, MAX_LABEL_CHARS, ellipsis=""),
                 sources=[source],
-                vote="capture", user=user, origin="capture",
-            )  # fmt: skip
+                vote="capture",
+                user=user,
+                origin="capture",
+            )
         except (QAError, redis.RedisError) as e:
             log.warning("slack: captured %s but could not keep it as a label (%s)", doc.doc_id, e)
 
@@ -151,10 +163,15 @@ class Capturer:
             )
         permalink = client.chat_getPermalink(channel=channel, message_ts=chosen["ts"])["permalink"]
         meta = DocMeta(
-            doc_id=f"slack-{channel}-{chosen['ts']}", title=clip(asked, 300), source=SOURCE,
-            tags=(channel if private else name,), url=str(permalink), created=float(chosen["ts"]),
-            channel=channel if private else "", author=str(chosen.get("user") or ""),
-        )  # fmt: skip
+            doc_id=f"slack-{channel}-{chosen['ts']}",
+            title=clip(asked, 300),
+            source=SOURCE,
+            tags=(channel if private else name,),
+            url=str(permalink),
+            created=float(chosen["ts"]),
+            channel=channel if private else "",
+            author=str(chosen.get("user") or ""),
+        )
         return Document(meta, answer)
 
     def _can_keep_private(self) -> bool:
@@ -168,9 +185,11 @@ class Capturer:
             if self._pipeline is None:
                 s, embedder = self.settings, self.engine.embedder
                 chunker = Chunker(
-                    s.chunk_tokens, s.chunk_overlap_tokens, embedder.max_tokens,
+                    s.chunk_tokens,
+                    s.chunk_overlap_tokens,
+                    embedder.max_tokens,
                     embedder.count_tokens,
-                )  # fmt: skip
+                )
                 self._pipeline = IngestPipeline(self.engine.index, embedder, chunker)
             return self._pipeline
 

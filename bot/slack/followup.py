@@ -20,9 +20,18 @@ from retrieval.text import content_words, words
 STANDALONE_WORDS = 3
 CONTEXT_TERMS = 3
 _OPENERS = (
-    "and", "but", "or", "also", "so", "then", "what about", "how about", "same for",
-    "same question", "what if",
-)  # fmt: skip
+    "and",
+    "but",
+    "or",
+    "also",
+    "so",
+    "then",
+    "what about",
+    "how about",
+    "same for",
+    "same question",
+    "what if",
+)
 _BACK_REFERENCES = frozenset("it its that this these those they them their there same".split())
 _QUESTION_WORDS = frozenset(
     "what how why when where who whom whose which can could do does did is are was were should "

@@ -22,14 +22,65 @@ from ingest.loaders._common import assemble, build_meta, decode_text, parse_time
 from ingest.loaders._encoding import decode_any
 from ingest.loaders.html_main import is_kept, kept_lines, main_content, without_footer_lines
 
-_DROP = frozenset(("script", "style", "nav", "header", "footer", "aside", "noscript", "form",
-    "svg", "template", "head", "iframe", "object", "embed", "canvas", "button", "select",
-    "textarea", "math"))  # fmt: skip
+_DROP = frozenset(
+    (
+        "script",
+        "style",
+        "nav",
+        "header",
+        "footer",
+        "aside",
+        "noscript",
+        "form",
+        "svg",
+        "template",
+        "head",
+        "iframe",
+        "object",
+        "embed",
+        "canvas",
+        "button",
+        "select",
+        "textarea",
+        "math",
+    )
+)
 _HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
-_BLOCKS = _HEADINGS | frozenset(("address", "article", "blockquote", "body", "caption", "dd",
-    "details", "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "hr", "html",
-    "li", "main", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th",
-    "thead", "tr", "ul"))  # fmt: skip
+_BLOCKS = _HEADINGS | frozenset(
+    (
+        "address",
+        "article",
+        "blockquote",
+        "body",
+        "caption",
+        "dd",
+        "details",
+        "dialog",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "hr",
+        "html",
+        "li",
+        "main",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    )
+)
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _DATE_NAMES = ("date", "dc.date", "dcterms.created", "article:published_time")
 

@@ -36,18 +36,75 @@ _BOX_ROLES = frozenset(
     ("navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar")
 )
 _BOX_TAGS = frozenset(("nav", "header", "footer", "aside", "form"))
-_CHECKED = frozenset(("div", "ul", "ol", "table", "p", "span", "a", "section", "dl", "nav",
-    "header", "footer", "aside", "form", "td", "li"))  # fmt: skip
+_CHECKED = frozenset(
+    (
+        "div",
+        "ul",
+        "ol",
+        "table",
+        "p",
+        "span",
+        "a",
+        "section",
+        "dl",
+        "nav",
+        "header",
+        "footer",
+        "aside",
+        "form",
+        "td",
+        "li",
+    )
+)
 _LINK_BOXES = frozenset(("div", "ul", "ol", "table", "td"))
-_MAIN = ('[role="main"]', "main", "#main-content", "div.body", "div.document",
-    ".md-content", ".rst-content", "#doc-content", "#content", "article")  # fmt: skip
+_MAIN = (
+    '[role="main"]',
+    "main",
+    "#main-content",
+    "div.body",
+    "div.document",
+    ".md-content",
+    ".rst-content",
+    "#doc-content",
+    "#content",
+    "article",
+)
 _PERMALINKS = frozenset(("¶", "#", "§", "🔗", "link", "permalink"))
-_SITE_LINKS = frozenset(("edit this page", "edit on github", "edit on gitlab", "view page source",
-    "show source", "view source", "improve this page", "suggest an edit", "skip to content",
-    "skip to main content", "back to top"))  # fmt: skip
-_PAGER_WORDS = frozenset(("next", "previous", "prev", "next section", "previous section",
-    "index", "up", "top", "home", "contents", "back", "next page", "previous page",
-    "back to top", "« previous", "next »"))  # fmt: skip
+_SITE_LINKS = frozenset(
+    (
+        "edit this page",
+        "edit on github",
+        "edit on gitlab",
+        "view page source",
+        "show source",
+        "view source",
+        "improve this page",
+        "suggest an edit",
+        "skip to content",
+        "skip to main content",
+        "back to top",
+    )
+)
+_PAGER_WORDS = frozenset(
+    (
+        "next",
+        "previous",
+        "prev",
+        "next section",
+        "previous section",
+        "index",
+        "up",
+        "top",
+        "home",
+        "contents",
+        "back",
+        "next page",
+        "previous page",
+        "back to top",
+        "« previous",
+        "next »",
+    )
+)
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +231,14 @@ def kept_lines(region: Tag) -> list[str] | None:
     html = f"<html><body>{region.decode_contents()}</body></html>"
     try:
         text = trafilatura.extract(
-            html, output_format="txt", include_tables=True, include_comments=False,
-            include_links=False, favor_recall=True, deduplicate=False,
-        )  # fmt: skip
+            html,
+            output_format="txt",
+            include_tables=True,
+            include_comments=False,
+            include_links=False,
+            favor_recall=True,
+            deduplicate=False,
+        )
     except Exception as e:  # noqa: BLE001 - a third-party parser's failure must not lose the page
         log.info("trafilatura failed (%s); keeping the page's text as it is", e)
         return None
@@ -207,6 +269,7 @@ def without_footer_lines(parts: list[tuple[str, str, int]]) -> list[tuple[str, s
     that does not mark its footer."""
     tail = len(parts) - 3
     return [
-        p for i, p in enumerate(parts)
+        p
+        for i, p in enumerate(parts)
         if not (i >= tail and p[0] == "text" and len(p[1]) < 200 and _FOOTER.match(p[1]))
-    ]  # fmt: skip
+    ]

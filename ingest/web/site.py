@@ -63,14 +63,20 @@ class SiteIngest:
         o = self.options
         the_plan = plan(self.fetcher, url, o.max_pages, o.scope)  # raises if unreachable
         crawler = Crawler(
-            self.fetcher, self._visit, scope=the_plan.scope, max_pages=o.max_pages,
-            max_depth=o.max_depth if o.crawl else 0, follow=o.crawl,
-            include=o.include, exclude=o.exclude,
-        )  # fmt: skip
+            self.fetcher,
+            self._visit,
+            scope=the_plan.scope,
+            max_pages=o.max_pages,
+            max_depth=o.max_depth if o.crawl else 0,
+            follow=o.crawl,
+            include=o.include,
+            exclude=o.exclude,
+        )
         self.scope = the_plan.scope
         seen: set[str] = set()
-        self.pipeline.ingest(self._documents(crawler, the_plan, report, seen), report, seen,
-                             dry_run=o.dry_run)  # fmt: skip
+        self.pipeline.ingest(
+            self._documents(crawler, the_plan, report, seen), report, seen, dry_run=o.dry_run
+        )
         if crawler.truncated or the_plan.truncated:
             report.truncated = (
                 f"stopped at --max-pages {o.max_pages}: {the_plan.scope} has more pages; "

@@ -37,19 +37,24 @@ class FetchState:
         if not raw or raw.get("fingerprint") != self.fingerprint:
             return None
         return Seen(
-            raw.get("doc_id", ""), raw.get("etag", ""), raw.get("last_modified", ""),
+            raw.get("doc_id", ""),
+            raw.get("etag", ""),
+            raw.get("last_modified", ""),
             tuple(json.loads(raw.get("links", "[]"))),
-        )  # fmt: skip
+        )
 
     def put(self, url: str, seen: Seen) -> None:
         self.client.hset(
             self.key(url),
             mapping={
-                "url": url, "doc_id": seen.doc_id, "etag": seen.etag,
-                "last_modified": seen.last_modified, "links": json.dumps(list(seen.links)),
+                "url": url,
+                "doc_id": seen.doc_id,
+                "etag": seen.etag,
+                "last_modified": seen.last_modified,
+                "links": json.dumps(list(seen.links)),
                 "fingerprint": self.fingerprint,
             },
-        )  # fmt: skip
+        )
 
     def forget(self, url: str) -> None:
         self.client.delete(self.key(url))

@@ -29,9 +29,22 @@ FAR_BELOW = 0.5
 
 Lookup = Callable[[Sequence[str]], Mapping[str, DocNotes]]
 _PASSAGE_FIELDS = (
-    "key", "text", "score", "rank", "heading", "page", "position", "chunk_start", "chunk_end",
-    "start", "end", "vector_score", "keyword_score", "vector_rank", "keyword_rank",
-)  # fmt: skip
+    "key",
+    "text",
+    "score",
+    "rank",
+    "heading",
+    "page",
+    "position",
+    "chunk_start",
+    "chunk_end",
+    "start",
+    "end",
+    "vector_score",
+    "keyword_score",
+    "vector_rank",
+    "keyword_rank",
+)
 
 
 @dataclass
@@ -174,6 +187,10 @@ def _also_in(entry: _Entry, place: _Places) -> list[dict[str, str]]:
     for hit in [*entry.folded, *entry.copies]:
         if hit.doc_id != entry.doc_id and hit.doc_id not in places:
             url, path = place.of(hit)
-            places[hit.doc_id] = {"doc_id": hit.doc_id, "title": hit.title, "url": url,
-                                  "path": path}  # fmt: skip
+            places[hit.doc_id] = {
+                "doc_id": hit.doc_id,
+                "title": hit.title,
+                "url": url,
+                "path": path,
+            }
     return list(places.values())

@@ -89,9 +89,12 @@ def calibrate(
             points[LABELS] = _verdict_points(engine, reader, labels)
         fitted[name] = fit_reader(points, seed, reader.version)
     record = CalibrationRecord(
-        fitted, engine.settings.refusal_target, len(synthetic), time.perf_counter() - started,
+        fitted,
+        engine.settings.refusal_target,
+        len(synthetic),
+        time.perf_counter() - started,
         fingerprint(engine.index),
-    )  # fmt: skip
+    )
     save(engine.index, record)
     return record
 
@@ -109,9 +112,12 @@ def enough_documents(engine: QAEngine) -> None:
 
 
 def asked_point(
-    engine: QAEngine, reader: Reader, question: str, answerable: bool,
+    engine: QAEngine,
+    reader: Reader,
+    question: str,
+    answerable: bool,
     filters: Filters | None = None,
-) -> Point:  # fmt: skip
+) -> Point:
     """The question asked of `engine`'s index, read by `reader` (maybe another index's)."""
     retrieval, reading, _ = engine.examine(question, filters=filters, reader=reader)
     return Point(extract(retrieval, reading), answerable)
@@ -146,6 +152,7 @@ def fit_reader(points: dict[str, list[Point]], seed: int, version: str = "") -> 
     curves = {}
     for kind in kinds:
         mine = [(next(scores), p.answerable) for p in points[kind]]
-        curves[kind] = Curve(tuple(sorted(s for s, ok in mine if ok)),
-                             tuple(sorted(s for s, ok in mine if not ok)))  # fmt: skip
+        curves[kind] = Curve(
+            tuple(sorted(s for s, ok in mine if ok)), tuple(sorted(s for s, ok in mine if not ok))
+        )
     return ReaderCalibration(fit([p.signals for p in rows], labels), curves, version)

@@ -48,8 +48,11 @@ def summary(index: ChunkIndex, target: float) -> dict[str, Any]:
 
 def _labels(index: ChunkIndex) -> dict[str, Any]:
     found = verdicts(FeedbackStore(index.client, index.schema.prefix).export())
-    return {"verdicts": len(found), "answerable": sum(v.answerable for v in found),
-            "used_from": MIN_LABELS}  # fmt: skip
+    return {
+        "verdicts": len(found),
+        "answerable": sum(v.answerable for v in found),
+        "used_from": MIN_LABELS,
+    }
 
 
 def _reader(cal: ReaderCalibration, target: float) -> dict[str, Any]:
@@ -91,14 +94,18 @@ def curve_lines(record: CalibrationRecord, target: float) -> list[str]:
     lines = []
     for name, cal in record.readers.items():
         chosen = cal.threshold_for(target)
-        lines += ["", f"{name} reader: threshold {chosen:.3f} for a refusal target of "
-                      f"{target:.2f}, kept on {' and '.join(KINDS[k] for k in cal.trusted())} "
-                      "questions"]  # fmt: skip
+        lines += [
+            "",
+            f"{name} reader: threshold {chosen:.3f} for a refusal target of "
+            f"{target:.2f}, kept on {' and '.join(KINDS[k] for k in cal.trusted())} "
+            "questions",
+        ]
         quotas = {k: c.quota(target) for k, c in cal.trusted().items()}
         if len(quotas) > 1:
             decides = min(quotas, key=quotas.__getitem__)
-            others = ", ".join(f"{KINDS[k]} ones alone {q:.3f}" for k, q in quotas.items()
-                               if k != decides)  # fmt: skip
+            others = ", ".join(
+                f"{KINDS[k]} ones alone {q:.3f}" for k, q in quotas.items() if k != decides
+            )
             lines.append(f"  set by {KINDS[decides]} questions, the harder ones ({others})")
         for kind, curve in cal.curves.items():
             at = expected(curve, chosen)

@@ -69,9 +69,12 @@ class QuestionRetriever:
             if self._retriever is None:
                 s = self.settings
                 self._retriever = Retriever(
-                    weights.index, s.candidate_pool, s.rrf_k, s.keyword_max_share,
+                    weights.index,
+                    s.candidate_pool,
+                    s.rrf_k,
+                    s.keyword_max_share,
                     s.keyword_floor,
-                )  # fmt: skip
+                )
                 self._retriever.weights = weights.current
         return self._retriever
 
@@ -92,9 +95,12 @@ class QuestionRetriever:
         return retrieval
 
     def retrieve_many(
-        self, questions: Sequence[str], k: int | None = None, filters: Filters | None = None,
+        self,
+        questions: Sequence[str],
+        k: int | None = None,
+        filters: Filters | None = None,
         batch: int = 64,
-    ) -> Iterator[Retrieval]:  # fmt: skip
+    ) -> Iterator[Retrieval]:
         """Hybrid retrieval of many questions, embedded in batches (training asks thousands)."""
         k = k or self.settings.top_k
         filters = self.visible(filters or Filters())

@@ -70,8 +70,10 @@ class Curve:
         return auroc(self.answerable, self.unanswerable)
 
     def to_dict(self) -> dict[str, list[float]]:
-        return {"answerable": [round(x, 4) for x in self.answerable],
-                "unanswerable": [round(x, 4) for x in self.unanswerable]}  # fmt: skip
+        return {
+            "answerable": [round(x, 4) for x in self.answerable],
+            "unanswerable": [round(x, 4) for x in self.unanswerable],
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Curve:
@@ -111,9 +113,12 @@ class ReaderCalibration:
         return (real or list(trusted.values()) or [Curve((), ())])[0].auroc
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model.to_dict(), "auroc": round(self.auroc, 4),
-                "curves": {k: c.to_dict() for k, c in self.curves.items()},
-                "reader_version": self.reader_version}  # fmt: skip
+        return {
+            "model": self.model.to_dict(),
+            "auroc": round(self.auroc, 4),
+            "curves": {k: c.to_dict() for k, c in self.curves.items()},
+            "reader_version": self.reader_version,
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ReaderCalibration:
@@ -133,12 +138,17 @@ class CalibrationRecord:
     created: float = field(default_factory=time.time)
 
     def to_json(self) -> str:
-        return json.dumps({
-            "version": VERSION, "created": self.created, "target": self.target,
-            "questions": self.questions, "seconds": round(self.seconds, 1),
-            "fingerprint": self.fingerprint,
-            "readers": {name: r.to_dict() for name, r in self.readers.items()},
-        })  # fmt: skip
+        return json.dumps(
+            {
+                "version": VERSION,
+                "created": self.created,
+                "target": self.target,
+                "questions": self.questions,
+                "seconds": round(self.seconds, 1),
+                "fingerprint": self.fingerprint,
+                "readers": {name: r.to_dict() for name, r in self.readers.items()},
+            }
+        )
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> CalibrationRecord:
@@ -150,9 +160,13 @@ class CalibrationRecord:
             if not readers or not 0 < target < 1 or not math.isfinite(float(d["created"])):
                 raise ValueError("no reader, or a target outside 0..1")
             return cls(
-                readers, target, int(d["questions"]), float(d["seconds"]),
-                dict(d["fingerprint"]), float(d["created"]),
-            )  # fmt: skip
+                readers,
+                target,
+                int(d["questions"]),
+                float(d["seconds"]),
+                dict(d["fingerprint"]),
+                float(d["created"]),
+            )
 
 
 def save(index: ChunkIndex, record: CalibrationRecord) -> None:

@@ -53,8 +53,12 @@ class Coverage:
         return self.share >= MIN_SHARE
 
     def to_dict(self) -> dict[str, object]:
-        return {"share": round(self.share, 4), "missing": list(self.missing),
-                "unknown": list(self.unknown), "min_share": MIN_SHARE}  # fmt: skip
+        return {
+            "share": round(self.share, 4),
+            "missing": list(self.missing),
+            "unknown": list(self.unknown),
+            "min_share": MIN_SHARE,
+        }
 
 
 def question_words(question: str) -> tuple[str, ...]:
@@ -81,8 +85,9 @@ def _unknown(index: ChunkIndex, candidates: tuple[str, ...]) -> tuple[str, ...]:
     pipe = index.client.pipeline(transaction=False)
     for word in candidates:
         query = f"@text|title|heading:({escape_text(word)})"
-        pipe.execute_command("FT.SEARCH", index.schema.name, query, "NOCONTENT", "LIMIT", 0, 0,
-                             "DIALECT", 2)  # fmt: skip
+        pipe.execute_command(
+            "FT.SEARCH", index.schema.name, query, "NOCONTENT", "LIMIT", 0, 0, "DIALECT", 2
+        )
     try:
         with reachable("cannot check the question's words"):
             replies = pipe.execute()

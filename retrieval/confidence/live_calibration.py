@@ -34,9 +34,13 @@ class LiveCalibration:
     def __init__(self, index: ChunkIndex, refresh_s: float = REFRESH_S) -> None:
         self.index = index
         self.record = LiveRecord(
-            index.client, record_key(index), CalibrationRecord.from_json,
-            what="calibration record", log=log, refresh_s=refresh_s,
-        )  # fmt: skip
+            index.client,
+            record_key(index),
+            CalibrationRecord.from_json,
+            what="calibration record",
+            log=log,
+            refresh_s=refresh_s,
+        )
         self._logged: set[tuple[str, str]] = set()  # stale calibrations already logged
 
     def current(self) -> CalibrationRecord | None:
@@ -56,8 +60,10 @@ class LiveCalibration:
         if record is None:
             return None, UNCALIBRATED
         if (cal := record.readers.get(reader.name)) is None:
-            return None, (f"not calibrated for the {reader.name} reader: run "
-                          f"`qa calibrate --reader {reader.name}`")  # fmt: skip
+            return None, (
+                f"not calibrated for the {reader.name} reader: run "
+                f"`qa calibrate --reader {reader.name}`"
+            )
         stale = stale_because(record, cal, reader, self.index.schema.model)
         if stale:
             if (reader.name, stale) not in self._logged:
@@ -65,10 +71,14 @@ class LiveCalibration:
                 log.warning("index %s: %s", self.index.schema.name, stale)
             return None, stale
         day = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        asked = " and ".join(f"{len(c.answerable) + len(c.unanswerable)} {KINDS[k]}"
-                             for k, c in cal.trusted().items())  # fmt: skip
-        return cal, (f"calibrated for the {reader.name} reader on {day} from {asked} questions "
-                     f"(AUROC {cal.auroc:.3f})")  # fmt: skip
+        asked = " and ".join(
+            f"{len(c.answerable) + len(c.unanswerable)} {KINDS[k]}"
+            for k, c in cal.trusted().items()
+        )
+        return cal, (
+            f"calibrated for the {reader.name} reader on {day} from {asked} questions "
+            f"(AUROC {cal.auroc:.3f})"
+        )
 
     def confidence(
         self,
@@ -84,13 +94,22 @@ class LiveCalibration:
             return Confidence(reading.best_score, min_confidence, False, status)
         if cal is None:
             found = coverage(self.index, retrieval)
-            return Confidence(reading.best_score, min_confidence, False, status,
-                              {"coverage": found.to_dict()}, covered=found.covered)  # fmt: skip
+            return Confidence(
+                reading.best_score,
+                min_confidence,
+                False,
+                status,
+                {"coverage": found.to_dict()},
+                covered=found.covered,
+            )
         signals = extract(retrieval, reading)
         value = cal.model.predict(signals)
         threshold = cal.threshold_for(target) if min_confidence is None else min_confidence
-        detail = {"refusal_target": target, "min_confidence": min_confidence,
-                  "signals": {k: round(v, 4) for k, v in signals.items()}}  # fmt: skip
+        detail = {
+            "refusal_target": target,
+            "min_confidence": min_confidence,
+            "signals": {k: round(v, 4) for k, v in signals.items()},
+        }
         return Confidence(value, threshold, True, status, detail)
 
 
@@ -100,10 +119,14 @@ def stale_because(
     """Why a stored calibration no longer describes the reader's answers, or None."""
     fitted_model = record.fingerprint.get("model")
     if fitted_model != model:
-        return (f"the calibration was fitted with the embedding model {fitted_model}, the index "
-                f"now uses {model}: it is ignored until `qa calibrate` runs again")  # fmt: skip
+        return (
+            f"the calibration was fitted with the embedding model {fitted_model}, the index "
+            f"now uses {model}: it is ignored until `qa calibrate` runs again"
+        )
     if cal.reader_version != reader.version:
-        return (f"the calibration of the {reader.name} reader was fitted on its version "
-                f"{cal.reader_version or '(none)'}, it now reads with {reader.version or '(none)'}"
-                ": it is ignored until `qa calibrate` runs again")  # fmt: skip
+        return (
+            f"the calibration of the {reader.name} reader was fitted on its version "
+            f"{cal.reader_version or '(none)'}, it now reads with {reader.version or '(none)'}"
+            ": it is ignored until `qa calibrate` runs again"
+        )
     return None

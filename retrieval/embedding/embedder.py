@@ -81,10 +81,15 @@ def _load_onnx(folder: Path, file_name: str) -> Any:
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(
-        str(folder), device="cpu", backend="onnx",
-        model_kwargs={"file_name": file_name, "provider": "CPUExecutionProvider",
-                      "session_options": session_options()},
-    )  # fmt: skip
+        str(folder),
+        device="cpu",
+        backend="onnx",
+        model_kwargs={
+            "file_name": file_name,
+            "provider": "CPUExecutionProvider",
+            "session_options": session_options(),
+        },
+    )
 
 
 class Embedder:

@@ -196,9 +196,11 @@ def _quantize(source: Path, into: Path, preset: str) -> None:
     shutil.copytree(source, into, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.onnx"))
     with _quiet_export():
         model = SentenceTransformer(
-            str(source), device="cpu", backend="onnx",
+            str(source),
+            device="cpu",
+            backend="onnx",
             model_kwargs={"file_name": "onnx/model.onnx", "provider": "CPUExecutionProvider"},
-        )  # fmt: skip
+        )
         export_dynamic_quantized_onnx_model(model, config, str(into), file_suffix=f"int8_{preset}")
         del model
 

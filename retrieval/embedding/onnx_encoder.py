@@ -44,8 +44,9 @@ class OnnxEncoder:
         self._tokenizer.enable_truncation(self.max_seq_length)
         self._tokenizer.enable_padding(
             pad_id=self._tokenizer.token_to_id(pad_token) or 0,
-            pad_type_id=int(pad.get("pad_token_type_id", 0)), pad_token=pad_token,
-        )  # fmt: skip
+            pad_type_id=int(pad.get("pad_token_type_id", 0)),
+            pad_token=pad_token,
+        )
         self.session = ort.InferenceSession(
             str(folder / file_name), session_options(), providers=["CPUExecutionProvider"]
         )
@@ -92,9 +93,12 @@ def _pooling_mode(folder: Path) -> str:
         raise UnsupportedExport(f"no pooling module in {folder}")
     config = _read_json(folder / pooling.get("path", "") / "config.json")
     mode = config.get("pooling_mode") or (
-        "cls" if config.get("pooling_mode_cls_token") else
-        "mean" if config.get("pooling_mode_mean_tokens") else None
-    )  # fmt: skip
+        "cls"
+        if config.get("pooling_mode_cls_token")
+        else "mean"
+        if config.get("pooling_mode_mean_tokens")
+        else None
+    )
     if mode not in ("mean", "cls"):
         raise UnsupportedExport(f"pooling {config} in {folder}")
     return mode

@@ -277,12 +277,19 @@ class ChunkIndex:
         layouts = [lay for lay in self.layouts(fresh=True) if lay is not None]
         doc_key, fresh = self.schema.doc_key(meta.doc_id), set(keys)
         record = {
-            "doc_id": meta.doc_id, "hash": content_hash, "generation": generation,
-            "chunks": len(chunks), "title": meta.title, "source": meta.source,
-            "path": meta.path, "url": meta.url, "folder": meta.folder,
-            "tags": ",".join(meta.tags), "created": _or_empty(meta.created),
+            "doc_id": meta.doc_id,
+            "hash": content_hash,
+            "generation": generation,
+            "chunks": len(chunks),
+            "title": meta.title,
+            "source": meta.source,
+            "path": meta.path,
+            "url": meta.url,
+            "folder": meta.folder,
+            "tags": ",".join(meta.tags),
+            "created": _or_empty(meta.created),
             "modified": _or_empty(meta.modified),
-        }  # fmt: skip
+        }
 
         def switch(pipe: Pipeline) -> None:
             self._write_chunks(meta, keys, chunks, vectors, layouts)
@@ -320,9 +327,13 @@ class ChunkIndex:
         return False
 
     def _write_chunks(
-        self, meta: DocMeta, keys: list[str], chunks: Sequence[Chunk], vectors: np.ndarray,
+        self,
+        meta: DocMeta,
+        keys: list[str],
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
         layouts: Sequence[Layout],
-    ) -> None:  # fmt: skip
+    ) -> None:
         for start in range(0, len(chunks), WRITE_BATCH):
             pipe = self.client.pipeline(transaction=False)
             for i in range(start, min(start + WRITE_BATCH, len(chunks))):
@@ -391,15 +402,23 @@ def _chunk_fields(meta: DocMeta, chunk: Chunk, vectors: dict[str, bytes]) -> dic
     """A chunk's hash. Empty fields are left out: each costs ~60 bytes per chunk, and a
     missing field reads as empty everywhere (`Hit`, filters)."""
     optional = {
-        "title": chunk.title or meta.title, "heading": chunk.heading_path,
-        "source": meta.source, "tags": ",".join(meta.tags), "url": meta.url, "path": meta.path,
-    }  # fmt: skip
+        "title": chunk.title or meta.title,
+        "heading": chunk.heading_path,
+        "source": meta.source,
+        "tags": ",".join(meta.tags),
+        "url": meta.url,
+        "path": meta.path,
+    }
     fields: dict[str, Any] = {
-        "doc_id": meta.doc_id, "text": chunk.text, "position": chunk.position,
-        "start": chunk.start, "end": chunk.end, **vectors,
+        "doc_id": meta.doc_id,
+        "text": chunk.text,
+        "position": chunk.position,
+        "start": chunk.start,
+        "end": chunk.end,
+        **vectors,
         "content_hash": content_hash(chunk.text),
         **{name: value for name, value in optional.items() if value},
-    }  # fmt: skip
+    }
     if chunk.page is not None:
         fields["page"] = chunk.page
     if meta.created is not None:
@@ -416,14 +435,21 @@ def _chunk_fields(meta: DocMeta, chunk: Chunk, vectors: dict[str, bytes]) -> dic
 def _stored_doc(raw: dict[bytes, bytes]) -> StoredDoc:
     d = {text(k): text(v) for k, v in raw.items()}
     return StoredDoc(
-        doc_id=d.get("doc_id", ""), content_hash=d.get("hash", ""),
-        generation=d.get("generation", ""), chunks=int(d.get("chunks", 0)),
-        title=d.get("title", ""), source=d.get("source", ""), path=d.get("path", ""),
-        url=d.get("url", ""), updated=float(d.get("updated", 0)), folder=d.get("folder", ""),
+        doc_id=d.get("doc_id", ""),
+        content_hash=d.get("hash", ""),
+        generation=d.get("generation", ""),
+        chunks=int(d.get("chunks", 0)),
+        title=d.get("title", ""),
+        source=d.get("source", ""),
+        path=d.get("path", ""),
+        url=d.get("url", ""),
+        updated=float(d.get("updated", 0)),
+        folder=d.get("folder", ""),
         tags=tuple(t for t in d.get("tags", "").split(",") if t),
-        created=_float_or_none(d.get("created")), modified=_float_or_none(d.get("modified")),
+        created=_float_or_none(d.get("created")),
+        modified=_float_or_none(d.get("modified")),
         described="tags" in d,
-    )  # fmt: skip
+    )
 
 
 def _or_empty(value: float | None) -> float | str:

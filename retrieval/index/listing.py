@@ -27,11 +27,19 @@ class Listed:
     def to_dict(self) -> dict[str, object]:
         d = self.doc
         return {
-            "doc_id": d.doc_id, "shown": self.shown, "title": d.title, "source": d.source,
-            "tags": list(d.tags), "date": self.date, "created": d.created,
-            "modified": d.modified, "chunks": d.chunks, "path": d.path, "url": d.url,
+            "doc_id": d.doc_id,
+            "shown": self.shown,
+            "title": d.title,
+            "source": d.source,
+            "tags": list(d.tags),
+            "date": self.date,
+            "created": d.created,
+            "modified": d.modified,
+            "chunks": d.chunks,
+            "path": d.path,
+            "url": d.url,
             "folder": d.folder,
-        }  # fmt: skip
+        }
 
 
 def listed(index: ChunkIndex, maps: tuple[UrlMap, ...]) -> list[Listed]:

@@ -40,11 +40,18 @@ class RerankRecord:
     created: float = field(default_factory=time.time)
 
     def to_json(self) -> str:
-        return json.dumps({
-            "version": VERSION, "weights": self.weights, "questions": self.questions,
-            "scores": self.scores, "model": self.model, "chunks": self.chunks,
-            "seconds": round(self.seconds, 1), "created": self.created,
-        })  # fmt: skip
+        return json.dumps(
+            {
+                "version": VERSION,
+                "weights": self.weights,
+                "questions": self.questions,
+                "scores": self.scores,
+                "model": self.model,
+                "chunks": self.chunks,
+                "seconds": round(self.seconds, 1),
+                "created": self.created,
+            }
+        )
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> RerankRecord:
@@ -57,9 +64,14 @@ class RerankRecord:
             ):
                 raise ValueError("weights must be finite, non-negative and not all zero")
             return cls(
-                weights, int(d["questions"]), {str(k): float(v) for k, v in d["scores"].items()},
-                str(d["model"]), int(d["chunks"]), float(d["seconds"]), float(d["created"]),
-            )  # fmt: skip
+                weights,
+                int(d["questions"]),
+                {str(k): float(v) for k, v in d["scores"].items()},
+                str(d["model"]),
+                int(d["chunks"]),
+                float(d["seconds"]),
+                float(d["created"]),
+            )
 
 
 def save(index: ChunkIndex, record: RerankRecord) -> None:
@@ -78,8 +90,14 @@ class LiveWeights:
 
     def __init__(self, index: ChunkIndex, refresh_s: float = 10.0) -> None:
         self.index = index
-        self.record = LiveRecord(index.client, index.schema.rerank_key, self._parse,
-                                 what="rerank weights", log=log, refresh_s=refresh_s)  # fmt: skip
+        self.record = LiveRecord(
+            index.client,
+            index.schema.rerank_key,
+            self._parse,
+            what="rerank weights",
+            log=log,
+            refresh_s=refresh_s,
+        )
 
     @property
     def error(self) -> str | None:

@@ -37,9 +37,13 @@ class Retriever:
     """Runs keyword and vector search in RediSearch and fuses them by reciprocal rank."""
 
     def __init__(
-        self, index: ChunkIndex, pool: int = 40, rrf_k: int = 60, keyword_max_share: float = 1.0,
+        self,
+        index: ChunkIndex,
+        pool: int = 40,
+        rrf_k: int = 60,
+        keyword_max_share: float = 1.0,
         keyword_floor: int = FLOOR,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.index = index
         self.pool = pool
         self.rrf_k = rrf_k
@@ -75,10 +79,15 @@ class Retriever:
         return Retrieval(question, hits[:k], filters, where, mode, k, query_vector, timings)
 
     def candidates(
-        self, question: str, query_vector: np.ndarray | None, k: int, filters: Filters,
-        mode: str = "hybrid", ef_runtime: int | None = None,
+        self,
+        question: str,
+        query_vector: np.ndarray | None,
+        k: int,
+        filters: Filters,
+        mode: str = "hybrid",
+        ef_runtime: int | None = None,
         timings: dict[str, float] | None = None,
-    ) -> list[Hit]:  # fmt: skip
+    ) -> list[Hit]:
         """Every candidate, fused by reciprocal rank in hybrid mode: what reranking reorders."""
         where = compile_filters(filters)
         pool = max(self.pool, k)
@@ -122,10 +131,22 @@ class Retriever:
         field = layout.vector_field
         query = f"({where})=>[KNN {k} @{field} $vec EF_RUNTIME {int(ef)} AS distance]"
         return self.index.search(
-            query, "PARAMS", 2, "vec", layout.pack(vector),
-            "SORTBY", "distance", "ASC", "RETURN", len(HIT_FIELDS) + 1, *HIT_FIELDS, "distance",
-            "LIMIT", 0, k,
-        )  # fmt: skip
+            query,
+            "PARAMS",
+            2,
+            "vec",
+            layout.pack(vector),
+            "SORTBY",
+            "distance",
+            "ASC",
+            "RETURN",
+            len(HIT_FIELDS) + 1,
+            *HIT_FIELDS,
+            "distance",
+            "LIMIT",
+            0,
+            k,
+        )
 
     def keyword(self, question: str, where: str, k: int) -> list[Hit]:
         terms = list(dict.fromkeys(content_words(question)))
@@ -184,9 +205,18 @@ def fuse(keyword: list[Hit], vector: list[Hit], rrf_k: int = 60) -> list[Hit]:
 def _hit(found: Found) -> Hit:
     f = found.fields
     return Hit(
-        key=found.key, doc_id=f.get("doc_id", ""), text=f.get("text", ""), score=0.0,
-        title=f.get("title", ""), source=f.get("source", ""), url=f.get("url", ""),
-        path=f.get("path", ""), tags=tuple(t for t in f.get("tags", "").split(",") if t),
-        page=int(f["page"]) if f.get("page") else None, position=int(f.get("position", 0)),
-        start=int(f.get("start", 0)), end=int(f.get("end", 0)), heading=f.get("heading", ""),
-    )  # fmt: skip
+        key=found.key,
+        doc_id=f.get("doc_id", ""),
+        text=f.get("text", ""),
+        score=0.0,
+        title=f.get("title", ""),
+        source=f.get("source", ""),
+        url=f.get("url", ""),
+        path=f.get("path", ""),
+        tags=tuple(t for t in f.get("tags", "").split(",") if t),
+        page=int(f["page"]) if f.get("page") else None,
+        position=int(f.get("position", 0)),
+        start=int(f.get("start", 0)),
+        end=int(f.get("end", 0)),
+        heading=f.get("heading", ""),
+    )

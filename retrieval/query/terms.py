@@ -29,9 +29,12 @@ class WordCounts:
     """Chunks holding each word, and chunks in all, read from the index and cached."""
 
     def __init__(
-        self, search: Callable[[str], int], total: Callable[[], int],
-        max_bytes: int = 2 * 2**20, ttl_s: float = 600.0,
-    ) -> None:  # fmt: skip
+        self,
+        search: Callable[[str], int],
+        total: Callable[[], int],
+        max_bytes: int = 2 * 2**20,
+        ttl_s: float = 600.0,
+    ) -> None:
         self._search = search  # query -> number of matching chunks
         self._total = total
         self.ttl_s = ttl_s

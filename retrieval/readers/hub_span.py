@@ -85,10 +85,16 @@ class SpanReader:
 
         self.warm_up()
         enc = self.tokenizer(
-            [question] * len(hits), [h.text for h in hits], truncation="only_second",
-            max_length=MAX_LENGTH, stride=STRIDE, return_overflowing_tokens=True,
-            return_offsets_mapping=True, padding=True, return_tensors="pt",
-        )  # fmt: skip
+            [question] * len(hits),
+            [h.text for h in hits],
+            truncation="only_second",
+            max_length=MAX_LENGTH,
+            stride=STRIDE,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding=True,
+            return_tensors="pt",
+        )
         owners = enc.pop("overflow_to_sample_mapping").tolist()
         offsets = enc.pop("offset_mapping").tolist()
         inputs = {

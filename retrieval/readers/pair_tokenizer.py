@@ -48,9 +48,11 @@ class PairTokenizer:
         pad = pad["content"] if isinstance(pad, dict) else pad
         tok.enable_truncation(max_length, strategy="only_second")
         tok.enable_padding(
-            direction=config.get("padding_side", "right"), pad_id=tok.token_to_id(pad) or 0,
-            pad_type_id=int(config.get("pad_token_type_id", 0)), pad_token=pad,
-        )  # fmt: skip
+            direction=config.get("padding_side", "right"),
+            pad_id=tok.token_to_id(pad) or 0,
+            pad_type_id=int(config.get("pad_token_type_id", 0)),
+            pad_token=pad,
+        )
         self._tokenizer = tok
 
     def encode_pairs(self, questions: Sequence[str], contexts: Sequence[str]) -> EncodedPairs:

@@ -60,9 +60,14 @@ def encode(tokenizer: Any, question: str | list[str], contexts: list[str]) -> An
     if hasattr(tokenizer, "encode_pairs"):
         return tokenizer.encode_pairs(questions, contexts)
     return tokenizer(
-        questions, contexts, truncation="only_second", max_length=MAX_LENGTH,
-        return_offsets_mapping=True, padding=True, return_tensors="np",
-    )  # fmt: skip
+        questions,
+        contexts,
+        truncation="only_second",
+        max_length=MAX_LENGTH,
+        return_offsets_mapping=True,
+        padding=True,
+        return_tensors="np",
+    )
 
 
 def context_rows(enc: Any, rows: int) -> list[tuple[int, int]]:
@@ -75,9 +80,12 @@ def context_rows(enc: Any, rows: int) -> list[tuple[int, int]]:
 
 
 def decode_group(
-    enc: Any, start_logits: np.ndarray, end_logits: np.ndarray, k: int = 1,
+    enc: Any,
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    k: int = 1,
     rows: list[int] | None = None,
-) -> GroupReading:  # fmt: skip
+) -> GroupReading:
     """The k best spans over `rows` (default: every row) of one question's passages."""
     rows = list(range(len(start_logits))) if rows is None else rows
     bounds = context_rows(enc, max(rows) + 1) if rows else []

@@ -150,8 +150,9 @@ def rank_answers(chosen: list[Passage], group: GroupReading, prior_weight: float
     weights = np.exp(np.asarray(scores) - max(scores))
     weights /= weights.sum()
     bags = [Counter(normalize_answer(s.text).split()) for s in spans]
-    expected = [sum(w * _f1(bag, other) for w, other in zip(weights, bags, strict=True))
-                for bag in bags]  # fmt: skip
+    expected = [
+        sum(w * _f1(bag, other) for w, other in zip(weights, bags, strict=True)) for bag in bags
+    ]
     return [spans[i] for i in np.argsort(-np.asarray(expected), kind="stable")]
 
 
@@ -178,9 +179,13 @@ class TrainedSource:
     for a newer one at most every CHECK_EVERY_S."""
 
     def __init__(
-        self, client: Callable[[], redis.Redis], prefix: str, data_dir: Path,
-        check_every_s: float = CHECK_EVERY_S, shipped: Path | None = SHIPPED,
-    ) -> None:  # fmt: skip
+        self,
+        client: Callable[[], redis.Redis],
+        prefix: str,
+        data_dir: Path,
+        check_every_s: float = CHECK_EVERY_S,
+        shipped: Path | None = SHIPPED,
+    ) -> None:
         self._client, self._prefix, self._data_dir = client, prefix, data_dir
         self._every = check_every_s
         self._shipped = shipped  # None: an index without its own trained reader has none

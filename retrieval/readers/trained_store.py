@@ -52,8 +52,9 @@ def publish(client: redis.Redis, prefix: str, folder: Path, manifest: dict[str, 
     key = files_key(prefix, sha)
     writing = Lease(client, writing_key(prefix, sha), "publishing a trained reader")
     if not writing.acquire():
-        raise ModelUnavailable(f"another process is storing the same reader ({sha}); wait "
-                               "for it to finish")  # fmt: skip
+        raise ModelUnavailable(
+            f"another process is storing the same reader ({sha}); wait for it to finish"
+        )
     try:
         client.delete(key)
         for name, data in files.items():

@@ -33,16 +33,24 @@ class Lease:
     until `release()`), False when someone else holds it (`holder(client.get(key))` says who)."""
 
     def __init__(
-        self, client: redis.Redis, key: str, command: str, ttl_s: float = TTL_S,
+        self,
+        client: redis.Redis,
+        key: str,
+        command: str,
+        ttl_s: float = TTL_S,
         heartbeat_s: float | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.client, self.key = client, key
         self.ttl_ms = int(ttl_s * 1000)
         self.heartbeat_s = ttl_s / 4 if heartbeat_s is None else heartbeat_s  # 4 beats a TTL
-        self.value = json.dumps({
-            "host": socket.gethostname(), "pid": os.getpid(), "command": command,
-            "started": time.time(),
-        })  # fmt: skip
+        self.value = json.dumps(
+            {
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "command": command,
+                "started": time.time(),
+            }
+        )
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
 

@@ -25,9 +25,15 @@ T = TypeVar("T")
 
 class LiveRecord(Generic[T]):
     def __init__(
-        self, client: redis.Redis, key: str, parse: Callable[[bytes], T], *, what: str,
-        log: logging.Logger, refresh_s: float,
-    ) -> None:  # fmt: skip
+        self,
+        client: redis.Redis,
+        key: str,
+        parse: Callable[[bytes], T],
+        *,
+        what: str,
+        log: logging.Logger,
+        refresh_s: float,
+    ) -> None:
         self.client, self.key, self.parse, self.what, self.log = client, key, parse, what, log
         self.refresh_s = refresh_s
         self.error: str | None = None  # why the stored record is ignored

@@ -27,8 +27,10 @@ _UNITS = (
     "pounds|lb|hours|days|weeks|months|years|minutes|seconds|ms|s|MB|GB|KB|TB|bytes|"
     "°C|°F|degrees|mph|km/h|acres|hectares|square miles|dollars|euros|USD|\\$"
 )
-_MEASURE = re.compile(rf"(?:\$|£|€)?\b\d[\d,]*(?:\.\d+)?(?: (?:million|billion|thousand))?"
-                      rf"\s?(?:{_UNITS})\b")  # fmt: skip
+_MEASURE = re.compile(
+    rf"(?:\$|£|€)?\b\d[\d,]*(?:\.\d+)?(?: (?:million|billion|thousand))?"
+    rf"\s?(?:{_UNITS})\b"
+)
 _MONEY = re.compile(r"(?:\$|£|€)\d[\d,]*(?:\.\d+)?(?: (?:million|billion|trillion))?")
 _COUNT = re.compile(r"\b(\d[\d,]*(?:\.\d+)?(?: (?:million|billion|thousand|hundred))?) ([a-z]{3,})")
 _CAPS = re.compile(
@@ -57,29 +59,139 @@ _LOCATIVE = re.compile(r"\b(?:in|at|near|from) $")
 # or a function word begins; a longer run of content words has no boundary to trust.
 _TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
 _LEADS = {
-    "by", "of", "from", "with", "as", "into", "than", "like", "via", "through", "against", "for",
-    "on", "in", "about", "among", "between", "within", "without", "under", "including",
-}  # fmt: skip
+    "by",
+    "of",
+    "from",
+    "with",
+    "as",
+    "into",
+    "than",
+    "like",
+    "via",
+    "through",
+    "against",
+    "for",
+    "on",
+    "in",
+    "about",
+    "among",
+    "between",
+    "within",
+    "without",
+    "under",
+    "including",
+}
 _DETERMINERS = {"the", "a", "an", "its", "their", "his", "her", "our"}
 _VERBS = {
-    "is", "are", "was", "were", "has", "have", "had", "can", "could", "may", "might", "will",
-    "would", "remains", "remain", "causes", "cause", "caused", "plays", "play", "played",
-}  # fmt: skip
+    "is",
+    "are",
+    "was",
+    "were",
+    "has",
+    "have",
+    "had",
+    "can",
+    "could",
+    "may",
+    "might",
+    "will",
+    "would",
+    "remains",
+    "remain",
+    "causes",
+    "cause",
+    "caused",
+    "plays",
+    "play",
+    "played",
+}
 PHRASE_WORDS = 3
 _STOP_CAPS = {
-    "The", "A", "An", "This", "That", "These", "Those", "It", "In", "On", "At", "For", "He",
-    "She", "They", "We", "I", "However", "But", "And", "Of", "As", "By", "If", "When", "Its",
-    "His", "Her", "Their", "There", "To", "With", "After", "Since", "While", "During", "From",
-}  # fmt: skip
+    "The",
+    "A",
+    "An",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "It",
+    "In",
+    "On",
+    "At",
+    "For",
+    "He",
+    "She",
+    "They",
+    "We",
+    "I",
+    "However",
+    "But",
+    "And",
+    "Of",
+    "As",
+    "By",
+    "If",
+    "When",
+    "Its",
+    "His",
+    "Her",
+    "Their",
+    "There",
+    "To",
+    "With",
+    "After",
+    "Since",
+    "While",
+    "During",
+    "From",
+}
 
 
 _THINGS = {
-    "River", "University", "College", "School", "Tower", "Company", "Sea", "Ocean", "Island",
-    "Islands", "Mountains", "Church", "State", "States", "City", "Republic", "Empire", "Kingdom",
-    "Party", "Museum", "Park", "Bridge", "Street", "Lake", "Valley", "Council", "Association",
-    "War", "Act", "Prize", "Award", "Group", "Institute", "Organization", "Organisation",
-    "Department", "Ministry", "Agency", "Hospital", "Center", "Centre", "Province", "County",
-}  # fmt: skip
+    "River",
+    "University",
+    "College",
+    "School",
+    "Tower",
+    "Company",
+    "Sea",
+    "Ocean",
+    "Island",
+    "Islands",
+    "Mountains",
+    "Church",
+    "State",
+    "States",
+    "City",
+    "Republic",
+    "Empire",
+    "Kingdom",
+    "Party",
+    "Museum",
+    "Park",
+    "Bridge",
+    "Street",
+    "Lake",
+    "Valley",
+    "Council",
+    "Association",
+    "War",
+    "Act",
+    "Prize",
+    "Award",
+    "Group",
+    "Institute",
+    "Organization",
+    "Organisation",
+    "Department",
+    "Ministry",
+    "Agency",
+    "Hospital",
+    "Center",
+    "Centre",
+    "Province",
+    "County",
+}
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,15 @@ def export_fp32(model: Any, tokenizer: Any, folder: Path) -> Path:
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, args, str(path), input_names=list(INPUTS),
-            output_names=["start_logits", "end_logits"], dynamic_axes=axes, opset_version=17,
+            model,
+            args,
+            str(path),
+            input_names=list(INPUTS),
+            output_names=["start_logits", "end_logits"],
+            dynamic_axes=axes,
+            opset_version=17,
             dynamo=False,
-        )  # fmt: skip
+        )
     tokenizer.save_pretrained(str(folder))
     return path
 
@@ -44,9 +49,11 @@ def quantize(source: Path, target: Path, operators: tuple[str, ...] = INT8_OPERA
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             quantize_dynamic(
-                str(source), str(target), op_types_to_quantize=list(operators),
+                str(source),
+                str(target),
+                op_types_to_quantize=list(operators),
                 weight_type=QuantType.QInt8,
-            )  # fmt: skip
+            )
     finally:
         root.setLevel(level)
     return target

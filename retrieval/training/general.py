@@ -76,10 +76,15 @@ def from_shipped(
         temp.write_text(json.dumps([asdict(g) for g in picked], ensure_ascii=False), "utf-8")
         os.replace(temp, mix)
     manifest = {
-        "key": m["sha"], "base": base, "questions": m["questions"], "minutes": m["minutes"],
-        "held_out": m.get("through_retrieval", {}), "created": m["created"],
-        "prior_weight": m.get("prior_weight", 0.0), "shipped": True,
-    }  # fmt: skip
+        "key": m["sha"],
+        "base": base,
+        "questions": m["questions"],
+        "minutes": m["minutes"],
+        "held_out": m.get("through_retrieval", {}),
+        "created": m["created"],
+        "prior_weight": m.get("prior_weight", 0.0),
+        "shipped": True,
+    }
     return GeneralStage(folder, manifest)
 
 
@@ -93,11 +98,18 @@ def cache_key(base: str, embedder: str) -> str:
     """What the stage depends on: the sample, the base model, how passages are retrieved and
     cut, and this recipe."""
     parts = {
-        "recipe": RECIPE, "base": base, "embedder": embedder, "sample": shipped.sha256_of(SAMPLE),
-        "window": passage_choice.WINDOW_CHARS, "passages": passage_choice.PASSAGES,
-        "max_length": MAX_LENGTH, "lr": trainer.LEARNING_RATE, "batch": trainer.BATCH,
-        "minutes": MINUTES, "frozen": trainer.FROZEN_LAYERS,
-    }  # fmt: skip
+        "recipe": RECIPE,
+        "base": base,
+        "embedder": embedder,
+        "sample": shipped.sha256_of(SAMPLE),
+        "window": passage_choice.WINDOW_CHARS,
+        "passages": passage_choice.PASSAGES,
+        "max_length": MAX_LENGTH,
+        "lr": trainer.LEARNING_RATE,
+        "batch": trainer.BATCH,
+        "minutes": MINUTES,
+        "frozen": trainer.FROZEN_LAYERS,
+    }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -122,10 +134,18 @@ def cached(data_dir: Path, key: str) -> tuple[GeneralStage | None, str]:
 
 
 def train_general(
-    engine: QAEngine, doc_id: DocId, data_dir: Path, key: str, *, base: str, seed: int = 0,
-    say: Say = print, progress: trainer.Progress | None = None, threads: int = 0,
+    engine: QAEngine,
+    doc_id: DocId,
+    data_dir: Path,
+    key: str,
+    *,
+    base: str,
+    seed: int = 0,
+    say: Say = print,
+    progress: trainer.Progress | None = None,
+    threads: int = 0,
     minutes: float | None = None,
-) -> GeneralStage:  # fmt: skip
+) -> GeneralStage:
     """Train the stage on `engine`'s index, which must hold `sample_sets()`' articles, each
     context stored as the document `doc_id(context)`; for `minutes` (default MINUTES)."""
     began, budget = time.monotonic(), (minutes or MINUTES) * 60
@@ -135,26 +155,35 @@ def train_general(
     kept = {id(q) for q in fit.questions}
     train = SquadSet(train.name, train.contexts, [q for q in train.questions if id(q) not in kept])
     groups = squad_groups(engine, train, rng, origin="squad", doc_id=doc_id)
-    say(f"general stage: {len(groups)} real questions with their retrieved passages "
-        f"in {time.monotonic() - began:.0f}s")  # fmt: skip
+    say(
+        f"general stage: {len(groups)} real questions with their retrieved passages "
+        f"in {time.monotonic() - began:.0f}s"
+    )
     tokenizer, model = trainer.load_base(base)
     feats = features(tokenizer, groups)
     reserve = min(90.0, budget / 4)  # measuring and saving
     seconds = budget - (time.monotonic() - began) - reserve
-    result = trainer.train(model, feats, seconds, seed, progress or (lambda p: None),
-                           threads=threads)  # fmt: skip
+    result = trainer.train(
+        model, feats, seconds, seed, progress or (lambda p: None), threads=threads
+    )
     predict = trainer.torch_predictor(model)
     fitted = measure(engine, tokenizer, predict, fit, len(fit.questions), seed, PRIOR_WEIGHTS)
     weight = max(PRIOR_WEIGHTS, key=lambda w: (fitted[w]["f1"], -w))
     scores = measure(engine, tokenizer, predict, held, MEASURED, seed, (weight,))[weight]
     manifest = {
-        "key": key, "recipe": RECIPE, "base": base, "questions": len(groups),
-        "read": result.examples_seen, "steps": result.steps,
-        "minutes": round((time.monotonic() - began) / 60, 1), "held_out": scores,
-        "prior_weight": weight, "fitted_on": {str(w): v for w, v in fitted.items()},
+        "key": key,
+        "recipe": RECIPE,
+        "base": base,
+        "questions": len(groups),
+        "read": result.examples_seen,
+        "steps": result.steps,
+        "minutes": round((time.monotonic() - began) / 60, 1),
+        "held_out": scores,
+        "prior_weight": weight,
+        "fitted_on": {str(w): v for w, v in fitted.items()},
         "held_out_articles": sorted(HELD_OUT),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }  # fmt: skip
+    }
     return _save(data_dir, key, model, tokenizer, groups, manifest)
 
 
@@ -165,9 +194,14 @@ def _kept_for_fitting(train: SquadSet, rng: random.Random) -> SquadSet:
 
 
 def squad_groups(
-    engine: QAEngine, squad: SquadSet, rng: random.Random, *, origin: str,
-    no_answer_share: float = NO_ANSWER_SHARE, doc_id: DocId | None = None,
-) -> list[Group]:  # fmt: skip
+    engine: QAEngine,
+    squad: SquadSet,
+    rng: random.Random,
+    *,
+    origin: str,
+    no_answer_share: float = NO_ANSWER_SHARE,
+    doc_id: DocId | None = None,
+) -> list[Group]:
     """Each labelled question with the passages it retrieves from `engine`'s index; where
     retrieval misses its answer, the answer's own passage stands in. `doc_id` names the
     index's document of a context (None: the contexts are not in the index)."""
@@ -182,17 +216,22 @@ def squad_groups(
             group = group_for(q.text, lacking, None, size=GROUP_SIZE, rng=rng, origin=origin)
         else:
             fallback, _ = gold_window(context.text, g.start, g.end)
-            group = group_for(q.text, chosen, gold, size=GROUP_SIZE, fallback=fallback, rng=rng,
-                              origin=origin)  # fmt: skip
+            group = group_for(
+                q.text, chosen, gold, size=GROUP_SIZE, fallback=fallback, rng=rng, origin=origin
+            )
         if group is not None:
             out.append(group)
     return out
 
 
 def _save(
-    data_dir: Path, key: str, model: Any, tokenizer: Any, groups: list[Group],
+    data_dir: Path,
+    key: str,
+    model: Any,
+    tokenizer: Any,
+    groups: list[Group],
     manifest: dict[str, Any],
-) -> GeneralStage:  # fmt: skip
+) -> GeneralStage:
     """Written to a temporary folder, checksummed, then renamed into place (atomic)."""
     final = folder_for(data_dir, key)
     final.parent.mkdir(parents=True, exist_ok=True)

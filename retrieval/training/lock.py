@@ -32,9 +32,14 @@ class TrainingLock(Lease):
     TrainingBusy naming the holder."""
 
     def __init__(
-        self, client: redis.Redis, key: str, command: str, index: str = "",
-        ttl_s: float = TTL_S, heartbeat_s: float | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        client: redis.Redis,
+        key: str,
+        command: str,
+        index: str = "",
+        ttl_s: float = TTL_S,
+        heartbeat_s: float | None = None,
+    ) -> None:
         super().__init__(client, key, command, ttl_s, heartbeat_s)
         self.index = index or key
 

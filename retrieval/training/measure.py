@@ -22,9 +22,14 @@ from retrieval.training.squad import SquadSet
 
 
 def measure(
-    engine: QAEngine, tokenizer: Any, predict: Predict, squad: SquadSet, limit: int, seed: int,
+    engine: QAEngine,
+    tokenizer: Any,
+    predict: Predict,
+    squad: SquadSet,
+    limit: int,
+    seed: int,
     prior_weights: Sequence[float] = (0.0,),
-) -> dict[float, dict[str, float]]:  # fmt: skip
+) -> dict[float, dict[str, float]]:
     """EM, F1 and context (holds the gold) over up to `limit` of the set's answerable
     questions, for each prior weight (the model reads each question once)."""
     reader = TrainedReader(tokenizer, predict, {})
@@ -45,7 +50,11 @@ def measure(
                 sums[w][2] += best_over(contains, span.hit.text[a:b], golds)
     n = max(len(asked), 1)
     return {
-        w: {"em": round(em / n, 3), "f1": round(f / n, 3), "context": round(c / n, 3),
-            "n": len(asked)}
+        w: {
+            "em": round(em / n, 3),
+            "f1": round(f / n, 3),
+            "context": round(c / n, 3),
+            "n": len(asked),
+        }
         for w, (em, f, c) in sums.items()
-    }  # fmt: skip
+    }

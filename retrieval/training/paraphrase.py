@@ -66,9 +66,10 @@ class Paraphraser:
             for row, word in enumerate(block):
                 ranked = sorted(top[row], key=lambda j: -sims[row, j])
                 self._near[word] = [
-                    self._vocab[j] for j in ranked  # other forms of the word teach nothing
+                    self._vocab[j]
+                    for j in ranked  # other forms of the word teach nothing
                     if self._vocab[j][:4] != word[:4] and sims[row, j] >= MIN_SIMILARITY
-                ][:NEIGHBOURS]  # fmt: skip
+                ][:NEIGHBOURS]
         for w in words:
             self._near.setdefault(w, [])
 

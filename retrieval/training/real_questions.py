@@ -75,8 +75,9 @@ def parts(names: Iterable[str] | None = None) -> list[Part]:
         squad = load_squad(path)
         held_ctx = {i for i, c in enumerate(squad.contexts) if _held_out(path, c)}
         fit = _subset(squad, lambda q, h=held_ctx, p=path: _fitted(p, q, h))
-        train = _subset(squad, lambda q, h=held_ctx, p=path: q.context not in h
-                        and not _fitted(p, q, h))  # fmt: skip
+        train = _subset(
+            squad, lambda q, h=held_ctx, p=path: q.context not in h and not _fitted(p, q, h)
+        )
         held = _subset(squad, lambda q, h=held_ctx: q.context in h)
         out.append(Part(path.name, train, held, fit))
     return out
@@ -109,9 +110,13 @@ def usual_answer(q: Question) -> int:
 
 
 def groups(
-    squad: SquadSet, rng: random.Random, *, origin: str = "squad",
-    no_answer_share: float = NO_ANSWER_SHARE, questions: list[Question] | None = None,
-) -> list[Group]:  # fmt: skip
+    squad: SquadSet,
+    rng: random.Random,
+    *,
+    origin: str = "squad",
+    no_answer_share: float = NO_ANSWER_SHARE,
+    questions: list[Question] | None = None,
+) -> list[Group]:
     """Each question (of `questions`, default all of the set's) with the passages the reader
     would be shown, labelled; questions without an answer teach "no answer"."""
     pool = _Pool(squad)
@@ -130,8 +135,9 @@ def groups(
             else:
                 gold = Gold(_doc(q.context), g.start, g.end, g.text)
                 fallback, _ = gold_window(context.text, g.start, g.end)
-                group = group_for(q.text, chosen, gold, size=GROUP_SIZE, fallback=fallback,
-                                  rng=rng, origin=origin)  # fmt: skip
+                group = group_for(
+                    q.text, chosen, gold, size=GROUP_SIZE, fallback=fallback, rng=rng, origin=origin
+                )
         if group is not None:
             out.append(group)
     return out
@@ -148,8 +154,9 @@ def all_groups(
         asked = squad.questions
         if share < 1.0:
             asked = rng.sample(asked, round(share * len(asked)))
-        yield from groups(squad, rng, questions=asked,
-                          no_answer_share=0.0 if held else NO_ANSWER_SHARE)  # fmt: skip
+        yield from groups(
+            squad, rng, questions=asked, no_answer_share=0.0 if held else NO_ANSWER_SHARE
+        )
 
 
 def _doc(context: int) -> str:
@@ -183,7 +190,12 @@ class _Pool:
         top = max(own, *(scores[i] for i in others), 1e-9)
         chosen = [(q.context, own), *((int(i), scores[i]) for i in others if scores[i] > 0)]
         return [
-            Hit(key=_doc(i), doc_id=_doc(i), text=self.squad.contexts[i].text, score=s / top,
-                end=len(self.squad.contexts[i].text))
+            Hit(
+                key=_doc(i),
+                doc_id=_doc(i),
+                text=self.squad.contexts[i].text,
+                score=s / top,
+                end=len(self.squad.contexts[i].text),
+            )
             for i, s in chosen
-        ]  # fmt: skip
+        ]

@@ -84,10 +84,12 @@ def choose(asked: Sequence[Asked], seed: int = 0) -> tuple[dict[str, float], dic
     chosen = best(np.arange(len(asked)))
     fitted = rr[:, chosen]
     scores = {
-        "mrr_default": float(rr_default.mean()), "hit1_default": float((rr_default == 1).mean()),
-        "mrr_fitted": float(fitted.mean()), "hit1_fitted": float((fitted == 1).mean()),
+        "mrr_default": float(rr_default.mean()),
+        "hit1_default": float((rr_default == 1).mean()),
+        "mrr_fitted": float(fitted.mean()),
+        "hit1_fitted": float((fitted == 1).mean()),
         "mrr_cross_validated": float(crossed.mean()),
-    }  # fmt: skip
+    }
     if scores["mrr_cross_validated"] <= scores["mrr_default"]:
         return dict(WEIGHTS), {**scores, "kept_defaults": 1.0}
     weights = {
@@ -97,9 +99,11 @@ def choose(asked: Sequence[Asked], seed: int = 0) -> tuple[dict[str, float], dic
 
 
 def ask_all(
-    engine: QAEngine, questions: Sequence[SyntheticQuestion],
-    progress: Progress | None = None, deadline: float = float("inf"),
-) -> list[Asked]:  # fmt: skip
+    engine: QAEngine,
+    questions: Sequence[SyntheticQuestion],
+    progress: Progress | None = None,
+    deadline: float = float("inf"),
+) -> list[Asked]:
     """Each question's fused candidates and features, until the deadline (monotonic)."""
     asked: list[Asked] = []
     retriever = engine.retriever
@@ -118,9 +122,12 @@ def ask_all(
 
 
 def fit_weights(
-    engine: QAEngine, questions: int = DEFAULT_QUESTIONS, seed: int = 0,
-    progress: Progress | None = None, seconds: float = float("inf"),
-) -> RerankRecord | None:  # fmt: skip
+    engine: QAEngine,
+    questions: int = DEFAULT_QUESTIONS,
+    seed: int = 0,
+    progress: Progress | None = None,
+    seconds: float = float("inf"),
+) -> RerankRecord | None:
     """Fit, store and return the index's rerank weights; None (nothing stored) when too few
     generated questions found their chunk among the candidates."""
     started = time.monotonic()
@@ -132,9 +139,13 @@ def fit_weights(
     weights, scores = choose(asked, seed)
     index = engine.index
     record = RerankRecord(
-        weights, len(found), {**scores, "asked": float(len(asked))}, index.schema.model,
-        index.count_chunks(), time.monotonic() - started,
-    )  # fmt: skip
+        weights,
+        len(found),
+        {**scores, "asked": float(len(asked))},
+        index.schema.model,
+        index.count_chunks(),
+        time.monotonic() - started,
+    )
     save(index, record)
     engine.rerank_weights.refresh()
     return record
@@ -142,8 +153,10 @@ def fit_weights(
 
 def describe(record: RerankRecord | None) -> str:
     if record is None:
-        return (f"rerank weights: too few generated questions found their chunk (at least "
-                f"{MIN_QUESTIONS} needed); the default weights stay")  # fmt: skip
+        return (
+            f"rerank weights: too few generated questions found their chunk (at least "
+            f"{MIN_QUESTIONS} needed); the default weights stay"
+        )
     s = record.scores
     kept = " (the defaults: fitted ones did not beat them on held-out questions)"
     return (

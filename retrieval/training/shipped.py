@@ -41,8 +41,13 @@ LEARNING_RATE = 1e-4  # lower than an index's short runs: tens of thousands of s
 CHECKPOINT_EVERY = 100  # steps: about a minute on two cores
 INT8_OPERATORS = ("MatMul", "Gather")  # Gather: the word embeddings, 47 MB in fp32
 ANSWERING_FILES = ("model.onnx", "tokenizer.json", "config.json")
-FILES = (*ANSWERING_FILES, "delta.safetensors", "tokenizer_config.json", "vocab.txt",
-         "special_tokens_map.json")  # fmt: skip
+FILES = (
+    *ANSWERING_FILES,
+    "delta.safetensors",
+    "tokenizer_config.json",
+    "vocab.txt",
+    "special_tokens_map.json",
+)
 Say = Callable[[str], None]
 Measure = Callable[[Any, Predict, float], dict[str, Any]]  # (tokenizer, predict, prior) -> scores
 Fit = Callable[[Any, Predict], float]  # the retrieval prior's weight for a model
@@ -53,20 +58,36 @@ def run_key(
 ) -> str:
     """What a run depends on: a checkpoint of another key is never resumed."""
     parts = {
-        "recipe": RECIPE, "base": base, "seed": seed, "names": sorted(names or []),
-        "limit": limit, "data": data, "epochs": EPOCHS,
-        "lr": LEARNING_RATE, "batch": trainer.BATCH, "max_length": MAX_LENGTH,
-    }  # fmt: skip
+        "recipe": RECIPE,
+        "base": base,
+        "seed": seed,
+        "names": sorted(names or []),
+        "limit": limit,
+        "data": data,
+        "epochs": EPOCHS,
+        "lr": LEARNING_RATE,
+        "batch": trainer.BATCH,
+        "max_length": MAX_LENGTH,
+    }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def build(
-    out: Path, work: Path, *, base: str, seed: int = 0, names: Sequence[str] | None = None,
-    limit: int | None = None, threads: int = 0, say: Say = print,
-    progress: trainer.Progress | None = None, fit: Fit | None = None,
-    measure: Measure | None = None, snapshots: Sequence[int] = (),
+    out: Path,
+    work: Path,
+    *,
+    base: str,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+    limit: int | None = None,
+    threads: int = 0,
+    say: Say = print,
+    progress: trainer.Progress | None = None,
+    fit: Fit | None = None,
+    measure: Measure | None = None,
+    snapshots: Sequence[int] = (),
     checkpoint_every: int | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Train on the bundled real questions (the files starting with `names`, at most `limit`
     questions), export into `out` and return the manifest. `fit` chooses the retrieval
     prior's weight and `measure` scores the model through retrieval (both need an index:
@@ -86,25 +107,41 @@ def build(
     tokenizer, model = trainer.load_base(base)
     feats = features(tokenizer, groups)
     steps = trainer.steps_for(feats, EPOCHS)
-    say(f"{len(feats)} real questions with their passages ({len(held)} held out), "
-        f"{steps} steps; checkpoints in {work}")  # fmt: skip
+    say(
+        f"{len(feats)} real questions with their passages ({len(held)} held out), "
+        f"{steps} steps; checkpoints in {work}"
+    )
     checkpoint = trainer.Checkpoint(work / "checkpoint.pt", checkpoint_every or CHECKPOINT_EVERY)
     if done := trainer.checkpointed_steps(checkpoint):
         say(f"resuming at step {done} of {steps} (a checkpoint of this run)")
     keep = _snapshot_keeper(checkpoint, sorted(snapshots), progress)
     result = trainer.train(
-        model, feats, float("inf"), seed, keep, max_steps=steps, learning_rate=LEARNING_RATE,
-        threads=threads, checkpoint=checkpoint,
-    )  # fmt: skip
+        model,
+        feats,
+        float("inf"),
+        seed,
+        keep,
+        max_steps=steps,
+        learning_rate=LEARNING_RATE,
+        threads=threads,
+        checkpoint=checkpoint,
+    )
     manifest: dict[str, Any] = {
-        "recipe": RECIPE, "key": key, "base": base_name, "seed": seed,
-        "data": data, "parts": {p.name: len(p.train.questions)
-                                                    for p in chosen},
-        "questions": len(feats), "held_out_questions": len(held), "steps": result.steps,
-        "read": result.examples_seen, "epochs": EPOCHS, "learning_rate": LEARNING_RATE,
+        "recipe": RECIPE,
+        "key": key,
+        "base": base_name,
+        "seed": seed,
+        "data": data,
+        "parts": {p.name: len(p.train.questions) for p in chosen},
+        "questions": len(feats),
+        "held_out_questions": len(held),
+        "steps": result.steps,
+        "read": result.examples_seen,
+        "epochs": EPOCHS,
+        "learning_rate": LEARNING_RATE,
         "threads": threads or len(os.sched_getaffinity(0)),
         "train_minutes_this_run": round(result.seconds / 60, 1),
-    }  # fmt: skip
+    }
     with tempfile.TemporaryDirectory(prefix="qa-shipped-") as tmp:
         folder, scores = _export(model, tokenizer, Path(tmp), held)
         predict = onnx_predictor(folder / "model.onnx")
@@ -150,8 +187,9 @@ def _export(model: Any, tokenizer: Any, tmp: Path, held: list[Any]) -> tuple[Pat
 def _save_delta(model: Any, path: Path) -> None:
     from safetensors.torch import save_file
 
-    learnt = {n: p.detach().half().contiguous() for n, p in model.named_parameters()
-              if p.requires_grad}  # fmt: skip
+    learnt = {
+        n: p.detach().half().contiguous() for n, p in model.named_parameters() if p.requires_grad
+    }
     save_file(learnt, str(path))
 
 

@@ -55,10 +55,17 @@ class Checkpoint:
 
 
 def train(
-    model: Any, feats: list[dict[str, Any]], seconds: float, seed: int, progress: Progress,
-    max_steps: int | None = None, learning_rate: float = LEARNING_RATE, threads: int = 0,
-    frozen_layers: int = FROZEN_LAYERS, checkpoint: Checkpoint | None = None,
-) -> TrainResult:  # fmt: skip
+    model: Any,
+    feats: list[dict[str, Any]],
+    seconds: float,
+    seed: int,
+    progress: Progress,
+    max_steps: int | None = None,
+    learning_rate: float = LEARNING_RATE,
+    threads: int = 0,
+    frozen_layers: int = FROZEN_LAYERS,
+    checkpoint: Checkpoint | None = None,
+) -> TrainResult:
     """Epochs over shuffled batches of groups until the time budget (or `max_steps`) is spent.
 
     `feats` are `groups.features`: each group's passages are one softmax (shared
@@ -96,9 +103,15 @@ def train(
             if checkpoint is not None and steps % checkpoint.every == 0:
                 _save_checkpoint(checkpoint, model, optimizer, steps, seen)
             progress(
-                {"seen": seen, "loss": loss_value, "elapsed": time.monotonic() - began,
-                 "budget": seconds, "steps": steps, "max_steps": max_steps or 0}
-            )  # fmt: skip
+                {
+                    "seen": seen,
+                    "loss": loss_value,
+                    "elapsed": time.monotonic() - began,
+                    "budget": seconds,
+                    "steps": steps,
+                    "max_steps": max_steps or 0,
+                }
+            )
     model.eval()
     return TrainResult(0, 0, 0.0, loss_value)
 
@@ -136,8 +149,9 @@ def _save_checkpoint(
     learnt = {k: v for k, v in model.state_dict().items() if k in names}
     temp = checkpoint.path.with_suffix(".tmp")
     checkpoint.path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": learnt, "optimizer": optimizer.state_dict(), "steps": steps,
-                "seen": seen}, temp)  # fmt: skip
+    torch.save(
+        {"model": learnt, "optimizer": optimizer.state_dict(), "steps": steps, "seen": seen}, temp
+    )
     os.replace(temp, checkpoint.path)
     torch.manual_seed(steps)
 
@@ -204,8 +218,11 @@ def group_loss(model: Any, batch: list[dict[str, Any]]) -> Any:
 def _tensors(batch: list[dict[str, Any]]) -> tuple[dict[str, Any], Any]:
     import torch
 
-    rows = [(ids, types) for f in batch for ids, types in zip(f["input_ids"], f["token_type_ids"],
-                                                              strict=True)]  # fmt: skip
+    rows = [
+        (ids, types)
+        for f in batch
+        for ids, types in zip(f["input_ids"], f["token_type_ids"], strict=True)
+    ]
     # padded to a multiple of 16: a dozen shapes whose CPU kernels are prepared once, not one
     # per width
     width = -(-max(len(ids) for ids, _ in rows) // 16) * 16
@@ -243,8 +260,11 @@ def score(predict: Predict, tokenizer: Any, groups: list[Group]) -> dict[str, fl
     ems, f1s = [], []
     for b in range(0, len(answerable), 16):
         part = answerable[b : b + 16]
-        enc = encode(tokenizer, [g.question for g in part for _ in g.contexts],
-                     [c for g in part for c in g.contexts])  # fmt: skip
+        enc = encode(
+            tokenizer,
+            [g.question for g in part for _ in g.contexts],
+            [c for g in part for c in g.contexts],
+        )
         starts, ends = predict({k: enc[k].astype(np.int64) for k in INPUTS})
         row = 0
         for g in part:
