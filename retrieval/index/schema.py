@@ -27,6 +27,22 @@ HIT_FIELDS = (
 # INDEXMISSING (RediSearch 2.10+) makes searchable as `ismissing(@channel)`.
 CHANNEL_FIELD = ("channel", "TAG", "INDEXMISSING")
 
+# The fields queries search and filter on, as FT.CREATE declares them (the vector follows).
+INDEXED_FIELDS: tuple[tuple[str | float, ...], ...] = (
+    ("text", "TEXT"),
+    ("title", "TEXT", "WEIGHT", 2.0),
+    ("heading", "TEXT"),
+    ("source", "TAG"),
+    ("tags", "TAG", "SEPARATOR", ","),
+    ("doc_id", "TAG"),
+    ("content_hash", "TAG"),
+    ("created", "NUMERIC"),
+    ("modified", "NUMERIC"),
+    ("position", "NUMERIC", "SORTABLE"),
+    ("page", "NUMERIC"),
+    CHANNEL_FIELD,
+)
+
 
 @dataclass(frozen=True)
 class IndexSchema:
@@ -100,60 +116,15 @@ class IndexSchema:
         NOOFFSETS: no query needs term positions (no phrases, no highlighting), and they cost
         ~400 bytes per chunk at COVID-QA scale (BENCHMARKS.md, memory).
         """
-        vector = [
-            "TYPE",
-            vector_type or self.vector_type,
-            "DIM",
-            self.dim,
-            "DISTANCE_METRIC",
-            "COSINE",
-            "M",
-            self.m,
-            "EF_CONSTRUCTION",
-            self.ef_construction,
-            "EF_RUNTIME",
-            self.ef_runtime,
-        ]
-        return [
-            name or self.name,
-            "ON",
-            "HASH",
-            "PREFIX",
-            1,
-            self.chunk_prefix,
-            "NOOFFSETS",
-            "SCHEMA",
-            "text",
-            "TEXT",
-            "title",
-            "TEXT",
-            "WEIGHT",
-            2.0,
-            "heading",
-            "TEXT",
-            "source",
-            "TAG",
-            "tags",
-            "TAG",
-            "SEPARATOR",
-            ",",
-            "doc_id",
-            "TAG",
-            "content_hash",
-            "TAG",
-            "created",
-            "NUMERIC",
-            "modified",
-            "NUMERIC",
-            "position",
-            "NUMERIC",
-            "SORTABLE",
-            "page",
-            "NUMERIC",
-            *CHANNEL_FIELD,
-            vector_field,
-            "VECTOR",
-            "HNSW",
-            len(vector),
-            *vector,
-        ]
+        vector = {
+            "TYPE": vector_type or self.vector_type,
+            "DIM": self.dim,
+            "DISTANCE_METRIC": "COSINE",
+            "M": self.m,
+            "EF_CONSTRUCTION": self.ef_construction,
+            "EF_RUNTIME": self.ef_runtime,
+        }
+        hnsw = [x for pair in vector.items() for x in pair]
+        fields = [x for field in INDEXED_FIELDS for x in field]
+        head = [name or self.name, "ON", "HASH", "PREFIX", 1, self.chunk_prefix, "NOOFFSETS"]
+        return [*head, "SCHEMA", *fields, vector_field, "VECTOR", "HNSW", len(hnsw), *hnsw]
