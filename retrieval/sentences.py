@@ -12,33 +12,9 @@ _BOUNDARY = re.compile(
     r"(?<=[.!?])[\"'”’)\]]*\s+|(?<=[。！？])\s*|\n[ \t]*\n\s*|\n(?=[ \t]*(?:[-*•]|\d+[.)])\s)"
 )
 _ABBREVIATIONS = {
-    "e.g",
-    "i.e",
-    "al",
-    "fig",
-    "figs",
-    "dr",
-    "mr",
-    "mrs",
-    "ms",
-    "vs",
-    "no",
-    "approx",
-    "etc",
-    "ref",
-    "refs",
-    "eq",
-    "st",
-    "ca",
-    "cf",
-    "inc",
-    "ltd",
-    "jr",
-    "sr",
-    "vol",
-    "pp",
-    "resp",
-}
+    "e.g", "i.e", "al", "fig", "figs", "dr", "mr", "mrs", "ms", "vs", "no", "approx", "etc",
+    "ref", "refs", "eq", "st", "ca", "cf", "inc", "ltd", "jr", "sr", "vol", "pp", "resp",
+}  # a word list, read as one  # fmt: skip
 _LAST_WORD = re.compile(r"([\w.]+)[.!?]?[\"'”’)\]]*$")
 
 
