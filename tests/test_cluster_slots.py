@@ -25,7 +25,7 @@ from retrieval.engine import QAEngine
 from retrieval.index.chunks import ChunkIndex
 from retrieval.settings import Settings
 from retrieval.training.lock import TrainingLock
-from tests.http.conftest import DOCUMENTS, KEY_QUESTION
+from tests.bot.http.conftest import DOCUMENTS, KEY_QUESTION
 
 
 @dataclass

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from retrieval.confidence.coverage import Coverage, question_words
-from tests.test_cli import SAMPLE
+from tests.bot.test_cli import SAMPLE
 
 
 @pytest.fixture()

@@ -1,6 +1,6 @@
 """One filter language for the CLI, HTTP and Slack, compiled to a RediSearch DIALECT 2 query.
 
-Escaping, checked against RediSearch 2.10 (tests/retrieval/test_filters.py runs it for real):
+Escaping, checked against RediSearch 2.10 (tests/retrieval/query/test_filters.py runs it for real):
 - Every ASCII character outside [A-Za-z0-9] gets a backslash (even `_`: a lone `_` is a syntax
   error). Non-ASCII characters go raw: they are never syntax, and a backslash before a multi-byte
   character stops it matching. The index trims ASCII whitespace around a tag, folds ASCII case only.

@@ -3,7 +3,7 @@
 A transformers tokenizer costs seconds of imports (torch among them) before the first
 question; the trained reader's folder holds the same fast tokenizer as `tokenizer.json`.
 `encode_pairs` gives what `spans.encode` gets from the transformers tokenizer (same ids,
-masks, offsets and sequence ids; tests/retrieval/test_pair_tokenizer.py compares them).
+masks, offsets and sequence ids; tests/retrieval/readers/test_pair_tokenizer.py compares them).
 """
 
 from __future__ import annotations
