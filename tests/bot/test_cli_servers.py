@@ -51,6 +51,7 @@ def _data_dir(embedder: Embedder) -> Path:
 
 def _start(env: dict[str, str], log: Path) -> Served:
     full = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | env
+    full["PYTHONFAULTHANDLER"] = "1"  # a stop that hangs is aborted and its stacks logged
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--port", "0"], cwd=ROOT, env=full,
         stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
@@ -76,7 +77,13 @@ def _start(env: dict[str, str], log: Path) -> Served:
 
 def _stop(served: Served, sig: int = signal.SIGINT) -> int:
     served.proc.send_signal(sig)
-    return served.proc.wait(timeout=60)
+    try:
+        return served.proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:  # rare, not reproduced alone: say where it hangs
+        served.proc.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack
+        served.proc.wait(timeout=30)
+        stacks = served.log.read_text()[-6000:]
+        raise AssertionError(f"still running 60s after {sig!r}: {stacks}") from None
 
 
 def _shut_down(served: Served) -> None:
