@@ -49,11 +49,19 @@ def _data_dir(embedder: Embedder) -> Path:
     return folder
 
 
+def _interruptible() -> None:
+    """Ctrl-C as a terminal delivers it: a test run started in the background (`nohup make
+    test &`) ignores SIGINT, its children inherit that, and Python then never turns SIGINT
+    into KeyboardInterrupt, so a `qa serve` it starts would rightly ignore it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(env: dict[str, str], log: Path) -> Served:
     full = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | env
     full["PYTHONFAULTHANDLER"] = "1"  # a stop that hangs is aborted and its stacks logged
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--port", "0"], cwd=ROOT, env=full,
+        preexec_fn=_interruptible,
         stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
     )  # fmt: skip
     lines: queue.Queue = queue.Queue()
@@ -79,7 +87,7 @@ def _stop(served: Served, sig: int = signal.SIGINT) -> int:
     served.proc.send_signal(sig)
     try:
         return served.proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:  # rare, not reproduced alone: say where it hangs
+    except subprocess.TimeoutExpired:  # say where it hangs
         served.proc.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack
         served.proc.wait(timeout=30)
         stacks = served.log.read_text()[-6000:]
