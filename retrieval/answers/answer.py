@@ -12,8 +12,7 @@ from retrieval.places import shown_place
 from retrieval.query.filters import Filters
 from retrieval.query.retriever import Retrieval
 from retrieval.readers import Reading
-from retrieval.readers.headings import term_before
-from retrieval.sentences import context_of
+from retrieval.readers.definitions import presented
 from retrieval.settings import Settings
 from retrieval.types import Answer, Hit, Span
 
@@ -47,7 +46,7 @@ def build_answer(
     matched = count(retrieval.query) if not hits or not filters.is_empty() else None
     confidence = confidence or Confidence(reading.best_score, None, False, "")
     reason = _reason(filters, hits, reading, matched, settings, confidence)
-    spans = [_with_context(s) for s in reading.spans]
+    spans = [presented(s, retrieval.question) for s in reading.spans]
     best = spans[0] if spans and reason is None else None
     ordered = _answer_source_first(hits, best)
     notes = lookup(list(dict.fromkeys(h.doc_id for h in hits))) if lookup and hits else {}
@@ -126,15 +125,6 @@ def _confidence(confidence: Confidence) -> dict[str, Any]:
         "status": confidence.status,
         **confidence.detail,
     }
-
-
-def _with_context(span: Span) -> Span:
-    """Widen the displayed context to whole sentences around the answer, and to the term a
-    definition list's description explains (an option, a setting, an API name)."""
-    start, span.context_end = context_of(span.hit.text, span.start, span.end)
-    term = term_before(span.hit, start)
-    span.context_start = start if term is None else term
-    return span
 
 
 def _context(best: Span | None) -> dict[str, Any] | None:

@@ -13,12 +13,12 @@ from retrieval.types import Hit
 
 MAX_HEADING_WORDS = 6
 _SIGNATURE = re.compile(r"^[\w.$#:<>-]+\s*\([^)]*\)\s*(?:->\s*\S+)?$")
-_ENDS_SENTENCE = (".", "!", "?", ":", ";")
+ENDS_SENTENCE = (".", "!", "?", ":", ";")
 _LIST_ITEM = re.compile(r"^(?:[-*•|]|\d+[.)])\s")  # a list item or table row says something
 # "room: Borealis; floor: 3" (a spreadsheet row) and "-L, --location" (a manual's option) are
 # short and unpunctuated like a heading, but they state something: they may be answers
 _RECORD = re.compile(r"\w\s*[:=]\s*\S.*[;,]\s*\S|\w:\s+\S")
-_OPTION = re.compile(r"^--?[\w?]")
+OPTION = re.compile(r"^--?[\w?]")
 
 
 def is_heading(hit: Hit, start: int, end: int) -> bool:
@@ -37,29 +37,9 @@ def is_heading(hit: Hit, start: int, end: int) -> bool:
     if line in headings or _SIGNATURE.match(line):
         return True
     return (
-        not line.endswith(_ENDS_SENTENCE)
+        not line.endswith(ENDS_SENTENCE)
         and not _LIST_ITEM.match(line)
         and not _RECORD.search(line)
-        and not _OPTION.match(line)
+        and not OPTION.match(line)
         and len(line.split()) <= MAX_HEADING_WORDS
     )
-
-
-def term_before(hit: Hit, start: int) -> int | None:
-    """Where the term of a definition list entry begins, when hit.text[start:] opens that
-    entry's description ("-L, --location" then "If the server reports ..."): the term and its
-    description are one unit, shown together. None when the block before is no term (a
-    heading of the hit's path, a sentence, a long line, or no block at all)."""
-    text = hit.text
-    block = text.rfind("\n\n", 0, start)
-    if block < 0 or text[block:start].strip():
-        return None  # the sentence does not open its block
-    line_start = text.rfind("\n\n", 0, block) + 1
-    line = text[line_start:block].strip()
-    if not line or "\n" in line or line in {h.strip() for h in hit.heading.split(" > ")}:
-        return None
-    if line == hit.title.strip() or line.endswith(_ENDS_SENTENCE):
-        return None
-    if _OPTION.match(line) or len(line.split()) <= MAX_HEADING_WORDS:
-        return line_start + (len(text[line_start:block]) - len(text[line_start:block].lstrip()))
-    return None

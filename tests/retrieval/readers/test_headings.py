@@ -1,20 +1,13 @@
 """What may be an answer and what the user reads around it: headings never, rows and options
-yes; a definition's term shown with its description; a colon's sentence with what it
-introduces."""
+yes; a colon's sentence with what it introduces."""
 
 from __future__ import annotations
 
 import pytest
 
-from retrieval.readers.headings import is_heading, term_before
+from retrieval.readers.headings import is_heading
 from retrieval.sentences import context_of, sentence_spans
 from retrieval.types import Hit
-
-MANUAL = (
-    "Options\n\n-L, --location\n\nIf the server reports that the requested page has moved, this "
-    "option will make curl redo the request on the new place.\n\n--max-redirs <num>\n\n"
-    "Set the maximum number of redirections to follow."
-)
 
 
 def _hit(text: str, heading: str = "", title: str = "") -> Hit:
@@ -37,16 +30,6 @@ def _hit(text: str, heading: str = "", title: str = "") -> Hit:
 )
 def test_a_line_is_a_heading_only_when_it_states_nothing(line: str, heading: bool) -> None:
     assert is_heading(_hit(line), 0, len(line)) is heading
-
-
-def test_a_definition_s_description_is_shown_with_its_term() -> None:
-    hit = _hit(MANUAL, heading="Options")
-    for term, description in (("-L, --location", "If the server"), ("--max-redirs", "Set the")):
-        at = term_before(hit, MANUAL.index(description))
-        assert at is not None and MANUAL[at:].startswith(term)
-    assert term_before(hit, MANUAL.index("-L")) is None  # a heading of the path is no term
-    inside = MANUAL.index("this option will")
-    assert term_before(hit, inside) is None  # not the start of the description
 
 
 def test_a_sentence_ending_with_a_colon_is_shown_with_what_it_introduces() -> None:
