@@ -46,7 +46,7 @@ STEPS = {
     "ask": ("retrieval/engine.py", "ask"),
     "sentence reader: embedding the sentences": ("retrieval/readers/sentence.py", "embed"),
     "rerank": ("retrieval/query/rerank.py", "rerank"),
-    "Redis: FT.SEARCH and reply parsing": ("retrieval/index/chunks.py", "search"),
+    "Redis: FT.SEARCH and reply parsing": ("retrieval/index/search_index.py", "search"),
     "query embedding": ("retrieval/embedding/embedder.py", "embed_query"),
 }
 

@@ -1,6 +1,6 @@
 """What the scale benchmark does to Redis: bulk loads, KNN and hybrid queries, recall.
 
-Chunks are written as ingestion writes them (`retrieval.index.chunks._chunk_fields`, keys from the
+Chunks are written as ingestion writes them (`retrieval.index.fields.chunk_hash`, keys from the
 schema with one hash tag per document, one document record per 32 chunks), in pipelined
 HSET batches from two writer threads, so Redis indexes one batch while the next is packed.
 """
@@ -17,8 +17,9 @@ import numpy as np
 import redis
 
 from bench.scale_data import Corpus
-from retrieval.index.chunks import _chunk_fields
-from retrieval.index.schema import HIT_FIELDS, IndexSchema
+from retrieval.index.fields import HIT_FIELDS, chunk_hash
+from retrieval.index.records import StoredDoc
+from retrieval.index.schema import IndexSchema
 from retrieval.redis.replies import pairs, text
 from retrieval.types import Chunk, DocMeta
 
@@ -84,13 +85,12 @@ def _commands(schema: IndexSchema, corpus: Corpus, blobs: np.ndarray, batch: int
                        path=f"synthetic/{i // DOC_CHUNKS}.txt", tags=("synthetic",))  # fmt: skip
         chunk = Chunk(doc_id, position, c.text, position * 1000, position * 1000 + len(c.text))
         key = schema.chunk_key(doc_id, "g0", position)
-        out.append((key, _chunk_fields(meta, chunk, {"vector": blobs[i].tobytes()})))
+        out.append((key, {**chunk_hash(meta, chunk), "vector": blobs[i].tobytes()}))
         if position == DOC_CHUNKS - 1 or i == len(blobs) - 1:
-            record = {"doc_id": doc_id, "hash": "0" * 64, "generation": "g0",
-                      "chunks": position + 1, "title": meta.title, "source": meta.source,
-                      "path": meta.path, "url": "", "folder": "synthetic", "tags": "synthetic",
-                      "created": "", "modified": "", "updated": time.time()}  # fmt: skip
-            out.append((schema.doc_key(doc_id), record))
+            stored = StoredDoc(doc_id, "0" * 64, "g0", position + 1, meta.title, meta.source,
+                               meta.path, updated=time.time(), folder="synthetic",
+                               tags=meta.tags)  # fmt: skip
+            out.append((schema.doc_key(doc_id), stored.record()))
         if len(out) >= batch:
             yield out
             out = []

@@ -21,8 +21,9 @@ from ingest.repeats import count_repeats
 from ingest.report import IngestReport
 from retrieval.embedding.embedder import Embedder
 from retrieval.errors import ConcurrentUpdate
-from retrieval.index.chunks import ChunkIndex, StoredDoc
+from retrieval.index.chunks import ChunkIndex
 from retrieval.index.near_copies import NearCopySession
+from retrieval.index.records import StoredDoc
 from retrieval.types import Chunk
 
 EMBED_BATCH_CHUNKS = 256  # chunks embedded together, across documents

@@ -1,196 +1,34 @@
-"""The chunk index in Redis: creation, atomic per-document replacement, listing and deletion."""
+"""The documents in the index: atomic per-document replacement of their chunks and records,
+listing and deletion (the index itself, its creation and searches: search_index.py)."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import redis
 from redis.client import Pipeline
 
-from retrieval.errors import ConcurrentUpdate, IndexMissing, SchemaMismatch
-from retrieval.index.copies import content_hash
-from retrieval.index.layout import NEXT, RECORD, CachedLayout, Layout
+from retrieval.errors import ConcurrentUpdate
+from retrieval.index.fields import chunk_hash
+from retrieval.index.layout import Layout
 from retrieval.index.near_copies import NearCopies
-from retrieval.index.schema import CHANNEL_FIELD, IndexSchema
-from retrieval.redis.replies import SearchReply, pairs, parse_search, reachable, text
+from retrieval.index.records import StoredDoc
+from retrieval.index.search_index import SearchIndex
+from retrieval.redis.replies import reachable, text
 from retrieval.redis.syntax import escape_tag
 from retrieval.types import Chunk, DocMeta
-
-log = logging.getLogger(__name__)
 
 WRITE_BATCH = 256
 PRIVATE_FLAG = "private"  # in the index's meta record, once a channel-bound document is written
 SWITCH_ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
-class StoredDoc:
-    doc_id: str
-    content_hash: str
-    generation: str
-    chunks: int
-    title: str = ""
-    source: str = ""
-    path: str = ""
-    url: str = ""
-    updated: float = 0.0
-    folder: str = ""
-    tags: tuple[str, ...] = ()
-    created: float | None = None
-    modified: float | None = None
-    described: bool = True  # False: a record older than tags and dates in records
-
-
-class ChunkIndex:
-    """One RediSearch index over chunk hashes, plus one record hash per document."""
-
-    def __init__(self, client: redis.Redis, schema: IndexSchema) -> None:
-        self.client = client
-        self.schema = schema
-        self._layout = CachedLayout()
-
-    # -- index lifecycle -------------------------------------------------------------------
-
-    def exists(self) -> bool:
-        names = {text(n) for n in self._call("FT._LIST")}
-        return self.schema.name in names or self.layouts()[0].index in names
-
-    # -- how vectors are stored (retrieval/index/layout.py) --------------------------------
-
-    def layout(self, fresh: bool = False) -> Layout:
-        """The field and type of this index's vectors (re-read every few seconds)."""
-        return self.layouts(fresh)[0]
-
-    def layouts(self, fresh: bool = False) -> tuple[Layout, Layout | None]:
-        """The layout in use, and the one a running `qa reindex` is building (or None)."""
-        if fresh or not self._layout.fresh():
-            with reachable():
-                raw = self.client.hgetall(self.schema.meta_key)
-            current = Layout.from_record(raw) or self._inferred_layout()
-            return self._layout.set((current, Layout.from_record(raw, NEXT)))
-        assert self._layout.value is not None
-        return self._layout.value
-
-    def _inferred_layout(self) -> Layout:
-        """An index made before layouts were recorded: its vector attribute says; no index
-        yet: what `ensure` would create."""
-        try:
-            attributes = self.info().get("attributes", [])
-        except IndexMissing:
-            return Layout(self.schema.name, "vector", self.schema.vector_type)
-        for attribute in map(pairs, attributes):
-            if attribute.get("type") == "VECTOR":
-                kind = str(attribute.get("data_type") or "FLOAT32").upper()
-                return Layout(self.schema.name, str(attribute.get("identifier")), kind)
-        return Layout(self.schema.name, "vector", self.schema.vector_type)
-
-    def _record_layout(self) -> None:
-        """Write the layout into the meta record, once (the index's creator, or the first
-        process of this version to open an older index)."""
-        if self.client.hexists(self.schema.meta_key, RECORD["vector_type"]):
-            return
-        layout = self._inferred_layout()
-        for name, value in layout.record().items():
-            self.client.hsetnx(self.schema.meta_key, name, value)
-        self.layouts(fresh=True)
-
-    def ensure(self) -> None:
-        """Create the index on first use; refuse to mix vectors of another model.
-
-        Safe when several ingesters start at once: the one whose FT.CREATE loses sees
-        "Index already exists", and only the first model written to the record counts.
-        """
-        if not self.exists():
-            try:
-                self._call("FT.CREATE", *self.schema.create_args())
-            except redis.ResponseError as e:
-                if "already exists" not in str(e).lower():
-                    self._create_without_channel_field(e)
-        # Also when the index exists: its creator may not have written the record yet.
-        if self.client.hsetnx(self.schema.meta_key, "model", self.schema.model):
-            self.client.hset(
-                self.schema.meta_key, mapping={"dim": self.schema.dim, "created": time.time()}
-            )
-        self._record_layout()
-        self.check_compatible()
-        self.add_channel_field()
-
-    def add_channel_field(self) -> bool:
-        """Give an index created before private Slack captures its `channel` field (FT.ALTER).
-
-        False where the server cannot hold it (INDEXMISSING needs RediSearch 2.10+).
-        """
-        names = {pairs(a).get("attribute") for a in self.info().get("attributes", [])}
-        if CHANNEL_FIELD[0] in names:
-            return True
-        try:
-            self._call("FT.ALTER", self.schema.name, "SCHEMA", "ADD", *CHANNEL_FIELD)
-        except redis.ResponseError as e:
-            if "duplicate" in str(e).lower():  # another process added it first
-                return True
-            log.warning("index %s cannot hold private captures: %s", self.schema.name, e)
-            return False
-        return True
-
-    def _create_without_channel_field(self, error: redis.ResponseError) -> None:
-        """A server older than RediSearch 2.10 refuses INDEXMISSING: index without the field."""
-        args = self.schema.create_args()
-        at = args.index(CHANNEL_FIELD[0])
-        try:
-            self._call("FT.CREATE", *args[:at], *args[at + len(CHANNEL_FIELD) :])
-        except redis.ResponseError:
-            raise error from None
-        log.warning("index %s created without the channel field: %s", self.schema.name, error)
-
-    def check_compatible(self) -> None:
-        stored_dim, stored_model = self.stored_model()
-        if stored_dim != self.schema.dim or (stored_model and stored_model != self.schema.model):
-            raise SchemaMismatch(
-                f"index '{self.schema.name}' holds vectors of model '{stored_model}' (dimension "
-                f"{stored_dim}), but this run embeds with '{self.schema.model}' (dimension "
-                f"{self.schema.dim}). Set QA_EMBEDDING_MODEL back to '{stored_model}', or run "
-                "`qa index drop` and ingest again, or use another QA_INDEX_NAME."
-            )
-
-    def stored_model(self) -> tuple[int, str]:
-        info = self.info()
-        dim = 0
-        for attribute in info.get("attributes", []):
-            attr = pairs(attribute)
-            if attr.get("type") == "VECTOR":
-                dim = int(attr.get("dim") or attr.get("dimension") or 0)
-        model = text(self.client.hget(self.schema.meta_key, "model") or b"")
-        return dim, model
-
-    def info(self) -> dict[str, Any]:
-        with self._index_exists():
-            return pairs(self._call("FT.INFO", self.schema.name))
-
-    def search(
-        self, query: str, *args: Any, scores: bool = False, content: bool = True
-    ) -> SearchReply:
-        """FT.SEARCH on this index (query dialect 2), parsed; `args` are FT.SEARCH options."""
-        options = [*(["WITHSCORES"] if scores else []), *([] if content else ["NOCONTENT"])]
-        with self._index_exists():
-            reply = self._call("FT.SEARCH", self.schema.name, query, *options, *args, "DIALECT", 2)
-        return parse_search(reply, scores, content)
-
-    @contextmanager
-    def _index_exists(self) -> Iterator[None]:
-        try:
-            yield
-        except redis.ResponseError as e:
-            if "unknown index" in str(e).lower() or "no such index" in str(e).lower():
-                raise IndexMissing(
-                    f"no index '{self.schema.name}' yet: run `qa ingest PATH` first"
-                ) from e
-            raise
+class ChunkIndex(SearchIndex):
+    """The index's documents: each one's chunk hashes and record hash, written and removed
+    together (what the index itself does, ensure, search, layouts: SearchIndex)."""
 
     def holds_private(self) -> bool:
         """Has a document restricted to one channel (a private Slack capture) ever been stored?
@@ -225,7 +63,7 @@ class ChunkIndex:
 
     def stored(self, doc_id: str) -> StoredDoc | None:
         raw = self.client.hgetall(self.schema.doc_key(doc_id))
-        return _stored_doc(raw) if raw else None
+        return StoredDoc.from_record(raw) if raw else None
 
     def documents(self) -> Iterator[StoredDoc]:
         pattern = f"{self.schema.prefix}:doc:*"
@@ -235,7 +73,7 @@ class ChunkIndex:
                 pipe.hgetall(key)
             for raw in pipe.execute():
                 if raw:
-                    yield _stored_doc(raw)
+                    yield StoredDoc.from_record(raw)
 
     def every_chunk_key(self) -> list[str]:
         """Every chunk's key, sorted (one SCAN: what training and calibration sample from)."""
@@ -276,26 +114,13 @@ class ChunkIndex:
         # the next one, which then gets its field too.
         layouts = [lay for lay in self.layouts(fresh=True) if lay is not None]
         doc_key, fresh = self.schema.doc_key(meta.doc_id), set(keys)
-        record = {
-            "doc_id": meta.doc_id,
-            "hash": content_hash,
-            "generation": generation,
-            "chunks": len(chunks),
-            "title": meta.title,
-            "source": meta.source,
-            "path": meta.path,
-            "url": meta.url,
-            "folder": meta.folder,
-            "tags": ",".join(meta.tags),
-            "created": _or_empty(meta.created),
-            "modified": _or_empty(meta.modified),
-        }
 
         def switch(pipe: Pipeline) -> None:
             self._write_chunks(meta, keys, chunks, vectors, layouts)
             stale = [k for k in self.chunk_keys(meta.doc_id) if k not in fresh]
             pipe.multi()  # one slot: the document's keys share a hash tag
-            pipe.hset(doc_key, mapping={**record, "updated": time.time()})
+            stored = StoredDoc.of(meta, content_hash, generation, len(chunks), time.time())
+            pipe.hset(doc_key, mapping=stored.record())
             if stale:
                 pipe.delete(*stale)
 
@@ -338,7 +163,7 @@ class ChunkIndex:
             pipe = self.client.pipeline(transaction=False)
             for i in range(start, min(start + WRITE_BATCH, len(chunks))):
                 blobs = {lay.vector_field: lay.pack(vectors[i]) for lay in layouts}
-                pipe.hset(keys[i], mapping=_chunk_fields(meta, chunks[i], blobs))
+                pipe.hset(keys[i], mapping={**chunk_hash(meta, chunks[i]), **blobs})
             pipe.execute()
 
     def delete(self, doc_id: str) -> int:
@@ -385,82 +210,6 @@ class ChunkIndex:
             keys += [found.key for found in reply.docs]
             if len(keys) >= reply.total or not reply.docs:
                 return keys
-
-    def tag_values(self, field: str) -> list[str]:
-        """Distinct values of a TAG field (lower-cased by RediSearch), sorted."""
-        return sorted(text(v) for v in self._call("FT.TAGVALS", self.schema.name, field))
-
-    def count_chunks(self) -> int:
-        return int(self.info().get("num_docs", 0))
-
-    def _call(self, *args: Any) -> Any:
-        with reachable():
-            return self.client.execute_command(*args)
-
-
-def _chunk_fields(meta: DocMeta, chunk: Chunk, vectors: dict[str, bytes]) -> dict[str, Any]:
-    """A chunk's hash. Empty fields are left out: each costs ~60 bytes per chunk, and a
-    missing field reads as empty everywhere (`Hit`, filters)."""
-    optional = {
-        "title": chunk.title or meta.title,
-        "heading": chunk.heading_path,
-        "source": meta.source,
-        "tags": ",".join(meta.tags),
-        "url": meta.url,
-        "path": meta.path,
-    }
-    fields: dict[str, Any] = {
-        "doc_id": meta.doc_id,
-        "text": chunk.text,
-        "position": chunk.position,
-        "start": chunk.start,
-        "end": chunk.end,
-        **vectors,
-        "content_hash": content_hash(chunk.text),
-        **{name: value for name, value in optional.items() if value},
-    }
-    if chunk.page is not None:
-        fields["page"] = chunk.page
-    if meta.created is not None:
-        fields["created"] = meta.created
-    if meta.modified is not None:
-        fields["modified"] = meta.modified
-    if meta.channel:
-        fields["channel"] = meta.channel
-    if meta.author:
-        fields["author"] = meta.author
-    return fields
-
-
-def _stored_doc(raw: dict[bytes, bytes]) -> StoredDoc:
-    d = {text(k): text(v) for k, v in raw.items()}
-    return StoredDoc(
-        doc_id=d.get("doc_id", ""),
-        content_hash=d.get("hash", ""),
-        generation=d.get("generation", ""),
-        chunks=int(d.get("chunks", 0)),
-        title=d.get("title", ""),
-        source=d.get("source", ""),
-        path=d.get("path", ""),
-        url=d.get("url", ""),
-        updated=float(d.get("updated", 0)),
-        folder=d.get("folder", ""),
-        tags=tuple(t for t in d.get("tags", "").split(",") if t),
-        created=_float_or_none(d.get("created")),
-        modified=_float_or_none(d.get("modified")),
-        described="tags" in d,
-    )
-
-
-def _or_empty(value: float | None) -> float | str:
-    return "" if value is None else value
-
-
-def _float_or_none(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from retrieval.index.chunks import ChunkIndex, StoredDoc
+from retrieval.index.chunks import ChunkIndex
+from retrieval.index.records import StoredDoc
 from retrieval.places import UrlMap, shown_place
 from retrieval.redis.replies import text
 

@@ -1,47 +1,13 @@
-"""The index schema as data: names, key layout, fields and HNSW settings in one place."""
+"""The index schema as data: names, key layout and HNSW settings in one place (a chunk's
+fields, which FT.CREATE declares before the vector: fields.py)."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 
+from retrieval.index.fields import INDEXED
 from retrieval.settings import Settings
-
-# Fields returned with every hit (the vector is never sent back).
-HIT_FIELDS = (
-    "doc_id",
-    "text",
-    "title",
-    "heading",
-    "source",
-    "tags",
-    "url",
-    "path",
-    "page",
-    "position",
-    "start",
-    "end",
-)
-
-# Private Slack captures carry their channel's id; every other chunk has no such field, which
-# INDEXMISSING (RediSearch 2.10+) makes searchable as `ismissing(@channel)`.
-CHANNEL_FIELD = ("channel", "TAG", "INDEXMISSING")
-
-# The fields queries search and filter on, as FT.CREATE declares them (the vector follows).
-INDEXED_FIELDS: tuple[tuple[str | float, ...], ...] = (
-    ("text", "TEXT"),
-    ("title", "TEXT", "WEIGHT", 2.0),
-    ("heading", "TEXT"),
-    ("source", "TAG"),
-    ("tags", "TAG", "SEPARATOR", ","),
-    ("doc_id", "TAG"),
-    ("content_hash", "TAG"),
-    ("created", "NUMERIC"),
-    ("modified", "NUMERIC"),
-    ("position", "NUMERIC", "SORTABLE"),
-    ("page", "NUMERIC"),
-    CHANNEL_FIELD,
-)
 
 
 @dataclass(frozen=True)
@@ -125,6 +91,6 @@ class IndexSchema:
             "EF_RUNTIME": self.ef_runtime,
         }
         hnsw = [x for pair in vector.items() for x in pair]
-        fields = [x for field in INDEXED_FIELDS for x in field]
+        fields = [x for field in INDEXED for x in field.declaration]
         head = [name or self.name, "ON", "HASH", "PREFIX", 1, self.chunk_prefix, "NOOFFSETS"]
         return [*head, "SCHEMA", *fields, vector_field, "VECTOR", "HNSW", len(hnsw), *hnsw]

@@ -10,12 +10,12 @@ import numpy as np
 import redis
 
 from retrieval.index.chunks import ChunkIndex
+from retrieval.index.fields import HIT_FIELDS, parse_hit
 from retrieval.index.layout import Layout
-from retrieval.index.schema import HIT_FIELDS
 from retrieval.query.filters import Filters, compile_filters
 from retrieval.query.rerank import DEPTH, rerank
 from retrieval.query.terms import FIELDS, FLOOR, WordCounts, rare_words
-from retrieval.redis.replies import Found, SearchReply
+from retrieval.redis.replies import SearchReply
 from retrieval.redis.syntax import escape_text
 from retrieval.text import content_words
 from retrieval.types import Hit
@@ -116,7 +116,7 @@ class Retriever:
             reply = self._knn(self.index.layout(), vector, where, k, ef_runtime)
         hits = []
         for rank, found in enumerate(reply.docs, start=1):
-            hit = _hit(found)
+            hit = parse_hit(found.key, found.fields)
             hit.vector_score = 1.0 - float(found.fields.get("distance", 1.0))
             hit.vector_rank = rank
             hit.score = hit.vector_score
@@ -164,7 +164,7 @@ class Retriever:
             reply = self.index.search(query, "SCORER", self.scorer, *args, scores=True)
         hits = []
         for rank, found in enumerate(reply.docs, start=1):
-            hit = _hit(found)
+            hit = parse_hit(found.key, found.fields)
             hit.keyword_score = found.score
             hit.keyword_rank = rank
             hit.score = found.score or 0.0
@@ -200,23 +200,3 @@ def fuse(keyword: list[Hit], vector: list[Hit], rrf_k: int = 60) -> list[Hit]:
     for hit in merged.values():
         hit.score = sum(1.0 / (rrf_k + r) for r in (hit.keyword_rank, hit.vector_rank) if r)
     return sorted(merged.values(), key=lambda h: h.score, reverse=True)
-
-
-def _hit(found: Found) -> Hit:
-    f = found.fields
-    return Hit(
-        key=found.key,
-        doc_id=f.get("doc_id", ""),
-        text=f.get("text", ""),
-        score=0.0,
-        title=f.get("title", ""),
-        source=f.get("source", ""),
-        url=f.get("url", ""),
-        path=f.get("path", ""),
-        tags=tuple(t for t in f.get("tags", "").split(",") if t),
-        page=int(f["page"]) if f.get("page") else None,
-        position=int(f.get("position", 0)),
-        start=int(f.get("start", 0)),
-        end=int(f.get("end", 0)),
-        heading=f.get("heading", ""),
-    )

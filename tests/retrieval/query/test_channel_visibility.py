@@ -11,7 +11,8 @@ import pytest
 import redis
 
 from retrieval.index.chunks import ChunkIndex
-from retrieval.index.schema import CHANNEL_FIELD, IndexSchema
+from retrieval.index.fields import CHANNEL_FIELD
+from retrieval.index.schema import IndexSchema
 from retrieval.query.filters import Filters, compile_filters, parse_filters, split_inline_filters
 from retrieval.settings import Settings
 from retrieval.types import Chunk, DocMeta
