@@ -20,6 +20,8 @@ _LOADERS = {  # suffix -> module in this package, imported on first use
     ".txt": "text",
     ".md": "markdown",
     ".markdown": "markdown",
+    ".adoc": "asciidoc",
+    ".asciidoc": "asciidoc",
     ".html": "html",
     ".htm": "html",
     ".pdf": "pdf",

@@ -607,6 +607,8 @@ def test_supported_suffixes_cover_every_format():
         ".txt",
         ".md",
         ".markdown",
+        ".adoc",
+        ".asciidoc",
         ".html",
         ".htm",
         ".pdf",
