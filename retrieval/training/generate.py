@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from retrieval.sentences import sentences_of
+from retrieval.training import definition_questions
 from retrieval.training.candidates import candidates
 from retrieval.training.questions import make_question
 
@@ -67,7 +68,8 @@ _STRANDABLE = {"to", "for", "with", "by", "about", "from", "after", "on", "into"
 
 @dataclass(frozen=True)
 class Generated:
-    """A question about one sentence of the index, and its answer, verbatim from it."""
+    """A question about one sentence of the index, and its answer, verbatim from the index:
+    from the sentence, or the term a definition list describes with it."""
 
     question: str
     answer: str
@@ -103,16 +105,32 @@ class Generator:
         self, chunks: Iterable[tuple[str, str]], seed: int, seconds: float, limit: int
     ) -> list[Generated]:
         """Up to `limit` questions from the chunks' sentences in a seeded random order,
-        stopping after `seconds` (large indexes are sampled, not read whole)."""
+        stopping after `seconds` (large indexes are sampled, not read whole); first, at most
+        half of them, those asking for the terms of the chunks' definition lists."""
         rng = random.Random(seed)
+        chunks = list(chunks)
         sentences = corpus_sentences(chunks)
         rng.shuffle(sentences)
-        began, out = time.monotonic(), []
+        began, out = time.monotonic(), self._definitions(chunks, rng)[: limit // 2]
         make = self._parsed if self.nlp is not None else _patterned
         for g in make(sentences, rng):
             out.append(g)
             if len(out) >= limit or time.monotonic() - began > seconds:
                 break
+        return out
+
+    def _definitions(self, chunks: list[tuple[str, str]], rng: random.Random) -> list[Generated]:
+        """Questions whose answer is a definition list's term (definition_questions.py)."""
+        if self.nlp is None:
+            return []
+        found = list(definition_questions.entries(chunks))
+        parsed = self.nlp.pipe((description for _, _, description in found), batch_size=64)
+        out = [
+            Generated(question, term, description, group)
+            for (group, term, description), doc in zip(found, parsed, strict=True)
+            if (question := definition_questions.question_for(doc)) is not None
+        ]
+        rng.shuffle(out)
         return out
 
     def _parsed(self, sentences: list[tuple[str, str]], rng: random.Random) -> Iterator[Generated]:

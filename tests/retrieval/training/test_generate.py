@@ -155,3 +155,29 @@ def test_questions_take_a_questions_order_without_the_word_that_pointed_at_the_a
     asked = {make_question(sentence, date, random.Random(seed)) for seed in range(60)}
     assert "When was the tower completed?" in asked
     assert not [q for q in asked if q and q.endswith(" in?")]
+
+
+MANUAL = (
+    "Shell options\n\n"
+    "nullglob\n\nIf set, Bash allows filename patterns which match no files to expand to a "
+    "null string, rather than themselves.\n\n"
+    "mapfile [-d delim] [-n count]\n    [-t] [array]\n\nRead lines from the standard input into "
+    "the indexed array variable array, or from file descriptor fd.\n\n"
+    "printf [-v var] format\n\nCauses printf to output the corresponding argument in a format "
+    "that can be reused as shell input.\n\n"
+    "HISTSIZE\n\nThe maximum number of commands to remember on the history list."
+)
+
+
+def test_a_manual_s_definition_lists_give_questions_answered_by_their_terms(generator) -> None:
+    made = generator.generate([("manual", MANUAL)], seed=0, seconds=60, limit=1000)
+    asked = {g.answer: g.question for g in made if g.answer not in g.sentence}
+    assert asked == {
+        "nullglob": "Which setting makes it so that Bash allows filename patterns which match no "
+        "files to expand to a null string, rather than themselves?",
+        "mapfile [-d delim] [-n count]\n    [-t] [array]": "How do I read lines from the "
+        "standard input into the indexed array variable array, or from file descriptor fd?",
+        "printf [-v var] format": "Which option causes printf to output the corresponding "
+        "argument in a format that can be reused as shell input?",
+    }  # a noun phrase's entry (HISTSIZE) asks for a value more than for its term: none
+    assert all(g.answer in MANUAL for g in made)
