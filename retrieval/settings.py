@@ -62,6 +62,12 @@ class Settings:
     keyword_max_share: float = 1.0
     # ...but a word held by at most this many chunks is always asked (0: the share alone).
     keyword_floor: int = 10_000
+    # Where BM25 searches in hybrid mode: "index" (every chunk the filters let through) or
+    # "candidates" (only the chunks KNN found, `FT.SEARCH ... INKEYS`; its cost follows their
+    # number, not how many chunks hold the question's words), with KNN asked for
+    # max(QA_KEYWORD_CANDIDATES, QA_CANDIDATE_POOL) chunks for it.
+    keyword_scope: str = "index"
+    keyword_candidates: int = 0
     rrf_k: int = 60
     max_question_chars: int = 1000
     # "FOLDER=URL" pairs: files ingested from FOLDER are linked at URL (retrieval/places.py)
@@ -158,6 +164,14 @@ class Settings:
         _check(
             0 < self.keyword_max_share <= 1,
             "QA_KEYWORD_MAX_SHARE must be a share above 0 and at most 1 (0.05 = 5 %)",
+        )
+        _check(
+            self.keyword_scope in ("index", "candidates"),
+            "QA_KEYWORD_SCOPE must be index or candidates",
+        )
+        _check(
+            self.keyword_candidates >= 0,
+            "QA_KEYWORD_CANDIDATES must be a number of chunks, 0 or more",
         )
         _check(self.keyword_floor >= 0, "QA_KEYWORD_FLOOR must be a number of chunks, 0 or more")
         _check(self.cache_mb > 0, "QA_CACHE_MB must be positive (MB per cache, e.g. 32)")
