@@ -61,6 +61,7 @@ def render(r: dict, load_start: float) -> str:
 def _runs(runs: list[dict]) -> list[str]:
     rows, notes = [], []
     shares = list(runs[0]["keyword"]) if runs else []
+    scopes = list(runs[0]["scopes"]) if runs else []
     for run in runs:
         info = run["info"]
         mb = " / ".join(
@@ -72,7 +73,9 @@ def _runs(runs: list[dict]) -> list[str]:
             f"{run['load_s']:.0f}", f"{run['rate']:,.0f} ({_last_rate(run):,.0f})",
             f"{run['bytes_per_chunk']:,.0f}", f"{run['memory'] / 2**30:.2f}", mb,
             f"{int(info.get('num_terms') or 0):,}",
-            _pq(run["knn"]), _pq(run["hybrid"]),
+            _pq(run["knn"]),
+            *(f"{_pq(run['scopes'][scope])} ({run['scopes'][scope]['bm25_p50']:.1f})"
+              for scope in scopes),
             *(_pq(run["keyword"][share]) for share in shares),
         ))  # fmt: skip
         if run["stopped_early"]:
@@ -85,7 +88,7 @@ def _runs(runs: list[dict]) -> list[str]:
     table = markdown_table(
         ("chunks", "load s", "insert chunks/s (last 10%)", "bytes/chunk (used_memory)",
          "GiB", "RediSearch MB: vector / inverted / doc table", "terms", "KNN ms p50 / p99",
-         "hybrid ms p50 / p99",
+         *(f"hybrid ms p50 / p99 (its BM25 p50), {_scope(scope)}" for scope in scopes),
          *(f"BM25 alone ms p50 / p99, {_words(share)}" for share in shares)),
         rows,
     )  # fmt: skip
@@ -96,7 +99,10 @@ def _runs(runs: list[dict]) -> list[str]:
         "reciprocal rank; timed from a fresh retriever, so its first questions also count their "
         "words (`retrieval/query/terms.py`). KNN = top 10 at the default EF_RUNTIME. BM25 "
         "alone: the keyword query by QA_KEYWORD_MAX_SHARE (the rarest word is always kept, and "
-        f"any word held by at most {runs[0]['keyword_floor'] if runs else 0:,} chunks)."
+        f"any word held by at most {runs[0]['keyword_floor'] if runs else 0:,} chunks). BM25 over "
+        "KNN's N (`QA_KEYWORD_SCOPE=candidates`, `QA_KEYWORD_CANDIDATES=N`): KNN asked for N "
+        "(at least 40), BM25 over those chunks alone (`INKEYS`, every word), its top 40 fused "
+        "with KNN's top 40; each question is asked of every scope in turn."
     )
     return [*table, "", hybrid, *notes, *_memory_model(runs)]
 
@@ -164,6 +170,10 @@ def _decision(r: dict) -> list[str]:
         "- The service asks KNN for its candidate pool (40) and RediSearch searches with "
         "max(EF_RUNTIME, k), so hybrid queries never run below EF 40.",
     ]
+
+
+def _scope(scope: str) -> str:
+    return "BM25 over the index" if scope == "index" else f"BM25 over KNN's {scope.split()[-1]}"
 
 
 def _words(share: float) -> str:

@@ -42,8 +42,8 @@ class Settings:
     # From bench/scale_bench.py (BENCHMARKS.md, scale-bench and scale-bench-sweep). FLOAT16 at
     # 100k: EF_CONSTRUCTION 400 reaches recall@10 0.986 at EF_RUNTIME 200 and 0.998 at 400
     # (200: 0.965, 0.984) for a build 2.3x slower, still >10x faster than embedding; M 48 adds
-    # little over M 32, M 16 a little less. EF_RUNTIME 400: at 1M chunks (built with
-    # EF_CONSTRUCTION 200) recall@10 0.90 for a KNN p50 of 2.0 ms (100: 0.79, 1.6 ms).
+    # little over M 32, M 16 a little less. EF_RUNTIME 400: at 1M chunks recall@10 0.93 for a
+    # KNN p50 of 1.5 ms (100: 0.85, 0.9 ms; 800: 0.96, 2.2 ms; EF_CONSTRUCTION 200: 0.90 at 400).
     hnsw_m: int = 32
     hnsw_ef_construction: int = 400
     hnsw_ef_runtime: int = 400
@@ -62,6 +62,14 @@ class Settings:
     keyword_max_share: float = 1.0
     # ...but a word held by at most this many chunks is always asked (0: the share alone).
     keyword_floor: int = 10_000
+    # Where BM25 searches in hybrid mode: "index" (every chunk the filters let through) or
+    # "candidates" (only the chunks KNN found, `FT.SEARCH ... INKEYS`; its cost follows their
+    # number, not how many chunks hold the question's words), with KNN asked for
+    # max(QA_KEYWORD_CANDIDATES, QA_CANDIDATE_POOL) chunks for it. At 1M chunks: hybrid p50
+    # 5 ms instead of 115, but hit@5 on COVID-QA 0.665 instead of 0.770 (BM25 alone finds
+    # chunks KNN does not rank): "index" by default (docs/scaling.md).
+    keyword_scope: str = "index"
+    keyword_candidates: int = 0
     rrf_k: int = 60
     max_question_chars: int = 1000
     # "FOLDER=URL" pairs: files ingested from FOLDER are linked at URL (retrieval/places.py)
@@ -158,6 +166,14 @@ class Settings:
         _check(
             0 < self.keyword_max_share <= 1,
             "QA_KEYWORD_MAX_SHARE must be a share above 0 and at most 1 (0.05 = 5 %)",
+        )
+        _check(
+            self.keyword_scope in ("index", "candidates"),
+            "QA_KEYWORD_SCOPE must be index or candidates",
+        )
+        _check(
+            self.keyword_candidates >= 0,
+            "QA_KEYWORD_CANDIDATES must be a number of chunks, 0 or more",
         )
         _check(self.keyword_floor >= 0, "QA_KEYWORD_FLOOR must be a number of chunks, 0 or more")
         _check(self.cache_mb > 0, "QA_CACHE_MB must be positive (MB per cache, e.g. 32)")

@@ -74,6 +74,8 @@ class QuestionRetriever:
                     s.rrf_k,
                     s.keyword_max_share,
                     s.keyword_floor,
+                    s.keyword_scope,
+                    s.keyword_candidates,
                 )
                 self._retriever.weights = weights.current
         return self._retriever

@@ -1,4 +1,9 @@
-"""Top-k chunks for a question: BM25 and vector KNN over the same filtered set, fused."""
+"""Top-k chunks for a question: BM25 and vector KNN over the same filtered set, fused.
+
+Where BM25 searches (`keyword_scope`): "index", every chunk the filter lets through, or
+"candidates", only the chunks KNN found (`FT.SEARCH ... INKEYS`), whose cost follows the
+candidates rather than how many chunks hold the question's words (docs/scaling.md).
+"""
 
 from __future__ import annotations
 
@@ -43,6 +48,8 @@ class Retriever:
         rrf_k: int = 60,
         keyword_max_share: float = 1.0,
         keyword_floor: int = FLOOR,
+        keyword_scope: str = "index",
+        keyword_candidates: int = 0,
     ) -> None:
         self.index = index
         self.pool = pool
@@ -51,6 +58,9 @@ class Retriever:
         self.keyword_max_share = keyword_max_share
         self.words = WordCounts(self.count, index.count_chunks)
         self.keyword_floor = keyword_floor
+        self.keyword_scope = keyword_scope  # "index" | "candidates"
+        # With scope "candidates": how many KNN results BM25 scores (at least the pool).
+        self.keyword_candidates = keyword_candidates
         self.rerank = True
         self.rerank_depth = DEPTH
         # The index's fitted weights (the engine passes LiveWeights.current); None: defaults.
@@ -94,6 +104,14 @@ class Retriever:
         timings = {} if timings is None else timings
         keyword: list[Hit] = []
         vector: list[Hit] = []
+        if mode == "hybrid" and self.keyword_scope == "candidates" and query_vector is not None:
+            t = time.perf_counter()
+            found = self.knn(query_vector, where, max(pool, self.keyword_candidates), ef_runtime)
+            timings["vector_ms"] = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            keyword = self.keyword(question, where, pool, [hit.key for hit in found])
+            timings["keyword_ms"] = (time.perf_counter() - t) * 1000
+            return fuse(keyword, found[:pool], self.rrf_k)
         if mode in ("hybrid", "keyword"):
             t = time.perf_counter()
             keyword = self.keyword(question, where, pool)
@@ -148,13 +166,22 @@ class Retriever:
             k,
         )
 
-    def keyword(self, question: str, where: str, k: int) -> list[Hit]:
+    def keyword(
+        self, question: str, where: str, k: int, keys: list[str] | None = None
+    ) -> list[Hit]:
+        """BM25 over the chunks `where` lets through, or over `keys` alone (those already
+        passed it): scored with the whole index's statistics either way."""
         terms = list(dict.fromkeys(content_words(question)))
-        if not terms:
+        if not terms or keys == []:
             return []
-        text = "|".join(escape_text(t) for t in self._rare(terms))
-        query = f"({FIELDS}:({text}))" + ("" if where == "*" else f" {where}")
-        args = ("RETURN", len(HIT_FIELDS), *HIT_FIELDS, "LIMIT", 0, k)
+        if keys is None:
+            text = "|".join(escape_text(t) for t in self._rare(terms))
+            query = f"({FIELDS}:({text}))" + ("" if where == "*" else f" {where}")
+            only: tuple = ()
+        else:  # every word: the cost is the keys', not the words' (the keys are arguments)
+            query = f"({FIELDS}:({'|'.join(escape_text(t) for t in terms)}))"
+            only = ("INKEYS", len(keys), *keys)
+        args = (*only, "RETURN", len(HIT_FIELDS), *HIT_FIELDS, "LIMIT", 0, k)
         try:
             reply = self.index.search(query, "SCORER", self.scorer, *args, scores=True)
         except redis.ResponseError as e:
