@@ -33,6 +33,18 @@ _CONDITION = re.compile(
 MIN_DESCRIPTION_WORDS = 4  # "Set the mark." asks nothing a reader could tell apart
 
 
+def asked(nlp: Any, chunks: Iterable[tuple[str, str]]) -> list[tuple[str, str, str, str]]:
+    """(question, term, description, group) for each entry whose description makes one;
+    `nlp` is spaCy's English pipeline."""
+    found = list(entries(chunks))
+    parsed = nlp.pipe((description for _, _, description in found), batch_size=64)
+    return [
+        (question, term, description, group)
+        for (group, term, description), doc in zip(found, parsed, strict=True)
+        if (question := question_for(doc)) is not None
+    ]
+
+
 def entries(chunks: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str, str]]:
     """(group, term, first sentence of its description) of every definition list entry in
     the (group, chunk text) pairs, each once, where the term stands once in its chunk (so

@@ -111,26 +111,14 @@ class Generator:
         chunks = list(chunks)
         sentences = corpus_sentences(chunks)
         rng.shuffle(sentences)
-        began, out = time.monotonic(), self._definitions(chunks, rng)[: limit // 2]
+        asked = definition_questions.asked(self.nlp, chunks) if self.nlp is not None else []
+        rng.shuffle(asked)
+        began, out = time.monotonic(), [Generated(*a) for a in asked[: limit // 2]]
         make = self._parsed if self.nlp is not None else _patterned
         for g in make(sentences, rng):
             out.append(g)
             if len(out) >= limit or time.monotonic() - began > seconds:
                 break
-        return out
-
-    def _definitions(self, chunks: list[tuple[str, str]], rng: random.Random) -> list[Generated]:
-        """Questions whose answer is a definition list's term (definition_questions.py)."""
-        if self.nlp is None:
-            return []
-        found = list(definition_questions.entries(chunks))
-        parsed = self.nlp.pipe((description for _, _, description in found), batch_size=64)
-        out = [
-            Generated(question, term, description, group)
-            for (group, term, description), doc in zip(found, parsed, strict=True)
-            if (question := definition_questions.question_for(doc)) is not None
-        ]
-        rng.shuffle(out)
         return out
 
     def _parsed(self, sentences: list[tuple[str, str]], rng: random.Random) -> Iterator[Generated]:
