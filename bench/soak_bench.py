@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as `python bench/soak_bench.py` rather than with -m
@@ -46,26 +45,11 @@ from bench.soak_parts import (
     procfile_command,
     wait_for,
 )
-from bench.soak_report import render
+from bench.soak_report import Run, render
 from retrieval.index.chunks import ChunkIndex
 from retrieval.index.schema import IndexSchema
 
 INDEX, PREFIX, CLEAN = "soak:idx", "soak", "soak-clean"
-
-
-@dataclass
-class Run:
-    """Everything measured, for the report."""
-
-    args: argparse.Namespace
-    started: float = 0.0  # monotonic, when the clients started
-    restarts: list[dict] = field(default_factory=list)  # killed, restarted, ready (monotonic)
-    changes: list[str] = field(default_factory=list)
-    worker_exits: list[str] = field(default_factory=list)
-    clients: Clients | None = None
-    rss: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
-    checks: dict = field(default_factory=dict)
-    load_start: float = 0.0
 
 
 class Articles:

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from bench._report import header, markdown_table, verdict
-from bench.soak_parts import Outcome
-
-if TYPE_CHECKING:
-    from bench.soak_bench import Run
+from bench.soak_parts import Clients, Outcome
 
 MB = 2**20
 GROWTH_ALLOWED = 1.10  # a worker's memory may end at most 10 % above its warm-up peak
+
+
+@dataclass
+class Run:
+    """Everything measured, for the report."""
+
+    args: argparse.Namespace
+    started: float = 0.0  # monotonic, when the clients started
+    restarts: list[dict] = field(default_factory=list)  # killed, restarted, ready (monotonic)
+    changes: list[str] = field(default_factory=list)
+    worker_exits: list[str] = field(default_factory=list)
+    clients: Clients | None = None
+    rss: dict[int, list[tuple[float, int]]] = field(default_factory=dict)
+    checks: dict = field(default_factory=dict)
+    load_start: float = 0.0
 
 
 def percentile(xs: list[float], p: float) -> float:
