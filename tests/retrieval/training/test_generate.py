@@ -149,6 +149,13 @@ def test_held_out_questions_come_from_documents_kept_out_of_training() -> None:
     assert not {g.group for g in train} & {g.group for g in held}
 
 
+def test_one_document_s_questions_are_held_out_by_sentence() -> None:
+    made = [Generated(f"Q{n}?", "a", f"sentence {n // 2}", "manual") for n in range(400)]
+    train, held = _split_held_out(made)
+    assert 5 <= len(held) <= 40 and len(train) + len(held) == 400
+    assert not {g.sentence for g in train} & {g.sentence for g in held}
+
+
 def test_questions_take_a_questions_order_without_the_word_that_pointed_at_the_answer() -> None:
     sentence = "The tower was completed in 1889."
     date = next(c for c in candidates(sentence) if c.kind == "date")
