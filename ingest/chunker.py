@@ -19,6 +19,8 @@ from retrieval.types import Chunk
 
 CountTokens = Callable[[Sequence[str]], list[int]]
 HEADING_BUDGET = 48  # model tokens kept for the heading path the embedder sees
+# A defined term opens a new chunk once the current one holds this share of the target tokens.
+ENTRY_SHARE = 0.3
 
 
 @lru_cache(maxsize=1)
@@ -68,10 +70,11 @@ class Chunker:
         chunks: list[Chunk] = []
         group: list[_Unit] = []
         for unit in units:
-            if group and not self._fits(group, unit):
+            entry = self._opens_entry(group, unit)
+            if group and (entry or not self._fits(group, unit)):
                 terms = _trailing_terms(group)  # a term goes with its description
                 self._flush(doc, group[: len(group) - len(terms)], chunks)
-                group = terms or self._overlap_tail(group, unit)
+                group = terms or ([] if entry else self._overlap_tail(group, unit))
             group.append(unit)
         self._flush(doc, group, chunks)
         return chunks
@@ -80,6 +83,18 @@ class Chunker:
         # A heading with no text under it lives on in the heading path of what follows.
         if any(not u.heading for u in group):
             chunks.append(self._make(doc, group, len(chunks)))
+
+    def _opens_entry(self, group: list[_Unit], unit: _Unit) -> bool:
+        """A defined term starts a chunk of its own once the chunk holds ENTRY_SHARE of the
+        target: a manual's option list cut into a few entries a chunk, each chunk's vector is
+        about those entries, not the average of a dozen (the Bash manual: the answering entry
+        retrieved for more questions, 8 -> 12 of 40 facts shown; BENCHMARKS.md)."""
+        return (
+            unit.term
+            and bool(group)
+            and not group[-1].term
+            and sum(u.tokens for u in group) >= ENTRY_SHARE * self.target
+        )
 
     def _fits(self, group: list[_Unit], unit: _Unit) -> bool:
         same_place = group[-1].headings == unit.headings and group[-1].page == unit.page

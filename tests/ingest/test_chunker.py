@@ -130,3 +130,20 @@ def test_a_defined_term_starts_the_chunk_of_its_description(chunker: Chunker) ->
         assert not chunk.text.rstrip().endswith("VALUE"), chunk.text[-80:]
     for i in range(12):
         assert any(f"--option-{i} VALUE\n\nSets option {i}." in c.text for c in chunks), i
+
+
+def test_an_option_list_is_cut_a_few_entries_a_chunk_without_overlap(chunker: Chunker) -> None:
+    pieces, blocks, pos = [], [], 0
+    for i in range(12):  # short entries: a dozen would fit one 200-token chunk
+        for kind, text in (("term", f"--flag-{i}"), ("text", f"Turns feature {i} on at start.")):
+            blocks.append(Block(kind, pos, pos + len(text)))
+            pieces.append(text)
+            pos += len(text) + 2
+    prose = "The server reads its flags once. " * 30  # prose alone is cut as before
+    blocks.append(Block("text", pos, pos + len(prose)))
+    doc = _doc("\n\n".join([*pieces, prose]), blocks)
+    chunks = chunker.chunk(doc)
+    listed = [c for c in chunks if "--flag-" in c.text]
+    assert 2 <= len(listed) <= 6
+    assert all(c.text.startswith("--flag-") for c in listed)  # each opens with its term
+    assert sum(c.text.count("--flag-") for c in listed) == 12  # no entry repeated
