@@ -47,6 +47,14 @@ class IngestPipeline:
         # Chunks depend on the chunker and the model as much as on the text.
         self.fingerprint = f"{embedder.identity}|{chunker.target}|{chunker.overlap}|v1"
 
+    def digest(self, doc: Document) -> str:
+        """What a document's stored chunks were made from. Since option lists are cut a few
+        entries a chunk (chunker.ENTRY_SHARE), a document with defined terms has its own
+        mark, so it is re-chunked once; every other document keeps its digest and is skipped."""
+        entries = "|entries" if any(b.kind == "term" for b in doc.blocks) else ""
+        made = f"{self.fingerprint}{entries}|{doc.content_hash()}"
+        return hashlib.sha256(made.encode()).hexdigest()
+
     def run(
         self,
         paths: Sequence[Path],
@@ -139,7 +147,7 @@ class IngestPipeline:
                 report.failed.append((doc.meta.path, f"duplicate document id {doc.doc_id!r}"))
                 continue
             seen.add(doc.doc_id)
-            digest = hashlib.sha256(f"{self.fingerprint}|{doc.content_hash()}".encode()).hexdigest()
+            digest = self.digest(doc)
             stored = self.index.stored(doc.doc_id) if has_index else None
             if stored and stored.content_hash == digest:
                 yield _Prepared(doc, digest, [], is_new=False, unchanged=stored)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import redis
 
+from ingest.document import Document
 from ingest.pipeline import IngestPipeline
 from retrieval.errors import ConcurrentUpdate
 from retrieval.index.chunks import ChunkIndex
@@ -62,6 +64,22 @@ def test_reingesting_unchanged_files_writes_nothing(
     report = pipeline.run([corpus])
     assert (report.new, report.updated, report.unchanged, report.chunks) == (0, 0, 3, 0)
     assert _hset_calls(redis_client) == before
+
+
+def test_a_manual_chunked_before_option_lists_were_cut_by_entry_is_rechunked_once(
+    pipeline: IngestPipeline, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(corpus, "manual.html", "<h1>Flags</h1><dl><dt>--fast</dt><dd>Skip checks.</dd></dl>")
+
+    def earlier(doc: Document) -> str:  # the digest of a version before the entries' mark
+        return hashlib.sha256(f"{pipeline.fingerprint}|{doc.content_hash()}".encode()).hexdigest()
+
+    with monkeypatch.context() as m:
+        m.setattr(pipeline, "digest", earlier)
+        assert pipeline.run([corpus]).new == 4
+    report = pipeline.run([corpus])
+    assert (report.updated, report.unchanged) == (1, 3)  # the manual alone; prose keeps its digest
+    assert pipeline.run([corpus]).unchanged == 4
 
 
 def test_changed_file_replaces_its_chunks_and_leaves_no_stale_one(
