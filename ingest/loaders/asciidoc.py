@@ -56,8 +56,8 @@ def load(path: Path) -> list[Document]:
 
 def parse(text: str, folder: Path) -> tuple[list[tuple[str, str, int]], dict[str, str]]:
     """Blocks as (kind, content, level) in document order, and the attributes set."""
-    parser = _Parser()
-    for line in _preprocessed(text.split("\n"), folder, {}, 0):
+    parser = _Parser()  # shares the attributes the preprocessor sets, line by line
+    for line in _preprocessed(text.split("\n"), folder, parser.attributes, 0):
         parser.feed(line)
     parser.end()
     return [p for p in parser.parts if p[1].strip()], parser.attributes
@@ -164,8 +164,8 @@ class _Parser:
         stripped = line.strip()
         if stripped.startswith("//") and not stripped.startswith("////"):
             return  # a comment line
-        if _set_attribute(line, self.attributes):
-            return
+        if _ATTRIBUTE_ENTRY.match(line):
+            return  # set by the preprocessor, which reads every line first
         if self.para and len(self.para) == 1 and (m := _UNDERLINE.match(line)):
             title = self.para[0]
             if abs(len(stripped) - len(title)) <= 2 and not _LIST_ITEM.match(title):
