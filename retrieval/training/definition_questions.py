@@ -17,7 +17,9 @@ than for the term, and make no question.
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -33,16 +35,26 @@ _CONDITION = re.compile(
 MIN_DESCRIPTION_WORDS = 4  # "Set the mark." asks nothing a reader could tell apart
 
 
-def asked(nlp: Any, chunks: Iterable[tuple[str, str]]) -> list[tuple[str, str, str, str]]:
-    """(question, term, description, group) for each entry whose description makes one;
-    `nlp` is spaCy's English pipeline."""
+def asked(
+    nlp: Any,
+    chunks: Iterable[tuple[str, str]],
+    rng: random.Random,
+    limit: int,
+    deadline: float,
+) -> list[tuple[str, str, str, str]]:
+    """(question, term, description, group) for at most `limit` entries in a seeded random
+    order, parsed (`nlp`: spaCy's English pipeline) until `deadline` (time.monotonic()): a
+    large index's entries are sampled, not all parsed."""
     found = list(entries(chunks))
+    rng.shuffle(found)
     parsed = nlp.pipe((description for _, _, description in found), batch_size=64)
-    return [
-        (question, term, description, group)
-        for (group, term, description), doc in zip(found, parsed, strict=True)
-        if (question := question_for(doc)) is not None
-    ]
+    out = []
+    for (group, term, description), doc in zip(found, parsed, strict=False):
+        if len(out) >= limit or time.monotonic() > deadline:
+            break
+        if (question := question_for(doc)) is not None:
+            out.append((question, term, description, group))
+    return out
 
 
 def entries(chunks: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str, str]]:
@@ -56,16 +68,13 @@ def entries(chunks: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str, str]]
             entry = entry_around(hit, m.end(), m.end())
             if entry is None:
                 continue
-            term = " ".join(entry.term(text).split())
-            first = next(iter(sentences_of(text[m.end() : entry.end])), None)
-            if first is None or text.count(entry.term(text)) != 1 or (group, term) in seen:
+            term, description = entry.term(text), text[m.end() : entry.end]
+            first = next(iter(sentences_of(description)), None)
+            name = " ".join(term.split())
+            if first is None or text.count(term) != 1 or (group, name) in seen:
                 continue
-            seen.add((group, term))
-            yield (
-                group,
-                entry.term(text),
-                " ".join(text[m.end() + first[0] : m.end() + first[1]].split()),
-            )
+            seen.add((group, name))
+            yield group, term, " ".join(description[first[0] : first[1]].split())
 
 
 def question_for(parsed: Any) -> str | None:

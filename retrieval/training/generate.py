@@ -106,14 +106,16 @@ class Generator:
     ) -> list[Generated]:
         """Up to `limit` questions from the chunks' sentences in a seeded random order,
         stopping after `seconds` (large indexes are sampled, not read whole); first, at most
-        half of them, those asking for the terms of the chunks' definition lists."""
+        half of them, those asking for the terms of the chunks' definition lists, within the
+        same `seconds`."""
         rng = random.Random(seed)
         chunks = list(chunks)
         sentences = corpus_sentences(chunks)
         rng.shuffle(sentences)
-        asked = definition_questions.asked(self.nlp, chunks) if self.nlp is not None else []
-        rng.shuffle(asked)
-        began, out = time.monotonic(), [Generated(*a) for a in asked[: limit // 2]]
+        began, out = time.monotonic(), []
+        if self.nlp is not None:
+            asked = definition_questions.asked(self.nlp, chunks, rng, limit // 2, began + seconds)
+            out = [Generated(*a) for a in asked]
         make = self._parsed if self.nlp is not None else _patterned
         for g in make(sentences, rng):
             out.append(g)
