@@ -5,8 +5,9 @@ mostly sits in its definition lists (`--force::` then what the option does): eac
 becomes a "term" block followed by its description, as an HTML `<dt>`/`<dd>` would, so the
 chunker keeps them together and the reader can answer with the term. The document is read
 as Asciidoctor reads it before rendering: `include::` directives are followed (relative to
-the file, at most 8 deep), `ifdef`/`ifndef` are decided on the attributes set so far, and
-attribute references are replaced. The text is rebuilt from the blocks without markup.
+the file, never outside the document's folder, at most 8 deep and 256 in all), `ifdef` and
+`ifndef` are decided on the attributes set so far, and attribute references are replaced.
+The text is rebuilt from the blocks without markup.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.document import Document, LoadError
@@ -25,6 +27,7 @@ from ingest.loaders.sheets import row_text
 log = logging.getLogger(__name__)
 
 MAX_INCLUDE_DEPTH = 8
+MAX_INCLUDES = 256  # per document: a page that includes itself twice would double each level
 _ATTRIBUTE_ENTRY = re.compile(r"^:(!?)([\w][\w-]*)(!?):(?:[ \t]+(.*))?$")
 _CONDITIONAL = re.compile(r"^(ifdef|ifndef|ifeval|endif)::([^\[]*)\[(.*)\]$")
 _INCLUDE = re.compile(r"^include::([^\[]+)\[[^\]]*\]$")
@@ -57,14 +60,25 @@ def load(path: Path) -> list[Document]:
 def parse(text: str, folder: Path) -> tuple[list[tuple[str, str, int]], dict[str, str]]:
     """Blocks as (kind, content, level) in document order, and the attributes set."""
     parser = _Parser()  # shares the attributes the preprocessor sets, line by line
-    for line in _preprocessed(text.split("\n"), folder, parser.attributes, 0):
+    includes = _Includes(folder.resolve())
+    for line in _preprocessed(text.split("\n"), folder, parser.attributes, includes, 0):
         parser.feed(line)
     parser.end()
     return [p for p in parser.parts if p[1].strip()], parser.attributes
 
 
+@dataclass
+class _Includes:
+    """Where a document's includes may be read from, and how many were followed."""
+
+    # The document's own folder: a page cannot pull in a file from outside it (`/etc/passwd`,
+    # `../../.ssh/id_rsa`) into the searchable index, as Asciidoctor's safe mode forbids.
+    root: Path
+    followed: int = 0
+
+
 def _preprocessed(
-    lines: list[str], folder: Path, attributes: dict[str, str], depth: int
+    lines: list[str], folder: Path, attributes: dict[str, str], includes: _Includes, depth: int
 ) -> Iterator[str]:
     """The lines as the parser sees them: includes followed, conditionals decided."""
     skipping: list[bool] = []  # one per open conditional: is its content left out?
@@ -87,7 +101,8 @@ def _preprocessed(
         if _set_attribute(line, attributes):
             yield line
         elif m := _INCLUDE.match(line):
-            yield from _included(substitute(m[1], attributes), folder, attributes, depth)
+            target = substitute(m[1], attributes)
+            yield from _included(target, folder, attributes, includes, depth)
         else:
             yield line
 
@@ -113,17 +128,25 @@ def _set_attribute(line: str, attributes: dict[str, str]) -> bool:
     return True
 
 
-def _included(target: str, folder: Path, attributes: dict[str, str], depth: int) -> Iterator[str]:
+def _included(
+    target: str, folder: Path, attributes: dict[str, str], includes: _Includes, depth: int
+) -> Iterator[str]:
     path = (folder / target).resolve()
-    if depth >= MAX_INCLUDE_DEPTH or "{" in target:
-        log.warning("include not followed (too deep, or an unknown attribute): %s", target)
+    if depth >= MAX_INCLUDE_DEPTH or includes.followed >= MAX_INCLUDES or "{" in target:
+        log.warning(
+            "include not followed (too deep, too many, or an unknown attribute): %s", target
+        )
+        return
+    if not path.is_relative_to(includes.root):
+        log.warning("include not followed: %s is outside the document's folder", target)
         return
     try:
         text, _ = read_any_text(path)
     except LoadError as e:
         log.warning("include not followed: %s", e)
         return
-    yield from _preprocessed(text.split("\n"), path.parent, attributes, depth + 1)
+    includes.followed += 1
+    yield from _preprocessed(text.split("\n"), path.parent, attributes, includes, depth + 1)
 
 
 class _Parser:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.document import Document
+from ingest.document import Document, LoadError
 from ingest.loaders import load_path
 from ingest.pipeline import IngestPipeline
 from retrieval.engine import QAEngine
@@ -157,6 +157,47 @@ def test_an_include_that_includes_itself_ends(tmp_path: Path) -> None:
     page = tmp_path / "loop.adoc"
     page.write_text("= Loop\n\nOnce.\n\ninclude::loop.adoc[]\n", encoding="utf-8")
     assert _one(page).text.count("Once.") == 9  # the page and 8 levels of includes
+
+
+def test_an_include_outside_the_document_s_folder_is_never_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password: hunter2\n", encoding="utf-8")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    page = folder / "page.adoc"
+    page.write_text(
+        f"= Page\n\nPublic text.\n\ninclude::../secret.txt[]\n\ninclude::{secret}[]\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.WARNING):
+        text = _one(page).text
+    assert "Public text." in text and "hunter2" not in text
+    assert caplog.text.count("outside the document's folder") == 2
+
+
+def test_includes_that_multiply_stop_at_a_bound(tmp_path: Path) -> None:
+    page = tmp_path / "fan.adoc"
+    page.write_text("= Fan\n\nOnce.\n\n" + "include::fan.adoc[]\n\n" * 3, encoding="utf-8")
+    assert _one(page).text.count("Once.") == 257  # the page and 256 includes, not 3**8
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"// only a comment\n:attr: value\n", "no readable text"),
+        (b"= Title\x00\x00\x00 binary", "binary content"),
+        (b"", "empty file"),
+    ],
+)
+def test_a_page_with_nothing_to_read_is_refused_with_its_reason(
+    tmp_path: Path, body: bytes, reason: str
+) -> None:
+    page = tmp_path / "broken.adoc"
+    page.write_bytes(body)
+    with pytest.raises(LoadError, match=reason):
+        _one(page)
 
 
 def test_a_txt_file_written_in_asciidoc_is_read_as_asciidoc(tmp_path: Path) -> None:
