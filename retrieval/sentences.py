@@ -61,16 +61,50 @@ def _append_trimmed(spans: list[tuple[int, int]], text: str, start: int, stop: i
         spans.append((start, stop))
 
 
+# A line typed at a prompt (">>> len(s)", "$ make", "In [3]: x"), or one that reads as code:
+# no sentence's end, and brackets or an assignment among few words.
+_PROMPT = re.compile(r"^(?:>>>|\.\.\.|[$%#]|In \[\d*\]:|PS>|[A-Z]:\\>)\s")
+_CODE_MARKS = re.compile(r"[(){}\[\]=;]|->|::")
+
+
+def is_code(sentence: str) -> bool:
+    """Whether a sentence is a line of code or a command at a prompt rather than prose."""
+    if _PROMPT.match(sentence):
+        return True
+    if sentence.endswith((".", "!", "?", ":")) or len(sentence.split()) > 12:
+        return False
+    return len(_CODE_MARKS.findall(sentence)) >= 2
+
+
 def context_of(text: str, start: int, end: int) -> tuple[int, int]:
     """The whole sentence(s) of text that text[start:end] lies in: what an answer is shown in.
 
-    A sentence that ends with a colon introduces what follows it (a command, a list, a
-    value): the next sentence is shown with it, so the fact is never cut off at the colon."""
+    One sentence, or two where one alone would cut the fact short: a sentence that ends with
+    a colon is shown with what it introduces (a command, a list, a value); a line of code with
+    the sentence that introduces it and the one after; an answer at a sentence's first or last
+    words with the neighbouring sentence of its paragraph on that side."""
     spans = sentences_of(text)
     inside = [i for i, (s, e) in enumerate(spans) if s < end and e > start]
     if not inside:
         return start, end
-    last = inside[-1]
-    if text[spans[last][0] : spans[last][1]].endswith(":") and last + 1 < len(spans):
-        last += 1
-    return min(start, spans[inside[0]][0]), max(end, spans[last][1])
+    first, last = inside[0], inside[-1]
+    (s, _), (_, e) = spans[first], spans[last]
+    if is_code(text[s:e]):
+        first, last = max(first - 1, 0), min(last + 1, len(spans) - 1)
+    elif text[s:e].endswith(":"):
+        last = min(last + 1, len(spans) - 1)
+    elif start > s or end < e:  # a phrase of the sentence, not the whole of it
+        if not _has_word(text[s:start]) and first > 0 and _same_paragraph(text, first - 1, first):
+            first -= 1
+        if not _has_word(text[end:e]) and _same_paragraph(text, last, last + 1):
+            last += 1
+    return min(start, spans[first][0]), max(end, spans[last][1])
+
+
+def _has_word(text: str) -> bool:
+    return any(c.isalnum() for c in text)
+
+
+def _same_paragraph(text: str, i: int, j: int) -> bool:
+    spans = sentences_of(text)
+    return j < len(spans) and "\n\n" not in text[spans[i][1] : spans[j][0]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from retrieval.readers.pointers import in_pointer
 from retrieval.types import Hit
 
 MAX_HEADING_WORDS = 6
@@ -43,3 +44,9 @@ def is_heading(hit: Hit, start: int, end: int) -> bool:
         and not OPTION.match(line)
         and len(line.split()) <= MAX_HEADING_WORDS
     )
+
+
+def not_an_answer(hit: Hit, start: int, end: int) -> bool:
+    """What no reader answers with: a heading, a title, a bare signature or prompt, or a
+    sentence that only points elsewhere (`pointers.py`)."""
+    return is_heading(hit, start, end) or in_pointer(hit, start, end)

@@ -15,7 +15,7 @@ import numpy as np
 
 from retrieval.errors import ModelUnavailable
 from retrieval.readers import Reading, dedupe
-from retrieval.readers.headings import is_heading
+from retrieval.readers.headings import not_an_answer
 from retrieval.types import Hit, Span
 
 MAX_LENGTH = 384
@@ -140,7 +140,7 @@ class SpanReader:
             if score <= 0:
                 continue
             s, e = offsets[lo + i][0], offsets[lo + j][1]
-            if e <= s or is_heading(hit, s, e):
+            if e <= s or not_an_answer(hit, s, e):
                 continue
             spans.append(Span(hit.text[s:e], score, hit, s, e))
         return spans

@@ -17,7 +17,7 @@ import numpy as np
 from retrieval.embedding.embedder import Embedder
 from retrieval.lru import ByteLRU
 from retrieval.readers import Reading, dedupe
-from retrieval.readers.headings import is_heading
+from retrieval.readers.headings import not_an_answer
 from retrieval.sentences import sentences_of
 from retrieval.settings import Settings
 from retrieval.text import bigrams, overlap_scores, terms
@@ -116,7 +116,7 @@ class SentenceReader:
         top = max(h.score for h in hits) or 1.0
         for rank, hit in enumerate(hits):
             for s, e in sentences_of(hit.text):
-                if e - s >= 3 and not is_heading(hit, s, e):
+                if e - s >= 3 and not not_an_answer(hit, s, e):
                     text = hit.text[s:e]
                     out.append(
                         _Candidate(hit, rank, s, e, terms(text), bigrams(text), hit.score / top)

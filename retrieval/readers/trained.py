@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import redis
 from retrieval.embedding.model_files import session_options
 from retrieval.errors import ModelUnavailable, ReaderNotTrained
 from retrieval.readers import Reading, dedupe, shipped
-from retrieval.readers.headings import is_heading
+from retrieval.readers.headings import not_an_answer
 from retrieval.readers.passages import PASSAGES, Passage, passages
 from retrieval.readers.span_decoding import (
     INPUTS,
@@ -138,7 +137,7 @@ def rank_answers(chosen: list[Passage], group: GroupReading, prior_weight: float
         a, b = p.start + d.start, p.start + d.end
         text = p.hit.text[a:b]
         stripped = text.strip()
-        if not stripped or is_heading(p.hit, a, b):
+        if not stripped or not_an_answer(p.hit, a, b):
             continue
         a += len(text) - len(text.lstrip())
         # the span against "no answer": 0.5 is a tie, the uncalibrated threshold
@@ -149,19 +148,22 @@ def rank_answers(chosen: list[Passage], group: GroupReading, prior_weight: float
         return []
     weights = np.exp(np.asarray(scores) - max(scores))
     weights /= weights.sum()
-    bags = [Counter(normalize_answer(s.text).split()) for s in spans]
-    expected = [
-        sum(w * _f1(bag, other) for w, other in zip(weights, bags, strict=True)) for bag in bags
-    ]
-    return [spans[i] for i in np.argsort(-np.asarray(expected), kind="stable")]
+    expected = _pairwise_f1([normalize_answer(s.text).split() for s in spans]) @ weights
+    return [spans[i] for i in np.argsort(-expected, kind="stable")]
 
 
-def _f1(a: Counter[str], b: Counter[str]) -> float:
-    common = sum((a & b).values())
-    if not common:
-        return 0.0
-    precision, recall = common / sum(a.values()), common / sum(b.values())
-    return 2 * precision * recall / (precision + recall)
+def _pairwise_f1(answers: list[list[str]]) -> np.ndarray:
+    """Token F1 of every answer against every other, as SQuAD scores it: 2 * common words
+    / (words of one + words of the other); one matrix, not n * n Counter intersections."""
+    vocabulary = {w: i for i, w in enumerate({w for a in answers for w in a})}
+    counts = np.zeros((len(answers), max(len(vocabulary), 1)), dtype=np.int32)
+    for row, answer in enumerate(answers):
+        for w in answer:
+            counts[row, vocabulary[w]] += 1
+    common = np.minimum(counts[:, None, :], counts[None, :, :]).sum(axis=2)
+    lengths = counts.sum(axis=1)
+    total = lengths[:, None] + lengths[None, :]
+    return np.divide(2.0 * common, total, out=np.zeros(common.shape), where=common > 0)
 
 
 def _signals(group: GroupReading) -> dict[str, float]:

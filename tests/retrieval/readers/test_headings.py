@@ -1,11 +1,13 @@
 """What may be an answer and what the user reads around it: headings never, rows and options
-yes; a colon's sentence with what it introduces."""
+yes, pointers never; a colon's sentence, a code line or an answer at a sentence's edge with
+what completes it."""
 
 from __future__ import annotations
 
 import pytest
 
-from retrieval.readers.headings import is_heading
+from retrieval.readers.headings import is_heading, not_an_answer
+from retrieval.readers.pointers import only_points_elsewhere
 from retrieval.sentences import context_of, sentence_spans
 from retrieval.types import Hit
 
@@ -44,3 +46,49 @@ def test_a_block_that_ends_with_a_one_letter_word_ends_its_sentence() -> None:
         "Wait for the job numbered n.",
         "Next: Lists of Commands.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "points"),
+    [
+        ("The reference for the standard library contains an explanation of this.", True),
+        ("For more information, see Configuring TLS.", True),
+        ("See Configuring TLS.", True),
+        ("This is explained in detail in the next chapter.", True),
+        ("For example, the default is 10.", False),
+        ("The default timeout is 30 seconds; see Timeouts.", False),
+        ("The cache, which holds 40 entries, is described in section 3.", False),
+    ],
+)
+def test_a_sentence_points_elsewhere_only_when_it_says_nothing_itself(
+    sentence: str, points: bool
+) -> None:
+    assert only_points_elsewhere(sentence) is points
+
+
+def test_a_sentence_that_only_points_elsewhere_is_never_an_answer() -> None:
+    text = (
+        "The reference for the tuple type contains an explanation of tuples.\n\n"
+        "Tuples are immutable sequences, usually holding items of different types."
+    )
+    pointer = text.index("The reference")
+    assert not_an_answer(_hit(text), pointer, pointer + 30)
+    fact = text.index("Tuples are")
+    assert not not_an_answer(_hit(text), fact, fact + 20)
+
+
+def test_a_line_of_code_is_shown_with_the_sentences_around_it() -> None:
+    text = "To count the items, call len.\n\n>>> len(items)\n3\n\nIt works on any sequence."
+    start = text.index(">>>")
+    a, b = context_of(text, start, start + 14)
+    assert text[a:b] == text
+
+
+def test_an_answer_at_a_sentences_edge_is_shown_with_its_neighbour_in_the_paragraph() -> None:
+    text = "Intro here.\n\nThe mean incubation period was 5.2 days. It ranged from 2 to 14 days."
+    start = text.index("5.2 days")
+    a, b = context_of(text, start, start + len("5.2 days"))
+    assert text[a:b] == "The mean incubation period was 5.2 days. It ranged from 2 to 14 days."
+    inner = text.index("incubation")
+    a, b = context_of(text, inner, inner + len("incubation"))
+    assert text[a:b] == "The mean incubation period was 5.2 days."

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from retrieval.readers.headings import is_heading
 from retrieval.readers.passages import Passage
 from retrieval.readers.span_decoding import Decoded, GroupReading
-from retrieval.readers.trained import rank_answers
+from retrieval.readers.trained import _pairwise_f1, rank_answers
+from retrieval.text import normalize_answer
+from retrieval.training.metrics import f1
 from retrieval.types import Hit
 
 
@@ -59,3 +63,12 @@ def test_list_items_and_sentences_are_not_headings_but_titles_and_signatures_are
     assert line("Parental leave") and line("rotate_key(name)")
     assert not line("- 16 weeks paid") and not line("Leave lasts 16 weeks.")
     assert not line("16 weeks")  # part of a line is not the whole line
+
+
+def test_the_expected_f1_weighs_answers_by_squads_own_f1() -> None:
+    answers = ["31 March 1889", "March 1889", "the tower", "tower tower was", ""]
+    matrix = _pairwise_f1([normalize_answer(a).split() for a in answers])
+    for i, a in enumerate(answers):
+        for j, b in enumerate(answers):
+            expected = f1(a, b) if a and b else 0.0
+            assert matrix[i, j] == pytest.approx(expected)
