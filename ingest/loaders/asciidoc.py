@@ -47,6 +47,12 @@ _VERBATIM_STYLES = {"verse", "synopsis", "literal", "listing", "source"}
 
 def load(path: Path) -> list[Document]:
     text, encoding = read_any_text(path)
+    return document(path, text, encoding)
+
+
+def document(path: Path, text: str, encoding: str) -> list[Document]:
+    """The document of AsciiDoc `text`, already read from `path` (a `.txt` file sniffed as
+    AsciiDoc by the text loader is not read twice)."""
     parts, attributes = parse(text, path.parent)
     doc_text, blocks = assemble(parts)
     if not blocks:

@@ -14,6 +14,6 @@ from ingest.loaders._encoding import read_any_text
 def load(path: Path) -> list[Document]:
     text, encoding = read_any_text(path)
     if asciidoc.looks_like_asciidoc(text):
-        return asciidoc.load(path)
+        return asciidoc.document(path, text, encoding)
     meta = build_meta(path, {}, default_title=path.stem)
     return [Document(meta, text, paragraph_blocks(text), encoding=encoding)]
