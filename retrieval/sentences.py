@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
 # A sentence ends at . ! ? (or their CJK forms), optionally followed by closing quotes or
 # brackets, then whitespace; CJK enders need no whitespace. Blank lines and list items end
@@ -94,9 +95,9 @@ def context_of(text: str, start: int, end: int) -> tuple[int, int]:
     elif text[s:e].endswith(":"):
         last = min(last + 1, len(spans) - 1)
     elif start > s or end < e:  # a phrase of the sentence, not the whole of it
-        if not _has_word(text[s:start]) and first > 0 and _same_paragraph(text, first - 1, first):
+        if not _has_word(text[s:start]) and first > 0 and _joined(text, spans, first - 1):
             first -= 1
-        if not _has_word(text[end:e]) and _same_paragraph(text, last, last + 1):
+        if not _has_word(text[end:e]) and last + 1 < len(spans) and _joined(text, spans, last):
             last += 1
     return min(start, spans[first][0]), max(end, spans[last][1])
 
@@ -105,6 +106,6 @@ def _has_word(text: str) -> bool:
     return any(c.isalnum() for c in text)
 
 
-def _same_paragraph(text: str, i: int, j: int) -> bool:
-    spans = sentences_of(text)
-    return j < len(spans) and "\n\n" not in text[spans[i][1] : spans[j][0]]
+def _joined(text: str, spans: Sequence[tuple[int, int]], i: int) -> bool:
+    """Whether sentence i and the next one are of one paragraph (no blank line between)."""
+    return "\n\n" not in text[spans[i][1] : spans[i + 1][0]]
